@@ -1,0 +1,128 @@
+/**
+ * Starts the engine under test from its real entry points, each in its own process: the
+ * sandbox cloud, the API and the workers.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { spawnTsChild, type BenchChild } from './children.js';
+
+export interface Sandbox {
+  child: BenchChild;
+  digitaloceanUrl: string;
+  token: string;
+}
+
+/** Environment every engine process of one system shares. */
+export interface EngineEnv {
+  redisUrl: string;
+  keyPrefix: string;
+  adminPassword: string;
+  jwtSecret: string;
+  sandbox: Sandbox;
+  workerConcurrency: number;
+}
+
+export interface Api {
+  child: BenchChild;
+  url: string;
+  token: string;
+}
+
+/** The queue name and BullMQ prefix the engine uses; see src/core/queue.ts and keys.ts. */
+export const ENGINE_QUEUE = 'operations';
+export const engineBullPrefix = (keyPrefix: string): string => `${keyPrefix}:bull`;
+
+/** The body of one create request; the hostname varies so no two requests are the same. */
+export function createServerBody(n: number): string {
+  return JSON.stringify({ workspace: 'bench', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: `bench-${n}`, zone: 'nyc3', tags: [] });
+}
+
+export async function startSandbox(): Promise<Sandbox> {
+  const child = spawnTsChild('sandbox', 'src/sandbox/main.ts', {
+    SANDBOX_PORT: '0',
+    SANDBOX_HOST: '127.0.0.1',
+    // Zero delays: the provider answers at once, so the figures are the engine's own cost.
+    SANDBOX_DO_ACTIVE_DELAY_MS: '0',
+    SANDBOX_DO_ACTION_DELAY_MS: '0',
+    SANDBOX_DO_RATE_LIMIT: 'off',
+  });
+  const line = await child.waitForLine('SANDBOX_READY ', 30000);
+  const ready = JSON.parse(line.slice('SANDBOX_READY '.length)) as { token: string; digitalocean: string };
+  return { child, digitaloceanUrl: ready.digitalocean, token: ready.token };
+}
+
+export function newEngineEnv(redisUrl: string, sandbox: Sandbox, workerConcurrency: number): EngineEnv {
+  return {
+    redisUrl,
+    keyPrefix: 'bench' + randomBytes(4).toString('hex'),
+    adminPassword: randomBytes(12).toString('hex'),
+    jwtSecret: randomBytes(32).toString('hex'),
+    sandbox,
+    workerConcurrency,
+  };
+}
+
+function processEnv(env: EngineEnv): Record<string, string> {
+  return {
+    REDIS_URL: env.redisUrl,
+    KEY_PREFIX: env.keyPrefix,
+    HOST: '127.0.0.1',
+    ADMIN_PASSWORD: env.adminPassword,
+    JWT_SECRET: env.jwtSecret,
+    DIGITALOCEAN_API_URL: env.sandbox.digitaloceanUrl,
+    DIGITALOCEAN_TOKEN: env.sandbox.token,
+    // Logging every request would make the figures measure the logger.
+    LOG_LEVEL: 'warn',
+    WORKER_CONCURRENCY: String(env.workerConcurrency),
+    PROVIDER_POLL_MS: '20',
+  };
+}
+
+/** Starts the API and logs in as admin. `nodeArgs` lets a caller add e.g. `--cpu-prof`. */
+export async function startApi(env: EngineEnv, port: number, nodeArgs: string[] = []): Promise<Api> {
+  const child = spawnTsChild('api', 'src/api/main.ts', { ...processEnv(env), PORT: String(port) }, nodeArgs);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (!child.running) throw new Error(`api exited before answering /health${child.describeTail()}`);
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`api did not answer /health within 30 s${child.describeTail()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const login = await fetch(`${url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: env.adminPassword }),
+  });
+  if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`);
+  const { token } = (await login.json()) as { token: string };
+  return { child, url, token };
+}
+
+export function startEngineWorker(env: EngineEnv, name: string, nodeArgs: string[] = []): BenchChild {
+  return spawnTsChild(name, 'src/workers/main.ts', { ...processEnv(env), WORKER_NAME: name }, nodeArgs);
+}
+
+/** Waits until `count` workers are connected to the queue (BullMQ names their connections). */
+export async function waitForQueueWorkers(queue: Queue, count: number, children: BenchChild[], timeoutMs = 30000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await queue.getWorkersCount()) < count) {
+    const dead = children.find((c) => !c.running);
+    if (dead) throw new Error(`${dead.name} exited while starting${dead.describeTail()}`);
+    if (Date.now() > deadline) throw new Error(`only ${await queue.getWorkersCount()} of ${count} workers connected within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Submits one create through the API and returns the operation id. */
+export async function submitCreate(api: Api, n: number): Promise<string> {
+  const res = await fetch(`${api.url}/v1/servers/create`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${api.token}` },
+    body: createServerBody(n),
+  });
+  const text = await res.text();
+  if (res.status !== 202) throw new Error(`create answered ${res.status}: ${text}`);
+  return (JSON.parse(text) as { id: string }).id;
+}

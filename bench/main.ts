@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: measures the engine against plain Express and plain BullMQ on this
+ * machine, in the same run, and prints engine ÷ baseline ratios against their targets.
+ * The machine is shared and noisy, so only ratios are judged, never absolute figures.
+ * Exits 0 when every target is met, 1 otherwise (or on any failure).
+ *
+ * Environment: BENCH_DURATION_S (seconds per HTTP run, default 8), BENCH_E2E_N (operations
+ * per end-to-end run, default 1000), BENCH_CPU_PROF_DIR (write CPU profiles of the API and
+ * workers there).
+ */
+import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
+import { measureBullmqBaseline, measureEngineE2e } from './e2e-phases.js';
+import { newEngineEnv, startApi, startSandbox } from './engine.js';
+import { comparePoll, compareSubmit, type HttpComparison } from './http-phases.js';
+import { formatTable, mebibytes, passes, type InfoRow, type RatioRow } from './report.js';
+import { freePort, startRedis } from './redis-server.js';
+import { loadSettings } from './settings.js';
+
+const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
+
+async function runBench(): Promise<boolean> {
+  const settings = loadSettings();
+  const nodeArgs = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [];
+  log(`starting redis, sandbox, baseline server and API`);
+  // Two Redis servers, so the baseline's queue shares nothing with the engine's.
+  const engineRedis = await startRedis('redis-engine');
+  const baselineRedis = await startRedis('redis-baseline');
+  const sandbox = await startSandbox();
+  const baselineHttp = spawnTsChild('baseline-http', 'bench/baseline-http-server.ts', {});
+  const ready = await baselineHttp.waitForLine('BASELINE_HTTP_READY ', 30000);
+  const baselineUrl = (JSON.parse(ready.slice('BASELINE_HTTP_READY '.length)) as { url: string }).url;
+
+  // No workers during the HTTP phases: they measure the API alone.
+  const api = await startApi(newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), await freePort(), nodeArgs);
+  const submit = await compareSubmit(api, baselineUrl, settings);
+  const apiRss = api.child.rssBytes();
+  const poll = await comparePoll(api, baselineUrl, settings);
+  await api.child.stop();
+  await baselineHttp.stop();
+
+  // The HTTP phases left thousands of pending operations; the end-to-end run starts clean.
+  await engineRedis.client.flushall();
+  const e2eBaselineBefore = await measureBullmqBaseline(baselineRedis, settings);
+  const e2e = await measureEngineE2e(engineRedis, newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), settings, nodeArgs);
+  const e2eBaselineAfter = await measureBullmqBaseline(baselineRedis, settings);
+
+  const rows: RatioRow[] = [
+    { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baselineMean, target: 0.5 },
+    { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baselineMean, target: 0.7 },
+    { metric: 'end-to-end (ops/s)', engine: e2e.perSecond, baseline: (e2eBaselineBefore.perSecond + e2eBaselineAfter.perSecond) / 2, target: 0.1 },
+  ];
+  const httpDetail = (c: HttpComparison): string =>
+    `baseline ${c.baselineBefore.okPerSecond.toFixed(0)} then ${c.baselineAfter.okPerSecond.toFixed(0)} req/s; ` +
+    `latency p50/p99 engine ${c.engine.latencyP50Ms}/${c.engine.latencyP99Ms} ms, ` +
+    `baseline ${c.baselineBefore.latencyP50Ms}/${c.baselineBefore.latencyP99Ms} ms`;
+  const info: InfoRow[] = [
+    { metric: 'submit detail', value: httpDetail(submit) },
+    { metric: 'poll detail', value: httpDetail(poll) },
+    {
+      metric: 'end-to-end detail',
+      value:
+        `engine ${e2e.count} ops in ${e2e.seconds.toFixed(2)} s; bare BullMQ ${e2eBaselineBefore.seconds.toFixed(2)} s ` +
+        `then ${e2eBaselineAfter.seconds.toFixed(2)} s (${e2eBaselineBefore.perSecond.toFixed(0)} / ${e2eBaselineAfter.perSecond.toFixed(0)} jobs/s)`,
+    },
+    { metric: 'API RSS after submit', value: mebibytes(apiRss) },
+    { metric: 'worker RSS after e2e', value: e2e.workerRssBytes.map(mebibytes).join(', ') },
+    {
+      metric: 'settings',
+      value:
+        `${settings.connections} connections, ${settings.durationS} s runs (+${settings.warmupS} s warm-up); ` +
+        `e2e ${settings.e2eCount} (+${settings.e2eWarmupCount} warm-up), ${settings.e2eSubmitConcurrency} in flight, ` +
+        `${settings.workers} workers × concurrency ${settings.workerConcurrency}`,
+    },
+  ];
+  process.stdout.write(`\n${formatTable(rows, info)}\n`);
+  return rows.every(passes);
+}
+
+let stopping = false;
+async function stopAndExit(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await stopAllChildren().catch((err: unknown) => log(`while stopping: ${String(err)}`));
+  }
+  process.exit(code);
+}
+
+process.on('exit', killAllChildrenNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping`);
+    void stopAndExit(130);
+  });
+}
+
+try {
+  const allMet = await runBench();
+  await stopAndExit(allMet ? 0 : 1);
+} catch (err) {
+  log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  await stopAndExit(1);
+}

@@ -1,0 +1,47 @@
+/** What the benchmark measures and for how long; a few settings can be overridden from the environment. */
+
+export interface BenchSettings {
+  /** Seconds of each measured HTTP run. */
+  durationS: number;
+  /** Seconds of the unmeasured run before the first measured one, per server and route. */
+  warmupS: number;
+  /** Concurrent HTTP connections of every HTTP run. */
+  connections: number;
+  /** Operations (and baseline jobs) of each end-to-end run. */
+  e2eCount: number;
+  /** Units run, and waited for, before each end-to-end run starts its clock. */
+  e2eWarmupCount: number;
+  /** Submits (or adds) in flight during an end-to-end run. */
+  e2eSubmitConcurrency: number;
+  /** Worker processes, engine and baseline alike. */
+  workers: number;
+  /** Jobs each worker process runs at once, engine and baseline alike (the engine's default). */
+  workerConcurrency: number;
+  /** Operation ids the poll run rotates over. */
+  pollIds: number;
+  /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), if anywhere. */
+  cpuProfileDir: string | null;
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${name} must be a positive whole number, got '${raw}'`);
+  return Number(raw);
+}
+
+export function loadSettings(): BenchSettings {
+  const durationS = positiveInt('BENCH_DURATION_S', 8);
+  return {
+    durationS,
+    warmupS: Math.min(2, durationS),
+    connections: 50,
+    e2eCount: positiveInt('BENCH_E2E_N', 1000),
+    e2eWarmupCount: 50,
+    e2eSubmitConcurrency: 50,
+    workers: 2,
+    workerConcurrency: 20,
+    pollIds: 100,
+    cpuProfileDir: process.env.BENCH_CPU_PROF_DIR?.trim() || null,
+  };
+}

@@ -1,0 +1,57 @@
+import type { CoreContext } from '../../core/context.js';
+import { getServer, requestServerAction, requestServerCreate, requestServerDelete } from '../../core/servers/requests.js';
+import type { RouteMounter } from '../route.js';
+import { errorRef, operationSchema, pageHeaders, serverSchema } from '../schemas/common.js';
+import { createServerBody, deleteServerBody, listServersQuery, serverActionBody, serverIdParams } from '../schemas/servers.js';
+
+const accepted = { description: 'Accepted: the operation, pending', schema: operationSchema };
+const operationLocation = (id: string) => ({ Location: `/v1/operations/${id}` });
+
+export function serverRoutes(route: RouteMounter, ctx: CoreContext): void {
+  route({
+    method: 'GET', path: '/v1/servers', tag: 'servers', summary: 'List the servers the engine manages',
+    permission: 'server_read', query: listServersQuery,
+    responses: { 200: { description: 'One page of servers, newest first', schema: { type: 'array', items: serverSchema } } },
+    handler: async ({ query, path }) => {
+      const page = await ctx.inventory.list(query.limit, query.cursor ?? null, { workspace: query.workspace, provider: query.provider });
+      return { status: 200, body: page.items, headers: pageHeaders(path, page.next) };
+    },
+  });
+
+  route({
+    method: 'POST', path: '/v1/servers/create', tag: 'servers', summary: 'Create a server',
+    permission: 'server_create', body: createServerBody,
+    responses: { 202: accepted, 503: { description: 'The provider is not configured', schema: errorRef } },
+    handler: async ({ body, user, traceId }) => {
+      const op = await requestServerCreate(ctx, body, { username: user.username, traceId });
+      return { status: 202, body: op, headers: operationLocation(op.id) };
+    },
+  });
+
+  route({
+    method: 'GET', path: '/v1/servers/{id}/status', tag: 'servers', summary: 'One server as the inventory knows it',
+    permission: 'server_read', params: serverIdParams,
+    responses: { 200: { description: 'The server', schema: serverSchema }, 404: { description: 'No such server', schema: errorRef } },
+    handler: async ({ params }) => ({ status: 200, body: await getServer(ctx, params.id) }),
+  });
+
+  route({
+    method: 'DELETE', path: '/v1/servers/{id}', tag: 'servers', summary: 'Delete a server',
+    permission: 'server_delete', params: serverIdParams, body: deleteServerBody, bodyOptional: true,
+    responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
+    handler: async ({ params, body, user, traceId }) => {
+      const op = await requestServerDelete(ctx, params.id, body, { username: user.username, traceId });
+      return { status: 202, body: op, headers: operationLocation(op.id) };
+    },
+  });
+
+  route({
+    method: 'POST', path: '/v1/servers/{id}/actions', tag: 'servers', summary: 'Reboot, power off or power on a server',
+    permission: 'server_action', params: serverIdParams, body: serverActionBody,
+    responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
+    handler: async ({ params, body, user, traceId }) => {
+      const op = await requestServerAction(ctx, params.id, body.action, { username: user.username, traceId });
+      return { status: 202, body: op, headers: operationLocation(op.id) };
+    },
+  });
+}

@@ -1,0 +1,24 @@
+import type { Role } from '../config.js';
+
+/** Permission names as the API reference spells them. */
+export type Permission =
+  | 'server_read'
+  | 'server_create'
+  | 'server_delete'
+  | 'server_action'
+  | 'operation_read'
+  | 'operation_cancel'
+  | 'system_metrics';
+
+const READ: Permission[] = ['server_read', 'operation_read'];
+const OPERATE: Permission[] = [...READ, 'server_create', 'server_delete', 'server_action', 'operation_cancel'];
+
+const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
+  viewer: new Set(READ),
+  operator: new Set(OPERATE),
+  admin: new Set([...OPERATE, 'system_metrics']),
+};
+
+export function roleHas(role: Role, permission: Permission): boolean {
+  return PERMISSIONS_BY_ROLE[role]?.has(permission) ?? false;
+}

@@ -1,0 +1,173 @@
+/**
+ * The one typed configuration of every process, read from the environment (and an optional
+ * `.env`, loaded by the entry points) and checked at boot: a bad or missing setting stops
+ * the process with a message that names it.
+ */
+import type { ProviderName } from '../providers/types.js';
+
+export interface ConfiguredUser {
+  username: string;
+  role: Role;
+  passwordHash: string;
+}
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface DigitalOceanSettings {
+  baseUrl: string;
+  token: string;
+}
+
+export interface Config {
+  /** API listen port and host. */
+  port: number;
+  host: string;
+  /** Redis the system uses; null when the start command should run its own `redis-server`. */
+  redisUrl: string | null;
+  /** Port of the managed `redis-server` when `redisUrl` is null. */
+  managedRedisPort: number;
+  /** Directory for the managed Redis's AOF and other local state. */
+  dataDir: string;
+  /** Prefix of every Redis key the engine writes (BullMQ's included), so systems can share a Redis. */
+  keyPrefix: string;
+  auth: {
+    /** HS256 secret; null means generate once and keep it in Redis for all API replicas. */
+    jwtSecret: string | null;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    /** Initial admin password, used only when no admin exists yet. */
+    adminPassword: string | null;
+    users: ConfiguredUser[];
+  };
+  providers: {
+    digitalocean: DigitalOceanSettings | null;
+  };
+  worker: {
+    concurrency: number;
+    /** How long a job lock lives without renewal; a killed worker's job is re-run after about this long. */
+    lockDurationMs: number;
+    /** Provider poll interval while waiting for a server or an action. */
+    pollIntervalMs: number;
+    /** Per-attempt timeout of one provider HTTP request. */
+    requestTimeoutMs: number;
+    /** Attempts per job for retryable provider failures (5xx, timeouts). */
+    attempts: number;
+    backoffDelayMs: number;
+    /** How often the sweep looks for accepted operations with no job. */
+    sweepIntervalMs: number;
+  };
+  logLevel: string;
+  /** Run the sandbox cloud when no provider credentials are configured (start command only). */
+  sandbox: { port: number };
+}
+
+export class ConfigError extends Error {
+  constructor(setting: string, problem: string) {
+    super(`configuration: ${setting} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | null {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? null : v.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got '${raw}'`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function url(env: Env, name: string, fallback: string | null): string | null {
+  const raw = str(env, name) ?? fallback;
+  if (raw === null) return null;
+  try {
+    const u = new URL(raw);
+    if (!/^(https?|rediss?):$/.test(u.protocol)) throw new Error('protocol');
+  } catch {
+    throw new ConfigError(name, `must be an http(s) or redis URL, got '${raw}'`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+
+/** `AUTH_USERS=alice:operator:$2b$10$…,bob:viewer:$2b$10$…` — bcrypt hashes contain neither `:` nor `,`. */
+function parseUsers(raw: string | null): ConfiguredUser[] {
+  if (raw === null) return [];
+  return raw.split(',').map((entry, i) => {
+    const [username, role, passwordHash, ...rest] = entry.trim().split(':');
+    const where = `AUTH_USERS entry ${i + 1}`;
+    if (rest.length || !username || !role || !passwordHash) {
+      throw new ConfigError(where, "must look like 'name:role:bcrypt-hash'");
+    }
+    if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(username)) throw new ConfigError(where, `has an invalid username '${username}'`);
+    if (!ROLES.includes(role as Role)) throw new ConfigError(where, `has role '${role}', expected one of ${ROLES.join(', ')}`);
+    if (!/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(passwordHash)) throw new ConfigError(where, 'must carry a bcrypt hash, not a password');
+    return { username, role: role as Role, passwordHash };
+  });
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const jwtSecret = str(env, 'JWT_SECRET');
+  if (jwtSecret !== null && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  const adminPassword = str(env, 'ADMIN_PASSWORD');
+  if (adminPassword !== null && adminPassword.length < 12) throw new ConfigError('ADMIN_PASSWORD', 'must be at least 12 characters');
+  const keyPrefix = str(env, 'KEY_PREFIX') ?? 'pe';
+  if (!/^[a-zA-Z0-9_-]{1,32}$/.test(keyPrefix)) throw new ConfigError('KEY_PREFIX', 'may hold only letters, digits, - and _ (at most 32)');
+
+  const doToken = str(env, 'DIGITALOCEAN_TOKEN');
+  const doUrl = url(env, 'DIGITALOCEAN_API_URL', 'https://api.digitalocean.com/v2')!;
+
+  return {
+    port: int(env, 'PORT', 8083, 0, 65535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    redisUrl: url(env, 'REDIS_URL', null),
+    managedRedisPort: int(env, 'MANAGED_REDIS_PORT', 6390, 1, 65535),
+    dataDir: str(env, 'DATA_DIR') ?? './var',
+    keyPrefix,
+    auth: {
+      jwtSecret,
+      issuer: str(env, 'JWT_ISSUER') ?? 'provisioning-engine',
+      audience: str(env, 'JWT_AUDIENCE') ?? 'provisioning-api',
+      accessTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 86400, 60, 30 * 86400),
+      refreshTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86400, 60, 90 * 86400),
+      adminPassword,
+      users: parseUsers(str(env, 'AUTH_USERS')),
+    },
+    providers: {
+      digitalocean: doToken ? { baseUrl: doUrl, token: doToken } : null,
+    },
+    worker: {
+      concurrency: int(env, 'WORKER_CONCURRENCY', 20, 1, 1000),
+      lockDurationMs: int(env, 'WORKER_LOCK_MS', 30000, 1000, 600000),
+      pollIntervalMs: int(env, 'PROVIDER_POLL_MS', 2000, 10, 60000),
+      requestTimeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 15000, 100, 600000),
+      attempts: int(env, 'JOB_ATTEMPTS', 5, 1, 50),
+      backoffDelayMs: int(env, 'JOB_BACKOFF_MS', 1000, 1, 600000),
+      sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 15000, 100, 3600000),
+    },
+    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
+  };
+}
+
+/** The setting a user must provide to enable a provider; named in 503 answers. */
+export const PROVIDER_SETTING: Record<ProviderName, string> = {
+  digitalocean: 'DIGITALOCEAN_TOKEN',
+  hetzner: 'HCLOUD_TOKEN',
+  vultr: 'VULTR_API_KEY',
+  upcloud: 'UPCLOUD_TOKEN',
+};
+
+export function configuredProviders(config: Config): ProviderName[] {
+  return (Object.keys(config.providers) as ProviderName[]).filter((p) => config.providers[p as 'digitalocean'] !== null);
+}

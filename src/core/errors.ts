@@ -1,0 +1,176 @@
+/**
+ * Stable error codes. Every error the engine reports to a client, or records on a failed
+ * operation, carries one of these codes; `httpStatusFor` is the single table that maps a
+ * code to an HTTP status. Add a code here, never invent one at a call site.
+ */
+export const ErrorCodes = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  INVALID_JSON: 'INVALID_JSON',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  OPERATION_NOT_FOUND: 'OPERATION_NOT_FOUND',
+  SERVER_NOT_FOUND: 'SERVER_NOT_FOUND',
+  OPERATION_FINISHED: 'OPERATION_FINISHED',
+  CONFLICT: 'CONFLICT',
+  PROVIDER_NOT_CONFIGURED: 'PROVIDER_NOT_CONFIGURED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  INTERNAL: 'INTERNAL',
+  // Failures of provider calls, recorded on operations.
+  PROVIDER_UNAUTHORIZED: 'PROVIDER_UNAUTHORIZED',
+  PROVIDER_FORBIDDEN: 'PROVIDER_FORBIDDEN',
+  PROVIDER_NOT_FOUND: 'PROVIDER_NOT_FOUND',
+  PROVIDER_REJECTED: 'PROVIDER_REJECTED',
+  PROVIDER_CONFLICT: 'PROVIDER_CONFLICT',
+  PROVIDER_RATE_LIMITED: 'PROVIDER_RATE_LIMITED',
+  PROVIDER_UNAVAILABLE: 'PROVIDER_UNAVAILABLE',
+  PROVIDER_TIMEOUT: 'PROVIDER_TIMEOUT',
+  PROVIDER_ACTION_FAILED: 'PROVIDER_ACTION_FAILED',
+  PROVIDER_BAD_RESPONSE: 'PROVIDER_BAD_RESPONSE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+const statusByCode: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  OPERATION_NOT_FOUND: 404,
+  SERVER_NOT_FOUND: 404,
+  OPERATION_FINISHED: 409,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  PROVIDER_NOT_CONFIGURED: 503,
+  INTERNAL: 500,
+  PROVIDER_UNAUTHORIZED: 502,
+  PROVIDER_FORBIDDEN: 502,
+  PROVIDER_NOT_FOUND: 404,
+  PROVIDER_REJECTED: 422,
+  PROVIDER_CONFLICT: 409,
+  PROVIDER_RATE_LIMITED: 503,
+  PROVIDER_UNAVAILABLE: 502,
+  PROVIDER_TIMEOUT: 504,
+  PROVIDER_ACTION_FAILED: 502,
+  PROVIDER_BAD_RESPONSE: 502,
+};
+
+export function httpStatusFor(code: ErrorCode): number {
+  return statusByCode[code] ?? 500;
+}
+
+/** One problem with one request field; `field` is a JSON-pointer-like path such as `body.plan`. */
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+export class EngineError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+  get httpStatus(): number {
+    return httpStatusFor(this.code);
+  }
+}
+
+export class ValidationError extends EngineError {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[]) {
+    const first = problems[0];
+    const summary = first ? `${first.field}: ${first.problem}` : 'request is invalid';
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    super(ErrorCodes.VALIDATION_FAILED, `${summary}${more}`, problems);
+    this.problems = problems;
+  }
+}
+
+export class UnauthorizedError extends EngineError {
+  constructor(message = 'a valid bearer token is required') {
+    super(ErrorCodes.UNAUTHORIZED, message);
+  }
+}
+
+export class ForbiddenError extends EngineError {
+  constructor(permission: string) {
+    super(ErrorCodes.FORBIDDEN, `this action needs the '${permission}' permission`);
+  }
+}
+
+export class NotFoundError extends EngineError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+export class OperationFinishedError extends EngineError {
+  constructor(id: string, status: string) {
+    super(ErrorCodes.OPERATION_FINISHED, `operation ${id} is already ${status}`, { status });
+  }
+}
+
+export class ProviderNotConfiguredError extends EngineError {
+  constructor(provider: string, setting: string) {
+    super(
+      ErrorCodes.PROVIDER_NOT_CONFIGURED,
+      `provider '${provider}' is not configured: set ${setting}`,
+      { provider, setting },
+    );
+  }
+}
+
+/**
+ * A provider call that failed. `retryable` says whether the same call could succeed later
+ * (5xx, timeouts, rate limits); 4xx answers are final and keep the provider's own message.
+ */
+export class ProviderError extends EngineError {
+  readonly provider: string;
+  readonly retryable: boolean;
+  readonly providerStatus?: number;
+  readonly providerCode?: string;
+  /** Seconds the provider asked us to wait (Retry-After / RateLimit-Reset), when it said. */
+  readonly retryAfterSeconds?: number;
+  constructor(opts: {
+    provider: string;
+    code: ErrorCode;
+    message: string;
+    retryable: boolean;
+    providerStatus?: number;
+    providerCode?: string;
+    retryAfterSeconds?: number;
+  }) {
+    super(opts.code, opts.message, {
+      provider: opts.provider,
+      provider_status: opts.providerStatus,
+      provider_code: opts.providerCode,
+    });
+    this.provider = opts.provider;
+    this.retryable = opts.retryable;
+    this.providerStatus = opts.providerStatus;
+    this.providerCode = opts.providerCode;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+}
+
+/** Thrown out of provider calls when the operation's AbortSignal fires. */
+export class AbortedError extends Error {
+  constructor(reason?: unknown) {
+    super(typeof reason === 'string' ? reason : 'aborted');
+    this.name = 'AbortedError';
+  }
+}
+
+export function isAbort(err: unknown): boolean {
+  return (
+    err instanceof AbortedError ||
+    (err instanceof Error && (err.name === 'AbortError' || err.name === 'AbortedError'))
+  );
+}

@@ -1,0 +1,46 @@
+/**
+ * Every Redis key the engine writes, in one place. All start with the configured prefix so
+ * tests (and several systems) can share one Redis without seeing each other.
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  operation(id: string): string {
+    return `${this.prefix}:op:${id}`;
+  }
+  /** Sorted sets of operation ids scored by creation sequence: `all`, or one per filter value. */
+  operationIndex(field?: 'status' | 'type' | 'workspace' | 'provider', value?: string): string {
+    return field ? `${this.prefix}:ops:${field}:${value}` : `${this.prefix}:ops:all`;
+  }
+  operationSeq(): string {
+    return `${this.prefix}:ops:seq`;
+  }
+  events(): string {
+    return `${this.prefix}:events`;
+  }
+  cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+  server(id: string): string {
+    return `${this.prefix}:srv:${id}`;
+  }
+  serverIndex(): string {
+    return `${this.prefix}:srvs`;
+  }
+  serverSeq(): string {
+    return `${this.prefix}:srvs:seq`;
+  }
+  jwtSecret(): string {
+    return `${this.prefix}:auth:jwt-secret`;
+  }
+  adminUser(): string {
+    return `${this.prefix}:auth:admin`;
+  }
+  lock(name: string): string {
+    return `${this.prefix}:lock:${name}`;
+  }
+  /** BullMQ's own prefix; its keys then read `<prefix>:bull:<queue>:…`. */
+  bullPrefix(): string {
+    return `${this.prefix}:bull`;
+  }
+}

@@ -1,0 +1,37 @@
+import type { CoreContext } from '../context.js';
+import { NotFoundError, OperationFinishedError, ErrorCodes } from '../errors.js';
+import type { Operation } from './model.js';
+
+export interface CancelOutcome {
+  operation: Operation;
+  /** true when the operation is already cancelled; false when a running worker was asked to stop. */
+  cancelled: boolean;
+}
+
+/**
+ * Cancels an operation. A pending one is cancelled at once and its job removed; a running
+ * one is marked and the worker holding it is told over pub/sub (it aborts, cleans up and
+ * ends the operation `cancelled`). A finished one cannot be cancelled.
+ */
+export async function cancelOperation(ctx: CoreContext, id: string, requestedBy: string): Promise<CancelOutcome> {
+  const pending = await ctx.store.transition(id, ['pending'], 'cancelled', {
+    finished_at: new Date().toISOString(),
+    result: { cancelled_before_start: true, cleaned_up: [] },
+  });
+  if (pending.outcome === 'not_found') throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${id} does not exist`);
+  if (pending.outcome === 'finished') throw new OperationFinishedError(id, pending.previous);
+  if (pending.outcome === 'ok') {
+    // The job may already be claimed by a worker; its claim then loses the CAS and it stops.
+    await ctx.queue.remove(id).catch(() => 0);
+    return { operation: (await ctx.store.get(id))!, cancelled: true };
+  }
+
+  const request = await ctx.store.requestCancel(id, requestedBy);
+  if (request.outcome === 'not_found') throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${id} does not exist`);
+  if (request.outcome === 'not_running') throw new OperationFinishedError(id, request.status);
+  await ctx.redis.publish(ctx.keys.cancelChannel(), id);
+  // A job waiting out a retry backoff has no worker to tell: run it now so it sees the request.
+  const job = await ctx.queue.getJob(id);
+  if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  return { operation: (await ctx.store.get(id))!, cancelled: false };
+}

@@ -1,0 +1,68 @@
+/**
+ * Glossary
+ * - operation: one accepted request (create, delete, action, …) and everything the engine
+ *   did about it. It is created `pending` by the API and only ever moves forward:
+ *   pending → running → completed | failed | cancelled, or pending → cancelled.
+ *   Terminal states never change.
+ * - transition: the one way an operation's status changes: an atomic compare-and-set in
+ *   Redis that also moves the status index and appends an event (see store.ts).
+ * - job: the BullMQ job that carries an operation to a worker. Its id IS the operation id,
+ *   so enqueueing twice is harmless and the sweep can tell which operations lack one.
+ * - attempt: how many times a worker has claimed the operation (re-runs after a crash or a
+ *   retryable provider failure count).
+ * - cancel request: `cancel_requested_at` set on a running operation; the worker holding it
+ *   aborts, cleans up what it half-made and ends it `cancelled`.
+ */
+import type { ProviderName } from '../../providers/types.js';
+
+export type OperationStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export const OPERATION_STATUSES: readonly OperationStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+
+export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export type OperationType = 'server.create' | 'server.delete' | 'server.action';
+
+export const OPERATION_TYPES: readonly OperationType[] = ['server.create', 'server.delete', 'server.action'];
+
+export interface OperationError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface OperationProgress {
+  step: string;
+  message: string;
+  at: string;
+}
+
+export interface Operation {
+  id: string;
+  type: OperationType;
+  status: OperationStatus;
+  workspace: string;
+  provider: ProviderName;
+  target: Record<string, unknown> | null;
+  request: Record<string, unknown>;
+  progress: OperationProgress | null;
+  attempt: number;
+  result: Record<string, unknown> | null;
+  error: OperationError | null;
+  parent_id: string | null;
+  trace_id: string;
+  requested_by: string;
+  cancel_requested_at: string | null;
+  cancel_requested_by: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** Fields stored as JSON inside the Redis hash; the rest are plain strings. */
+export const JSON_FIELDS = ['target', 'request', 'progress', 'result', 'error'] as const;
+
+export function isTerminal(status: OperationStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}

@@ -1,0 +1,242 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import {
+  JSON_FIELDS,
+  OPERATION_STATUSES,
+  type Operation,
+  type OperationError,
+  type OperationProgress,
+  type OperationStatus,
+  type OperationType,
+} from './model.js';
+import { CREATE_OPERATION, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
+
+export type TransitionOutcome =
+  | { outcome: 'ok'; previous: OperationStatus }
+  /** The operation had already reached a terminal state: nothing was written. */
+  | { outcome: 'finished'; previous: OperationStatus }
+  /** The operation is in a status the caller did not expect: nothing was written. */
+  | { outcome: 'conflict'; previous: OperationStatus }
+  | { outcome: 'not_found' };
+
+export type CancelRequestOutcome = 'ok' | 'already' | 'not_running' | 'not_found';
+
+export interface TransitionPatch {
+  result?: Record<string, unknown> | null;
+  error?: OperationError | null;
+  progress?: OperationProgress | null;
+  target?: Record<string, unknown> | null;
+  started_at?: string;
+  finished_at?: string;
+}
+
+export interface OperationFilters {
+  status?: OperationStatus;
+  type?: OperationType;
+  workspace?: string;
+  provider?: string;
+}
+
+export interface OperationPage {
+  items: Operation[];
+  /** Cursor for the next (older) page, or null on the last page. */
+  next: string | null;
+}
+
+type ScriptRunner = (...args: string[]) => Promise<unknown>;
+
+function runner(redis: Redis, name: string, lua: string): ScriptRunner {
+  const commands = redis as unknown as Record<string, ScriptRunner>;
+  if (!commands[name]) redis.defineCommand(name, { numberOfKeys: 0, lua });
+  return (...args) => commands[name]!.call(redis, ...args);
+}
+
+function encode(patch: Record<string, unknown>): string {
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    if (v === null) out[k] = null;
+    else out[k] = (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : String(v);
+  }
+  return JSON.stringify(out);
+}
+
+function decode(hash: Record<string, string>): Operation | null {
+  if (!hash.id) return null;
+  const parsed = (k: string) => (hash[k] ? JSON.parse(hash[k]!) : null);
+  return {
+    id: hash.id,
+    type: hash.type as OperationType,
+    status: hash.status as OperationStatus,
+    workspace: hash.workspace!,
+    provider: hash.provider as Operation['provider'],
+    target: parsed('target'),
+    request: parsed('request') ?? {},
+    progress: parsed('progress'),
+    attempt: Number(hash.attempt ?? 0),
+    result: parsed('result'),
+    error: parsed('error'),
+    parent_id: hash.parent_id ?? null,
+    trace_id: hash.trace_id ?? '',
+    requested_by: hash.requested_by ?? '',
+    cancel_requested_at: hash.cancel_requested_at ?? null,
+    cancel_requested_by: hash.cancel_requested_by ?? null,
+    created_at: hash.created_at!,
+    updated_at: hash.updated_at!,
+    started_at: hash.started_at ?? null,
+    finished_at: hash.finished_at ?? null,
+  };
+}
+
+/**
+ * Operation records in Redis. Reads are plain commands; every write goes through one of the
+ * scripts in scripts.ts, so status changes are compare-and-set and always leave the indexes
+ * and the event stream consistent with the record.
+ */
+export class OperationStore {
+  private readonly createScript: ScriptRunner;
+  private readonly transitionScript: ScriptRunner;
+  private readonly progressScript: ScriptRunner;
+  private readonly cancelScript: ScriptRunner;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    this.createScript = runner(redis, 'peCreateOperation', CREATE_OPERATION);
+    this.transitionScript = runner(redis, 'peTransitionOperation', TRANSITION_OPERATION);
+    this.progressScript = runner(redis, 'peRecordProgress', RECORD_PROGRESS);
+    this.cancelScript = runner(redis, 'peRequestCancel', REQUEST_CANCEL);
+  }
+
+  /** Writes a new pending operation; false when one with this id already exists. */
+  async create(op: Operation, sealed?: Record<string, string>): Promise<boolean> {
+    const fields: Record<string, unknown> = { ...op, sealed: sealed ? JSON.stringify(sealed) : undefined };
+    const created = await this.createScript(this.keys.prefix, op.id, encode(fields));
+    return created === 1;
+  }
+
+  /** The request inputs kept out of the public record (see SubmitOperationInput.sealed). */
+  async getSealed(id: string): Promise<Record<string, string>> {
+    const raw = await this.redis.hget(this.keys.operation(id), 'sealed');
+    return raw ? (JSON.parse(raw) as Record<string, string>) : {};
+  }
+
+  async get(id: string): Promise<Operation | null> {
+    return decode(await this.redis.hgetall(this.keys.operation(id)));
+  }
+
+  async getMany(ids: string[]): Promise<Operation[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.operation(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([, hash]) => decode(hash as Record<string, string>)).filter((op): op is Operation => op !== null);
+  }
+
+  /**
+   * Moves an operation from one of `from` to `to`. Never throws for a lost race: the outcome
+   * says whether it had already finished or was in another status.
+   */
+  async transition(
+    id: string,
+    from: readonly OperationStatus[],
+    to: OperationStatus,
+    patch: TransitionPatch = {},
+    opts: { countAttempt?: boolean; now?: Date } = {},
+  ): Promise<TransitionOutcome> {
+    const now = (opts.now ?? new Date()).toISOString();
+    const reply = (await this.transitionScript(
+      this.keys.prefix,
+      id,
+      from.join(','),
+      to,
+      now,
+      encode(patch as Record<string, unknown>),
+      opts.countAttempt ? '1' : '0',
+    )) as [string, string];
+    const [outcome, previous] = reply;
+    if (outcome === 'not_found') return { outcome };
+    return { outcome: outcome as 'ok' | 'finished' | 'conflict', previous: previous as OperationStatus };
+  }
+
+  async recordProgress(id: string, step: string, message: string): Promise<boolean> {
+    const at = new Date().toISOString();
+    const progress: OperationProgress = { step, message, at };
+    return (await this.progressScript(this.keys.prefix, id, JSON.stringify(progress), at, message)) === 1;
+  }
+
+  async requestCancel(id: string, requestedBy: string): Promise<{ outcome: CancelRequestOutcome; status: string }> {
+    const [outcome, status] = (await this.cancelScript(
+      this.keys.prefix,
+      id,
+      new Date().toISOString(),
+      requestedBy,
+    )) as [CancelRequestOutcome, string];
+    return { outcome, status };
+  }
+
+  /** Ids of operations in a status, oldest first; the sweep uses it. */
+  async idsWithStatus(status: OperationStatus, limit: number): Promise<string[]> {
+    return this.redis.zrange(this.keys.operationIndex('status', status), '0', String(limit - 1));
+  }
+
+  /**
+   * Newest first, `limit` at a time. The cursor is the creation sequence of the last item
+   * returned, so pages stay stable while new operations arrive.
+   */
+  async list(filters: OperationFilters, limit: number, cursor: string | null): Promise<OperationPage> {
+    // Walk the most selective single index and check the other filters on the records.
+    const [field, value] = filters.status
+      ? (['status', filters.status] as const)
+      : filters.workspace
+        ? (['workspace', filters.workspace] as const)
+        : filters.provider
+          ? (['provider', filters.provider] as const)
+          : filters.type
+            ? (['type', filters.type] as const)
+            : ([undefined, undefined] as const);
+    const index = this.keys.operationIndex(field, value);
+    const matches = (op: Operation) =>
+      (!filters.status || op.status === filters.status) &&
+      (!filters.type || op.type === filters.type) &&
+      (!filters.workspace || op.workspace === filters.workspace) &&
+      (!filters.provider || op.provider === filters.provider);
+
+    const items: Operation[] = [];
+    const seqs: string[] = [];
+    let max = cursor === null ? '+inf' : `(${cursor}`;
+    const batch = Math.max(limit + 1, 50);
+    for (;;) {
+      const page = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', '0', String(batch));
+      if (page.length === 0) break;
+      const ids: string[] = [];
+      const scores: string[] = [];
+      for (let i = 0; i < page.length; i += 2) {
+        ids.push(page[i]!);
+        scores.push(page[i + 1]!);
+      }
+      const ops = await this.getMany(ids);
+      const byId = new Map(ops.map((op) => [op.id, op]));
+      for (let i = 0; i < ids.length && items.length <= limit; i++) {
+        const op = byId.get(ids[i]!);
+        if (op && matches(op)) {
+          items.push(op);
+          seqs.push(scores[i]!);
+        }
+      }
+      if (items.length > limit || ids.length < batch) break;
+      max = `(${scores[scores.length - 1]}`;
+    }
+    const hasMore = items.length > limit;
+    if (hasMore) {
+      items.length = limit;
+      seqs.length = limit;
+    }
+    return { items, next: hasMore ? seqs[seqs.length - 1]! : null };
+  }
+}
+
+export function isOperationStatus(s: string): s is OperationStatus {
+  return (OPERATION_STATUSES as readonly string[]).includes(s);
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { ProviderName } from '../../providers/types.js';
+import type { CoreContext } from '../context.js';
+import { operationJobOptions } from '../queue.js';
+import type { Operation, OperationType } from './model.js';
+
+export interface SubmitOperationInput {
+  type: OperationType;
+  workspace: string;
+  provider: ProviderName;
+  target: Record<string, unknown> | null;
+  request: Record<string, unknown>;
+  requestedBy: string;
+  traceId: string;
+  parentId?: string;
+  /** Inputs the worker needs but no client may read back (e.g. user_data): stored beside the record, never shown. */
+  sealed?: Record<string, string>;
+}
+
+export function newOperation(input: SubmitOperationInput, now = new Date()): Operation {
+  const at = now.toISOString();
+  return {
+    id: randomUUID(),
+    type: input.type,
+    status: 'pending',
+    workspace: input.workspace,
+    provider: input.provider,
+    target: input.target,
+    request: input.request,
+    progress: null,
+    attempt: 0,
+    result: null,
+    error: null,
+    parent_id: input.parentId ?? null,
+    trace_id: input.traceId,
+    requested_by: input.requestedBy,
+    cancel_requested_at: null,
+    cancel_requested_by: null,
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
+/**
+ * Accepts a request: writes the pending operation, then enqueues its job under the same id.
+ * Should the enqueue fail after the write (Redis restarting, the process dying), the
+ * operation is still accepted: the sweep finds a pending operation with no job and enqueues it.
+ */
+export async function submitOperation(ctx: CoreContext, input: SubmitOperationInput): Promise<Operation> {
+  const op = newOperation(input);
+  await ctx.store.create(op, input.sealed);
+  try {
+    await enqueueOperation(ctx, op);
+  } catch (err) {
+    ctx.logger.warn('enqueue failed; the sweep will enqueue it', {
+      operation_id: op.id,
+      trace_id: op.trace_id,
+      error: (err as Error).message,
+    });
+  }
+  return op;
+}
+
+export async function enqueueOperation(ctx: CoreContext, op: Pick<Operation, 'id' | 'type' | 'trace_id'>): Promise<void> {
+  await ctx.queue.add(op.type, { operationId: op.id, traceId: op.trace_id }, operationJobOptions(ctx.config, op.id));
+}

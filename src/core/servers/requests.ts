@@ -1,0 +1,97 @@
+import { configuredProviders, PROVIDER_SETTING } from '../config.js';
+import type { CoreContext } from '../context.js';
+import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
+import type { Operation } from '../operations/model.js';
+import { submitOperation } from '../operations/submit.js';
+import type { PowerAction, ProviderName } from '../../providers/types.js';
+import type { ServerRecord } from './inventory.js';
+
+export interface Actor {
+  username: string;
+  traceId: string;
+}
+
+export interface CreateServerRequest {
+  workspace: string;
+  provider: ProviderName;
+  plan: string;
+  hostname: string;
+  zone: string;
+  check_mode: boolean;
+  tags: string[];
+  image?: string;
+  ssh_keys?: string[];
+  user_data?: string;
+}
+
+const RESERVED_TAG_PREFIX = 'pe-op:';
+
+function assertConfigured(ctx: CoreContext, provider: ProviderName): void {
+  if (!configuredProviders(ctx.config).includes(provider)) throw new ProviderNotConfiguredError(provider, PROVIDER_SETTING[provider]);
+}
+
+async function existingServer(ctx: CoreContext, id: string): Promise<ServerRecord> {
+  const server = await ctx.inventory.get(id);
+  if (!server) throw new NotFoundError(ErrorCodes.SERVER_NOT_FOUND, `server ${id} does not exist`);
+  return server;
+}
+
+export async function requestServerCreate(ctx: CoreContext, body: CreateServerRequest, actor: Actor): Promise<Operation> {
+  const reserved = body.tags.findIndex((t) => t.startsWith(RESERVED_TAG_PREFIX));
+  if (reserved >= 0) throw new ValidationError([{ field: `tags[${reserved}]`, problem: `must not start with '${RESERVED_TAG_PREFIX}', which the engine reserves` }]);
+  assertConfigured(ctx, body.provider);
+  return submitOperation(ctx, {
+    type: 'server.create',
+    workspace: body.workspace,
+    provider: body.provider,
+    target: { hostname: body.hostname },
+    // user_data may carry secrets: keep that it was given, not what it said, in the record.
+    request: { ...body, user_data: body.user_data === undefined ? undefined : `<${Buffer.byteLength(body.user_data)} bytes>` },
+    sealed: body.user_data === undefined ? undefined : { user_data: body.user_data },
+    requestedBy: actor.username,
+    traceId: actor.traceId,
+  });
+}
+
+export async function requestServerDelete(
+  ctx: CoreContext,
+  id: string,
+  body: { workspace?: string; server_id?: string; force?: boolean },
+  actor: Actor,
+): Promise<Operation> {
+  if (body.server_id !== undefined && body.server_id !== id) {
+    throw new ValidationError([{ field: 'server_id', problem: `must match the id in the path (${id})` }]);
+  }
+  const server = await existingServer(ctx, id);
+  if (body.workspace !== undefined && body.workspace !== server.workspace) {
+    throw new ValidationError([{ field: 'workspace', problem: `server ${id} belongs to workspace '${server.workspace}'` }]);
+  }
+  assertConfigured(ctx, server.provider);
+  return submitOperation(ctx, {
+    type: 'server.delete',
+    workspace: server.workspace,
+    provider: server.provider,
+    target: { server_id: server.id, provider_id: server.provider_id, hostname: server.hostname },
+    request: { server_id: id, force: body.force ?? false },
+    requestedBy: actor.username,
+    traceId: actor.traceId,
+  });
+}
+
+export async function requestServerAction(ctx: CoreContext, id: string, action: PowerAction, actor: Actor): Promise<Operation> {
+  const server = await existingServer(ctx, id);
+  assertConfigured(ctx, server.provider);
+  return submitOperation(ctx, {
+    type: 'server.action',
+    workspace: server.workspace,
+    provider: server.provider,
+    target: { server_id: server.id, provider_id: server.provider_id, hostname: server.hostname },
+    request: { server_id: id, action },
+    requestedBy: actor.username,
+    traceId: actor.traceId,
+  });
+}
+
+export async function getServer(ctx: CoreContext, id: string): Promise<ServerRecord> {
+  return existingServer(ctx, id);
+}

@@ -1,0 +1,80 @@
+/**
+ * The whole system in one command: Redis (unless REDIS_URL is set), the sandbox cloud (when
+ * no provider credentials are configured), the API and two workers. Ctrl-C or SIGTERM stops
+ * them in order: API and workers first (letting active jobs finish), then the sandbox, then Redis.
+ */
+import { resolve } from 'node:path';
+import { bootConfig } from './core/boot.js';
+import { configuredProviders } from './core/config.js';
+import { SupervisedChild } from './supervisor/child.js';
+import { startManagedRedis, type ManagedRedis } from './supervisor/managed-redis.js';
+import { sandboxToken } from './supervisor/sandbox-token.js';
+
+const WORKERS = Number(process.env.WORKER_PROCESSES ?? 2);
+const config = bootConfig('start');
+const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
+
+let redis: ManagedRedis | null = null;
+const children: SupervisedChild[] = [];
+let sandbox: SupervisedChild | null = null;
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping…');
+    await Promise.all(children.map((c) => c.stop()));
+    await sandbox?.stop(5000);
+    await redis?.stop();
+    say('stopped');
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+const giveUp = () => void stopAll(1);
+
+try {
+  let redisUrl = config.redisUrl;
+  if (redisUrl === null) {
+    redis = await startManagedRedis(config.dataDir, config.managedRedisPort);
+    redisUrl = redis.url;
+    say(`redis ${redisUrl} (data in ${resolve(config.dataDir, 'redis')})`);
+  }
+
+  const env: Record<string, string> = { REDIS_URL: redisUrl };
+  if (configuredProviders(config).length === 0) {
+    const token = sandboxToken(config.dataDir);
+    const ready = new Promise<{ digitalocean: string }>((resolveReady) => {
+      sandbox = new SupervisedChild(
+        {
+          name: 'sandbox',
+          entry: 'src/sandbox/main.ts',
+          env: { SANDBOX_PORT: String(config.sandbox.port), SANDBOX_TOKEN: token, SANDBOX_STATE_FILE: resolve(config.dataDir, 'sandbox-state.json') },
+          onLine: (line) => {
+            if (line.startsWith('SANDBOX_READY ')) resolveReady(JSON.parse(line.slice('SANDBOX_READY '.length)));
+          },
+        },
+        giveUp,
+      );
+      sandbox.start();
+    });
+    const urls = await ready;
+    env.DIGITALOCEAN_API_URL = urls.digitalocean;
+    env.DIGITALOCEAN_TOKEN = token;
+    say(`no provider credentials set: using the sandbox cloud (digitalocean at ${urls.digitalocean})`);
+  }
+
+  const api = new SupervisedChild({ name: 'api', entry: 'src/api/main.ts', env }, giveUp);
+  children.push(api);
+  api.start();
+  for (let i = 1; i <= WORKERS; i++) {
+    const worker = new SupervisedChild({ name: `worker-${i}`, entry: 'src/workers/main.ts', env: { ...env, WORKER_NAME: `worker-${i}` } }, giveUp);
+    children.push(worker);
+    worker.start();
+  }
+  say(`api on port ${config.port}, ${WORKERS} workers; docs at http://127.0.0.1:${config.port}/docs — Ctrl-C stops everything`);
+} catch (err) {
+  process.stderr.write(`start failed: ${(err as Error).message}\n`);
+  await stopAll(1);
+}

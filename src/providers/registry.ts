@@ -1,0 +1,26 @@
+/**
+ * Builds one adapter per configured provider. A provider missing from the config is simply
+ * absent from the map, so callers can answer PROVIDER_NOT_CONFIGURED for it.
+ */
+import { DigitalOceanProvider } from './digitalocean.js';
+import type { Provider, ProviderName } from './types.js';
+
+export interface ProvidersConfig {
+  digitalocean?: { baseUrl: string; token: string } | null;
+}
+
+/** Settings every adapter shares. */
+export interface ProviderTuning {
+  pollIntervalMs?: number;
+  /** Per-attempt timeout of one HTTP request. */
+  requestTimeoutMs?: number;
+}
+
+export function createProviders(config: ProvidersConfig, tuning: ProviderTuning = {}): Map<ProviderName, Provider> {
+  const providers = new Map<ProviderName, Provider>();
+  const http = tuning.requestTimeoutMs ? { timeoutMs: tuning.requestTimeoutMs } : undefined;
+  if (config.digitalocean) {
+    providers.set('digitalocean', new DigitalOceanProvider({ ...config.digitalocean, pollIntervalMs: tuning.pollIntervalMs, http }));
+  }
+  return providers;
+}

@@ -1,0 +1,97 @@
+/**
+ * The one contract every cloud adapter implements, and the normalized server it returns.
+ *
+ * Glossary
+ * - provider: a cloud (digitalocean, hetzner, vultr, upcloud) reached over its HTTP API.
+ * - provider id: the cloud's own id of a server, always carried as a string here (DO and
+ *   Hetzner use integers, Vultr and UpCloud UUIDs).
+ * - marker: the engine operation id that created a server, stored on the server itself
+ *   (DO/Vultr tag `pe-op:<id>`, Hetzner/UpCloud label) so a rerun of the same operation
+ *   finds what an earlier attempt made instead of creating a second server.
+ * - normalized status: the provider's status mapped onto `ServerStatus`
+ *   (PROVIDERS.md §0).
+ */
+export type ProviderName = 'digitalocean' | 'hetzner' | 'vultr' | 'upcloud';
+
+export const PROVIDER_NAMES: readonly ProviderName[] = ['digitalocean', 'hetzner', 'vultr', 'upcloud'];
+
+export type ServerStatus =
+  | 'provisioning'
+  | 'running'
+  | 'starting'
+  | 'stopping'
+  | 'stopped'
+  | 'busy'
+  | 'gone'
+  | 'unknown';
+
+export type PowerAction = 'reboot' | 'power_off' | 'power_on';
+
+export interface ProviderServer {
+  provider: ProviderName;
+  providerId: string;
+  name: string;
+  plan: string;
+  zone: string;
+  image: string | null;
+  status: ServerStatus;
+  /** Public IPv4, null until the provider has assigned one. */
+  ipv4: string | null;
+  tags: string[];
+  createdAt: string;
+}
+
+export interface CreateServerInput {
+  name: string;
+  plan: string;
+  zone: string;
+  image: string;
+  sshKeys?: string[];
+  userData?: string;
+  tags: string[];
+  /** The operation id; the adapter stores it on the server as its marker. */
+  marker: string;
+}
+
+export interface CallContext {
+  /** Fires when the operation is cancelled; every request and every poll wait honours it. */
+  signal?: AbortSignal;
+  /** Human-readable progress, e.g. "waiting for droplet 123 to become active". */
+  onProgress?: (message: string) => void;
+  traceId?: string;
+}
+
+/** What a create in check mode would make, after the provider confirmed every slug exists. */
+export interface CreatePlan {
+  provider: ProviderName;
+  name: string;
+  plan: string;
+  zone: string;
+  image: string;
+  price_monthly?: number;
+  price_hourly?: number;
+}
+
+export interface Provider {
+  readonly name: ProviderName;
+  /** Check region, size and image against the provider's catalogue; throws ProviderError (PROVIDER_REJECTED) naming the bad one. */
+  planCreate(input: CreateServerInput, ctx: CallContext): Promise<CreatePlan>;
+  /** The server an earlier attempt of this operation created, if any. */
+  findByMarker(marker: string, ctx: CallContext): Promise<ProviderServer | null>;
+  /** Sends the create and returns as soon as the provider accepted it (not yet running). */
+  createServer(input: CreateServerInput, ctx: CallContext): Promise<ProviderServer>;
+  /** null when the provider answers 404. */
+  getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null>;
+  /** Polls until the server is running with its address; throws AbortedError when the signal fires. */
+  waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer>;
+  /** Deletes and waits until gone. `existed: false` when it was already gone (404). */
+  deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }>;
+  /** Runs the action and waits for it to finish; returns the server afterwards. */
+  powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer>;
+  /** Every server, following the provider's pagination to the end. */
+  listServers(ctx: CallContext): Promise<ProviderServer[]>;
+}
+
+export function markerTag(operationId: string): string {
+  return `pe-op:${operationId}`;
+}

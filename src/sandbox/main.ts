@@ -1,0 +1,94 @@
+/**
+ * `npm run sandbox`: runs the cloud simulator as a standalone process.
+ *
+ * Environment:
+ *   SANDBOX_PORT                 default 8090 (0 = ephemeral)
+ *   SANDBOX_HOST                 default 127.0.0.1
+ *   SANDBOX_TOKEN                default random sbx_…
+ *   SANDBOX_DO_ACTIVE_DELAY_MS   default 3000
+ *   SANDBOX_DO_ACTION_DELAY_MS   default 2000
+ *   SANDBOX_DO_RATE_LIMIT        "off" or "PER_HOUR/PER_MINUTE", default 5000/250
+ *
+ * When stdout is not a terminal (a supervisor started us) one extra line
+ * `SANDBOX_READY {json}` is printed so the parent can parse where to connect.
+ */
+import type { SlidingWindowLimits } from './rate-limit.js';
+import { startSandbox } from './server.js';
+
+class ConfigError extends Error {}
+
+function intFromEnv(name: string, fallback: number | undefined): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw.trim());
+}
+
+function rateLimitFromEnv(name: string): SlidingWindowLimits | false | undefined {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.toLowerCase() === 'off') return false;
+  const match = /^(\d+)\/(\d+)$/.exec(raw);
+  if (match === null || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    throw new ConfigError(`${name} must be "off" or "PER_HOUR/PER_MINUTE" (e.g. 5000/250), got ${JSON.stringify(raw)}`);
+  }
+  return { perHour: Number(match[1]), perMinute: Number(match[2]) };
+}
+
+async function main(): Promise<void> {
+  let port: number | undefined;
+  let activeDelayMs: number | undefined;
+  let actionDelayMs: number | undefined;
+  let rateLimit: SlidingWindowLimits | false | undefined;
+  try {
+    port = intFromEnv('SANDBOX_PORT', 8090);
+    activeDelayMs = intFromEnv('SANDBOX_DO_ACTIVE_DELAY_MS', undefined);
+    actionDelayMs = intFromEnv('SANDBOX_DO_ACTION_DELAY_MS', undefined);
+    rateLimit = rateLimitFromEnv('SANDBOX_DO_RATE_LIMIT');
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sandbox: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const token = process.env.SANDBOX_TOKEN?.trim() || undefined;
+
+  const sandbox = await startSandbox({
+    host: process.env.SANDBOX_HOST?.trim() || '127.0.0.1',
+    port,
+    token,
+    digitalocean: { activeDelayMs, actionDelayMs, rateLimit },
+  });
+
+  const out = process.stdout;
+  out.write(`sandbox listening on ${sandbox.url}\n`);
+  out.write(`digitalocean  ${sandbox.digitaloceanBaseUrl}  token=${sandbox.token}\n`);
+  out.write(`  DIGITALOCEAN_API_URL=${sandbox.digitaloceanBaseUrl} DIGITALOCEAN_TOKEN=${sandbox.token}\n`);
+  out.write(`admin         ${sandbox.url}/_sandbox  (same token)\n`);
+  if (!out.isTTY) {
+    const ready = { url: sandbox.url, token: sandbox.token, digitalocean: sandbox.digitaloceanBaseUrl };
+    out.write(`SANDBOX_READY ${JSON.stringify(ready)}\n`);
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`sandbox: ${signal} received, stopping\n`);
+    sandbox.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`sandbox: error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sandbox: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import type { CreateServerRequest } from '../../core/servers/requests.js';
+import { serverIdFor } from '../../core/servers/inventory.js';
+import type { CreateServerInput, ProviderName } from '../../providers/types.js';
+import type { Processor } from '../run-operation.js';
+
+const DEFAULT_IMAGE: Record<ProviderName, string> = {
+  digitalocean: 'ubuntu-24-04-x64',
+  hetzner: 'ubuntu-24.04',
+  vultr: '2284',
+  upcloud: 'Ubuntu Server 24.04 LTS (Noble Numbat)',
+};
+
+/**
+ * Creates one server, at most once per operation: the operation id rides on the server as
+ * its marker, and every attempt first looks for a server an earlier attempt made.
+ */
+export const serverCreate: Processor = async (op, { ctx, provider, call, progress, onCancel }) => {
+  const request = op.request as unknown as CreateServerRequest;
+  const sealed = await ctx.store.getSealed(op.id);
+  const input: CreateServerInput = {
+    name: request.hostname,
+    plan: request.plan,
+    zone: request.zone,
+    image: request.image ?? DEFAULT_IMAGE[provider.name],
+    sshKeys: request.ssh_keys,
+    userData: sealed.user_data,
+    tags: request.tags ?? [],
+    marker: op.id,
+  };
+
+  if (request.check_mode) {
+    await progress('validate', `checking zone, plan and image with ${provider.name}`);
+    const plan = await provider.planCreate(input, call);
+    return { check_mode: true, would_create: plan };
+  }
+
+  // Registered before the create request goes out: a create aborted in flight may still
+  // have made a server, and only the marker can find it.
+  onCancel(async (signal) => {
+    const made = await provider.findByMarker(op.id, { signal });
+    if (!made) return [];
+    await provider.deleteServer(made.providerId, { signal });
+    await ctx.inventory.remove(serverIdFor(made.provider, made.providerId));
+    return [{ resource: 'server', provider: made.provider, provider_id: made.providerId, hostname: made.name, action: 'deleted' }];
+  });
+
+  await progress('lookup', 'looking for a server made by an earlier attempt of this operation');
+  let server = await provider.findByMarker(op.id, call);
+  const resumed = server !== null;
+  if (server) {
+    await progress('resume', `found ${provider.name} server ${server.providerId} from an earlier attempt; not creating another`);
+  } else {
+    await progress('create', `creating ${request.hostname} (${request.plan} in ${request.zone}) on ${provider.name}`);
+    server = await provider.createServer(input, call);
+  }
+  const owner = { workspace: op.workspace, operationId: op.id };
+  await ctx.inventory.upsert(server, owner);
+
+  await progress('wait', `waiting for ${provider.name} server ${server.providerId} to be running`);
+  server = await provider.waitUntilRunning(server.providerId, call);
+  const record = await ctx.inventory.upsert(server, owner);
+  return { server_id: record.id, ip_address: record.ip_address, provider_id: record.provider_id, resumed, server: record };
+};

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+
+export interface TestRedis {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A throwaway redis-server on a free loopback port, without persistence. */
+export async function startTestRedis(): Promise<TestRedis> {
+  for (let tries = 0; ; tries++) {
+    const port = await freePort();
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const url = `redis://127.0.0.1:${port}`;
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    let ready = false;
+    for (let i = 0; i < 100 && child.exitCode === null; i++) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        ready = true;
+        break;
+      } catch {
+        probe.disconnect();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    probe.disconnect();
+    if (ready) {
+      return {
+        url,
+        child,
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGKILL');
+          await exited;
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    if (tries >= 3) throw new Error('could not start redis-server');
+  }
+}

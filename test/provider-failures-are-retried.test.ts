@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { TestSystem } from './helpers/system.js';
+
+describe('provider 5xx and timeouts are retried with backoff; a lasting outage fails the operation', () => {
+  const systems: TestSystem[] = [];
+  after(async () => {
+    await Promise.all(systems.map((s) => s.stop()));
+  });
+  async function system(env: Record<string, string> = {}): Promise<TestSystem> {
+    const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 100, env });
+    systems.push(sys);
+    return sys;
+  }
+
+  test('a 503 burst on the create request: the job is retried and makes exactly one droplet', async () => {
+    const sys = await system();
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 503, count: 2 });
+    const op = await sys.createServer({ hostname: 'retry-01' });
+    const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.attempt, 3, 'two failed attempts, then success');
+    assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
+  });
+
+  test('a 500 burst on reads is retried inside one attempt', async () => {
+    const sys = await system();
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: '^/v2/droplets/\\d+$', kind: 'status', status: 500, count: 3 });
+    const op = await sys.createServer({ hostname: 'retry-02' });
+    const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.attempt, 1);
+  });
+
+  test('a provider that stops answering times out and is retried', async () => {
+    const sys = await system({ PROVIDER_TIMEOUT_MS: '300' });
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'timeout', count: 1 });
+    const op = await sys.createServer({ hostname: 'retry-03' });
+    const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.attempt, 2);
+    assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
+  });
+
+  test('an outage outlasting every attempt fails with a retryable provider error', async () => {
+    const sys = await system({ JOB_ATTEMPTS: '3' });
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 502 });
+    const op = await sys.createServer({ hostname: 'retry-04' });
+    const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.attempt, 3);
+    assert.equal(done.error!.code, 'PROVIDER_UNAVAILABLE');
+    assert.equal(done.error!.retryable, true);
+    assert.match(done.error!.message, /502/);
+    assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 0);
+  });
+});
