@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+/** USER_HZ, which is 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Lines kept per child, to show why it failed. */
 const TAIL_LINES = 40;
 
@@ -60,6 +63,18 @@ export class BenchChild {
     try {
       const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
       return match ? Number(match[1]) * 1024 : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** User + system CPU time used so far, in seconds, from /proc (Linux only). */
+  cpuSeconds(): number | null {
+    try {
+      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
     } catch {
       return null;
     }

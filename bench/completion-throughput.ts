@@ -11,6 +11,8 @@ export interface CompletionRun {
   completed: () => Promise<number>;
   /** Units that failed so far; any failure stops the run. */
   failed: () => Promise<number>;
+  /** Why a unit failed, for the error message. */
+  describeFailure?: () => Promise<string>;
 }
 
 export interface CompletionResult {
@@ -20,7 +22,7 @@ export interface CompletionResult {
 }
 
 /** How often completions are counted; small against the seconds a run takes. */
-const COUNT_INTERVAL_MS = 10;
+const COUNT_INTERVAL_MS = 5;
 
 /** Calls `task(0..total-1)` with at most `concurrency` calls in flight. */
 export async function runWithConcurrency(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -51,7 +53,10 @@ export async function timeCompletions(
     const done = (await run.completed()) - before;
     if (done >= opts.count) break;
     const failed = await run.failed();
-    if (failed > 0) throw new Error(`${failed} units failed (${done} of ${opts.count} completed)`);
+    if (failed > 0) {
+      const why = run.describeFailure ? `; e.g. ${await run.describeFailure()}` : '';
+      throw new Error(`${failed} units failed (${done} of ${opts.count} completed)${why}`);
+    }
     if (performance.now() > deadline) throw new Error(`only ${done} of ${opts.count} completed within ${opts.timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, COUNT_INTERVAL_MS));
   }

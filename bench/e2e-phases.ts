@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { spawnTsChild } from './children.js';
+import { spawnTsChild, type BenchChild } from './children.js';
+import { startCpuMeter, type CpuUse } from './cpu-meter.js';
 import { timeCompletions, type CompletionResult, type CompletionRun } from './completion-throughput.js';
-import { ENGINE_QUEUE, engineBullPrefix, startApi, startEngineWorker, submitCreate, waitForQueueWorkers, type EngineEnv } from './engine.js';
+import { ENGINE_QUEUE, engineBullPrefix, prepareSandbox, startApi, startEngineWorker, submitCreate, waitForQueueWorkers, type EngineEnv } from './engine.js';
 import { freePort, type BenchRedis } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
 
@@ -17,15 +18,22 @@ const log = (message: string): void => void process.stderr.write(`bench: ${messa
 /** Generous: even a slow engine moves well over 10 operations a second here. */
 const timeoutMs = (count: number): number => 60000 + count * 100;
 
+export interface E2eResult extends CompletionResult {
+  /** CPU per process during the measured round. */
+  cpu: CpuUse;
+}
+
 /** Times a warm-up round (not reported) then the measured round. */
-async function warmThenTime(run: CompletionRun, settings: BenchSettings): Promise<CompletionResult> {
+async function warmThenTime(run: CompletionRun, procs: BenchChild[], settings: BenchSettings): Promise<E2eResult> {
   const common = { concurrency: settings.e2eSubmitConcurrency };
   await timeCompletions(run, { ...common, firstIndex: 0, count: settings.e2eWarmupCount, timeoutMs: timeoutMs(settings.e2eWarmupCount) });
-  return timeCompletions(run, { ...common, firstIndex: settings.e2eWarmupCount, count: settings.e2eCount, timeoutMs: timeoutMs(settings.e2eCount) });
+  const meter = startCpuMeter(procs);
+  const result = await timeCompletions(run, { ...common, firstIndex: settings.e2eWarmupCount, count: settings.e2eCount, timeoutMs: timeoutMs(settings.e2eCount) });
+  return { ...result, cpu: meter() };
 }
 
 /** One round of the baseline, on its own Redis under a fresh prefix, with fresh worker processes. */
-export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSettings): Promise<CompletionResult> {
+export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSettings): Promise<E2eResult> {
   const prefix = 'baseline' + randomBytes(4).toString('hex');
   const queueName = 'noop';
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -48,6 +56,7 @@ export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSe
         completed: async () => (await queue.getJobCounts('completed')).completed ?? 0,
         failed: async () => (await queue.getJobCounts('failed')).failed ?? 0,
       },
+      [...workers, redis.child],
       settings,
     );
   } finally {
@@ -57,12 +66,13 @@ export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSe
   }
 }
 
-export interface EngineE2eResult extends CompletionResult {
+export interface EngineE2eResult extends E2eResult {
   workerRssBytes: Array<number | null>;
 }
 
 /** One round through the engine: a fresh API and fresh workers under `env`'s (fresh) key prefix. */
 export async function measureEngineE2e(redis: BenchRedis, env: EngineEnv, settings: BenchSettings, nodeArgs: string[]): Promise<EngineE2eResult> {
+  await prepareSandbox(env.sandbox, settings.e2eWarmupCount + settings.e2eCount);
   const api = await startApi(env, await freePort(), nodeArgs);
   const workers = Array.from({ length: settings.workers }, (_, i) => startEngineWorker(env, `worker-${i + 1}`, nodeArgs));
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -76,7 +86,12 @@ export async function measureEngineE2e(redis: BenchRedis, env: EngineEnv, settin
         submit: async (i) => void (await submitCreate(api, i)),
         completed: () => redis.client.zcard(statusIndex('completed')),
         failed: () => redis.client.zcard(statusIndex('failed')),
+        describeFailure: async () => {
+          const [id] = await redis.client.zrange(statusIndex('failed'), '0', '0');
+          return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${env.keyPrefix}:op:${id}`));
+        },
       },
+      [api.child, ...workers, redis.child, env.sandbox.child],
       settings,
     );
     return { ...result, workerRssBytes: workers.map((w) => w.rssBytes()) };

@@ -8,6 +8,8 @@ import { spawnTsChild, type BenchChild } from './children.js';
 
 export interface Sandbox {
   child: BenchChild;
+  /** Root URL; the admin API lives under `/_sandbox`. */
+  url: string;
   digitaloceanUrl: string;
   token: string;
 }
@@ -47,8 +49,25 @@ export async function startSandbox(): Promise<Sandbox> {
     SANDBOX_DO_RATE_LIMIT: 'off',
   });
   const line = await child.waitForLine('SANDBOX_READY ', 30000);
-  const ready = JSON.parse(line.slice('SANDBOX_READY '.length)) as { token: string; digitalocean: string };
-  return { child, digitaloceanUrl: ready.digitalocean, token: ready.token };
+  const ready = JSON.parse(line.slice('SANDBOX_READY '.length)) as { url: string; token: string; digitalocean: string };
+  return { child, url: ready.url, digitaloceanUrl: ready.digitalocean, token: ready.token };
+}
+
+/**
+ * Empties the sandbox and lifts its account droplet limit (1000 by default, like a real
+ * account) so that `droplets` creates all succeed.
+ */
+export async function prepareSandbox(sandbox: Sandbox, droplets: number): Promise<void> {
+  const admin = async (path: string, body: unknown): Promise<void> => {
+    const res = await fetch(`${sandbox.url}/_sandbox${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.token}` },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`sandbox ${path} answered ${res.status}: ${await res.text()}`);
+  };
+  await admin('/reset', {});
+  await admin('/digitalocean/config', { dropletLimit: droplets });
 }
 
 export function newEngineEnv(redisUrl: string, sandbox: Sandbox, workerConcurrency: number): EngineEnv {

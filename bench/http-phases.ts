@@ -4,7 +4,9 @@
  * in the machine's load during the run shows up on both sides.
  */
 import { randomUUID } from 'node:crypto';
+import type { BenchChild } from './children.js';
 import { runWithConcurrency } from './completion-throughput.js';
+import { startCpuMeter, type CpuUse } from './cpu-meter.js';
 import { createServerBody, submitCreate, type Api } from './engine.js';
 import { assertClean, measureLoad, type LoadResult, type LoadSpec } from './http-load.js';
 import type { BenchSettings } from './settings.js';
@@ -14,20 +16,33 @@ export interface HttpComparison {
   baselineBefore: LoadResult;
   baselineAfter: LoadResult;
   baselineMean: number;
+  /** CPU per process during the engine run and during the first baseline run. */
+  engineCpu: CpuUse;
+  baselineCpu: CpuUse;
+}
+
+/** The processes serving each side, whose CPU use is reported. */
+export interface ServingProcesses {
+  engine: BenchChild[];
+  baseline: BenchChild[];
 }
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
-async function compare(label: string, engine: LoadSpec, baseline: LoadSpec, settings: BenchSettings): Promise<HttpComparison> {
+async function compare(label: string, engine: LoadSpec, baseline: LoadSpec, procs: ServingProcesses, settings: BenchSettings): Promise<HttpComparison> {
   const warmup = { connections: settings.connections, durationS: settings.warmupS };
   const measured = { connections: settings.connections, durationS: settings.durationS };
   log(`${label}: warming up`);
   assertClean(`${label} baseline warm-up`, await measureLoad(baseline, warmup));
   assertClean(`${label} engine warm-up`, await measureLoad(engine, warmup));
   log(`${label}: baseline, engine, baseline (${settings.durationS} s each)`);
+  const baselineMeter = startCpuMeter(procs.baseline);
   const baselineBefore = await measureLoad(baseline, measured);
+  const baselineCpu = baselineMeter();
   assertClean(`${label} baseline`, baselineBefore);
+  const engineMeter = startCpuMeter(procs.engine);
   const engineResult = await measureLoad(engine, measured);
+  const engineCpu = engineMeter();
   assertClean(`${label} engine`, engineResult);
   const baselineAfter = await measureLoad(baseline, measured);
   assertClean(`${label} baseline`, baselineAfter);
@@ -36,13 +51,15 @@ async function compare(label: string, engine: LoadSpec, baseline: LoadSpec, sett
     baselineBefore,
     baselineAfter,
     baselineMean: (baselineBefore.okPerSecond + baselineAfter.okPerSecond) / 2,
+    engineCpu,
+    baselineCpu,
   };
 }
 
 /** Hostnames stay unique across all runs, warm-ups included. */
 let createCounter = 0;
 
-export function compareSubmit(api: Api, baselineUrl: string, settings: BenchSettings): Promise<HttpComparison> {
+export function compareSubmit(api: Api, baselineUrl: string, procs: ServingProcesses, settings: BenchSettings): Promise<HttpComparison> {
   const spec = (url: string, headers: Record<string, string>): LoadSpec => ({
     url,
     method: 'POST',
@@ -50,10 +67,10 @@ export function compareSubmit(api: Api, baselineUrl: string, settings: BenchSett
     path: () => '/v1/servers/create',
     body: () => createServerBody(createCounter++),
   });
-  return compare('submit', spec(api.url, { authorization: `Bearer ${api.token}` }), spec(baselineUrl, {}), settings);
+  return compare('submit', spec(api.url, { authorization: `Bearer ${api.token}` }), spec(baselineUrl, {}), procs, settings);
 }
 
-export async function comparePoll(api: Api, baselineUrl: string, settings: BenchSettings): Promise<HttpComparison> {
+export async function comparePoll(api: Api, baselineUrl: string, procs: ServingProcesses, settings: BenchSettings): Promise<HttpComparison> {
   const ids: string[] = [];
   await runWithConcurrency(settings.pollIds, 10, async () => void ids.push(await submitCreate(api, createCounter++)));
   // The baseline answers any id; give it ids of the same shape so paths are the same length.
@@ -64,5 +81,5 @@ export async function comparePoll(api: Api, baselineUrl: string, settings: Bench
     headers,
     path: (n) => `/v1/operations/${rotate[n % rotate.length]}`,
   });
-  return compare('poll', spec(api.url, { authorization: `Bearer ${api.token}` }, ids), spec(baselineUrl, {}, baselineIds), settings);
+  return compare('poll', spec(api.url, { authorization: `Bearer ${api.token}` }, ids), spec(baselineUrl, {}, baselineIds), procs, settings);
 }

@@ -8,6 +8,7 @@
  * per end-to-end run, default 1000), BENCH_CPU_PROF_DIR (write CPU profiles of the API and
  * workers there).
  */
+import { formatCpuUse } from './cpu-meter.js';
 import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
 import { measureBullmqBaseline, measureEngineE2e } from './e2e-phases.js';
 import { newEngineEnv, startApi, startSandbox } from './engine.js';
@@ -32,9 +33,10 @@ async function runBench(): Promise<boolean> {
 
   // No workers during the HTTP phases: they measure the API alone.
   const api = await startApi(newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), await freePort(), nodeArgs);
-  const submit = await compareSubmit(api, baselineUrl, settings);
+  const serving = { engine: [api.child, engineRedis.child], baseline: [baselineHttp] };
+  const submit = await compareSubmit(api, baselineUrl, serving, settings);
   const apiRss = api.child.rssBytes();
-  const poll = await comparePoll(api, baselineUrl, settings);
+  const poll = await comparePoll(api, baselineUrl, serving, settings);
   await api.child.stop();
   await baselineHttp.stop();
 
@@ -62,6 +64,9 @@ async function runBench(): Promise<boolean> {
         `engine ${e2e.count} ops in ${e2e.seconds.toFixed(2)} s; bare BullMQ ${e2eBaselineBefore.seconds.toFixed(2)} s ` +
         `then ${e2eBaselineAfter.seconds.toFixed(2)} s (${e2eBaselineBefore.perSecond.toFixed(0)} / ${e2eBaselineAfter.perSecond.toFixed(0)} jobs/s)`,
     },
+    { metric: 'submit CPU', value: `engine run: ${formatCpuUse(submit.engineCpu)}; baseline run: ${formatCpuUse(submit.baselineCpu)}` },
+    { metric: 'poll CPU', value: `engine run: ${formatCpuUse(poll.engineCpu)}; baseline run: ${formatCpuUse(poll.baselineCpu)}` },
+    { metric: 'end-to-end CPU', value: `engine run: ${formatCpuUse(e2e.cpu)}; baseline run: ${formatCpuUse(e2eBaselineBefore.cpu)}` },
     { metric: 'API RSS after submit', value: mebibytes(apiRss) },
     { metric: 'worker RSS after e2e', value: e2e.workerRssBytes.map(mebibytes).join(', ') },
     {

@@ -32,11 +32,12 @@ describe('fault rules', () => {
 
     assert.deepEqual(faults.take('digitalocean', 'POST', '/v2/droplets'), {
       latencyMs: 75,
+      responseDelayMs: 0,
       outcome: { kind: 'status', status: 502, retryAfterSec: undefined },
     });
-    assert.deepEqual(faults.take('digitalocean', 'POST', '/v2/droplets'), { latencyMs: 75, outcome: null });
-    assert.deepEqual(faults.take('digitalocean', 'GET', '/v2/droplets/1'), { latencyMs: 50, outcome: null });
-    assert.deepEqual(faults.take('hetzner', 'GET', '/v1/servers'), { latencyMs: 50, outcome: { kind: 'timeout' } });
+    assert.deepEqual(faults.take('digitalocean', 'POST', '/v2/droplets'), { latencyMs: 75, responseDelayMs: 0, outcome: null });
+    assert.deepEqual(faults.take('digitalocean', 'GET', '/v2/droplets/1'), { latencyMs: 50, responseDelayMs: 0, outcome: null });
+    assert.deepEqual(faults.take('hetzner', 'GET', '/v1/servers'), { latencyMs: 50, responseDelayMs: 0, outcome: { kind: 'timeout' } });
 
     const spent = faults.list().find((f) => f.id === first);
     assert.equal(spent?.remaining, 0);
@@ -45,6 +46,14 @@ describe('fault rules', () => {
     assert.equal(faults.remove(first), false);
     faults.clear();
     assert.deepEqual(faults.list(), []);
+  });
+
+  test('slow_response lets the request take effect and only delays its answer', () => {
+    const faults = new Faults();
+    faults.add({ kind: 'slow_response', latencyMs: 400, method: 'POST', count: 1 });
+    assert.deepEqual(faults.take('digitalocean', 'POST', '/v2/droplets'), { latencyMs: 0, responseDelayMs: 400, outcome: null });
+    assert.deepEqual(faults.take('digitalocean', 'POST', '/v2/droplets'), { latencyMs: 0, responseDelayMs: 0, outcome: null });
+    assert.throws(() => faults.add({ kind: 'slow_response' }), /latencyMs/);
   });
 });
 

@@ -28,19 +28,23 @@ describe('sandbox server', () => {
   test('close() returns promptly while a timeout fault holds a request open', { timeout: 5000 }, async () => {
     const sandbox = await startSandbox();
     sandbox.faults.add({ kind: 'timeout' });
-    const hung = call(`${sandbox.digitaloceanBaseUrl}/droplets`, 'GET', sandbox.token);
-    const outcome = hung.then(
+    const client = new AbortController();
+    const outcome = call(`${sandbox.digitaloceanBaseUrl}/droplets`, 'GET', sandbox.token, { signal: client.signal }).then(
       () => 'answered',
-      () => 'failed',
+      (err: Error) => (err.name === 'AbortError' ? 'aborted by the test' : 'cut off by the server'),
     );
     // Give the request time to reach the server before closing.
     await new Promise((resolve) => setTimeout(resolve, 100));
 
-    const started = performance.now();
-    await sandbox.close();
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < 1000, `close() took ${elapsed.toFixed(0)}ms`);
-    assert.equal(await outcome, 'failed', 'the held request is cut off, not answered');
+    const closed = sandbox.close().then(() => 'closed');
+    const verdict = await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000, 'still open'))]);
+    if (verdict !== 'closed') {
+      // Let the server finish closing so a failure here does not hang the whole run.
+      client.abort();
+      await closed;
+    }
+    assert.equal(verdict, 'closed', 'close() did not return within 1s');
+    assert.equal(await outcome, 'cut off by the server');
     await sandbox.close(); // closing twice is harmless
   });
 
@@ -99,6 +103,8 @@ describe('sandbox entry point', () => {
       env: { ...process.env, SANDBOX_PORT: '0', SANDBOX_TOKEN: 'sbx_entrytest', SANDBOX_DO_ACTIVE_DELAY_MS: '5' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // If the ready line never comes, killing the child ends the read loop below and the test fails.
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 10_000);
     try {
       const lines = createInterface({ input: child.stdout });
       const printed: string[] = [];
@@ -127,6 +133,7 @@ describe('sandbox entry point', () => {
       const [code] = await exited;
       assert.equal(code, 0);
     } finally {
+      clearTimeout(watchdog);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });

@@ -30,14 +30,12 @@ describe('a worker killed with SIGKILL in the middle of a create', () => {
   test('while the create request was in flight: the rerun finds the droplet the lost answer named', async () => {
     const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 300 });
     systems.push(sys);
-    // The provider takes 1.5 s to answer the create; the worker dies waiting for the answer.
-    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'latency', latencyMs: 1500, count: 1 });
+    // The provider makes the droplet but takes 5 s to answer; the worker dies waiting for the answer.
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'slow_response', latencyMs: 5000, count: 1 });
     const op = await sys.createServer({ hostname: 'crash-02' });
-    await sys.waitForStatus(op.id, ['running']);
-    await new Promise((r) => setTimeout(r, 300));
-    await sys.workers[0]!.kill('SIGKILL');
-    // The provider still carries out the create it had accepted.
     await sys.eventually(async () => (await sys.droplets(`&tag_name=pe-op:${op.id}`))[0], 'the droplet to exist', 5000);
+    assert.ok(!sys.workers[0]!.logs.some((l) => l.includes('waiting for digitalocean server')), 'the worker has not seen the answer');
+    await sys.workers[0]!.kill('SIGKILL');
 
     await sys.startWorker();
     const done = await sys.waitForStatus(op.id, ['completed', 'failed', 'cancelled'], 30000);

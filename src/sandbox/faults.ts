@@ -4,10 +4,12 @@
  * A rule selects requests (provider, method, path regex) and says what goes wrong:
  * - `status`  answer with that HTTP status in the provider's own error shape,
  * - `latency` wait, then handle the request normally,
+ * - `slow_response` handle the request normally (it takes effect), then hold the answer
+ *   for `latencyMs`: a client that gives up meanwhile never learns what happened,
  * - `timeout` never answer; the socket stays open until the client gives up or the
  *   sandbox closes.
  *
- * For one request, every matching latency rule adds its delay, and the first matching
+ * For one request, every matching latency (or slow_response) rule adds its delay, and the first matching
  * status/timeout rule (in insertion order) decides the outcome. Each rule that matched
  * uses up one of its `count`, so a one-shot failure is `{ kind: 'status', status: 503, count: 1 }`.
  */
@@ -17,7 +19,7 @@ export type SandboxProvider = 'digitalocean' | 'hetzner' | 'vultr' | 'upcloud';
 
 const PROVIDERS: readonly SandboxProvider[] = ['digitalocean', 'hetzner', 'vultr', 'upcloud'];
 
-export type FaultKind = 'status' | 'latency' | 'timeout';
+export type FaultKind = 'status' | 'latency' | 'slow_response' | 'timeout';
 
 export interface FaultRule {
   provider?: SandboxProvider;
@@ -28,7 +30,7 @@ export interface FaultRule {
   kind: FaultKind;
   /** For `status`: 4xx/5xx to answer with. */
   status?: number;
-  /** For `latency`: delay before the request is handled. */
+  /** For `latency`: delay before the request is handled; for `slow_response`: after. */
   latencyMs?: number;
   /** For `status`: adds a `retry-after` header (seconds), as a throttling proxy would. */
   retryAfterSec?: number;
@@ -55,6 +57,7 @@ export type FaultOutcome =
 
 export interface FaultDecision {
   latencyMs: number;
+  responseDelayMs: number;
   outcome: FaultOutcome | null;
 }
 
@@ -96,7 +99,7 @@ export class Faults {
 
   /** Finds the rules that apply to one request and uses up their counts. */
   take(provider: SandboxProvider, method: string, path: string): FaultDecision {
-    const decision: FaultDecision = { latencyMs: 0, outcome: null };
+    const decision: FaultDecision = { latencyMs: 0, responseDelayMs: 0, outcome: null };
     for (const rule of this.rules) {
       const r = rule.record;
       if (r.remaining === 0) continue;
@@ -106,6 +109,8 @@ export class Faults {
 
       if (r.kind === 'latency') {
         decision.latencyMs += r.latencyMs ?? 0;
+      } else if (r.kind === 'slow_response') {
+        decision.responseDelayMs += r.latencyMs ?? 0;
       } else if (decision.outcome === null) {
         decision.outcome =
           r.kind === 'timeout'
@@ -130,7 +135,8 @@ export class Faults {
     return (req, res, next) => {
       const fullPath = req.originalUrl.split('?')[0] ?? '';
       const path = prefix !== '' && fullPath.startsWith(prefix) ? fullPath.slice(prefix.length) : fullPath;
-      const { latencyMs, outcome } = this.take(provider, req.method, path);
+      const { latencyMs, responseDelayMs, outcome } = this.take(provider, req.method, path);
+      if (responseDelayMs > 0) holdResponse(res, responseDelayMs);
 
       const proceed = (): void => {
         if (outcome === null) {
@@ -160,8 +166,8 @@ function validateRule(input: unknown): FaultRule {
   const raw = input as Record<string, unknown>;
   const rule: FaultRule = { kind: 'status' };
 
-  if (raw.kind !== 'status' && raw.kind !== 'latency' && raw.kind !== 'timeout') {
-    throw new FaultRuleError(`kind must be one of status, latency, timeout (got ${JSON.stringify(raw.kind)})`);
+  if (raw.kind !== 'status' && raw.kind !== 'latency' && raw.kind !== 'slow_response' && raw.kind !== 'timeout') {
+    throw new FaultRuleError(`kind must be one of status, latency, slow_response, timeout (got ${JSON.stringify(raw.kind)})`);
   }
   rule.kind = raw.kind;
 
@@ -205,11 +211,21 @@ function validateRule(input: unknown): FaultRule {
       rule.retryAfterSec = raw.retryAfterSec as number;
     }
   }
-  if (rule.kind === 'latency') {
+  if (rule.kind === 'latency' || rule.kind === 'slow_response') {
     if (typeof raw.latencyMs !== 'number' || !Number.isFinite(raw.latencyMs) || raw.latencyMs < 0) {
-      throw new FaultRuleError('a latency fault needs latencyMs >= 0');
+      throw new FaultRuleError(`a ${rule.kind} fault needs latencyMs >= 0`);
     }
     rule.latencyMs = raw.latencyMs;
   }
   return rule;
+}
+
+/** Lets the handler run to completion but delays the bytes of its answer. */
+function holdResponse(res: Response, delayMs: number): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    const timer = setTimeout(() => end(...args), delayMs);
+    res.on('close', () => clearTimeout(timer));
+    return res;
+  }) as Response['end'];
 }

@@ -101,7 +101,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       server.close((err) => (err ? reject(err) : resolve()));
       // Keep-alive and deliberately hung (timeout fault) connections would otherwise
       // keep close() waiting for as long as the client cares to wait.
-      
+      server.closeAllConnections();
     });
     return closing;
   };
