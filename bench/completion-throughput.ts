@@ -5,8 +5,8 @@
  */
 
 export interface CompletionRun {
-  /** Submits the i-th unit of work; rejects if it was not accepted. */
-  submit: (i: number) => Promise<void>;
+  /** Submits units `first` to `first + count - 1`, `concurrency` at a time; rejects unless all were accepted. */
+  submitAll: (first: number, count: number, concurrency: number) => Promise<void>;
   /** Units completed so far (cumulative, including earlier rounds). */
   completed: () => Promise<number>;
   /** Units that failed so far; any failure stops the run. */
@@ -43,7 +43,7 @@ export async function timeCompletions(
 ): Promise<CompletionResult> {
   const before = await run.completed();
   const started = performance.now();
-  const submitting = runWithConcurrency(opts.count, opts.concurrency, (i) => run.submit(opts.firstIndex + i));
+  const submitting = run.submitAll(opts.firstIndex, opts.count, opts.concurrency);
   let submitError: unknown = null;
   submitting.catch((err: unknown) => (submitError = err));
 

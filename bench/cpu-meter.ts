@@ -19,6 +19,13 @@ export function startCpuMeter(children: BenchChild[]): () => CpuUse {
   };
 }
 
+/** Adds up several meterings of the same processes. */
+export function sumCpuUse(uses: CpuUse[]): CpuUse {
+  const totals = new Map<string, number>();
+  for (const use of uses) for (const u of use) totals.set(u.name, (totals.get(u.name) ?? 0) + u.seconds);
+  return [...totals].map(([name, seconds]) => ({ name, seconds }));
+}
+
 export function formatCpuUse(use: CpuUse): string {
   return use.map((u) => `${u.name} ${u.seconds.toFixed(1)}`).join(', ') + ' (CPU s)';
 }

@@ -8,8 +8,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { spawnTsChild, type BenchChild } from './children.js';
 import { startCpuMeter, type CpuUse } from './cpu-meter.js';
-import { timeCompletions, type CompletionResult, type CompletionRun } from './completion-throughput.js';
-import { ENGINE_QUEUE, engineBullPrefix, prepareSandbox, startApi, startEngineWorker, submitCreate, waitForQueueWorkers, type EngineEnv } from './engine.js';
+import { runWithConcurrency, timeCompletions, type CompletionResult, type CompletionRun } from './completion-throughput.js';
+import { createServerBody, ENGINE_QUEUE, engineBullPrefix, prepareSandbox, startApi, startEngineWorker, waitForQueueWorkers, type EngineEnv } from './engine.js';
+import { sendExactly } from './http-load.js';
 import { freePort, type BenchRedis } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
 
@@ -21,15 +22,25 @@ const timeoutMs = (count: number): number => 60000 + count * 100;
 export interface E2eResult extends CompletionResult {
   /** CPU per process during the measured round. */
   cpu: CpuUse;
+  /** Redis commands per unit of work during the measured round (the count polls included). */
+  redisCommandsPerUnit: number;
+}
+
+/** Commands Redis has run since its stats were last reset. */
+async function redisCommandCount(redis: BenchRedis): Promise<number> {
+  const stats = await redis.client.info('commandstats');
+  return [...stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 /** Times a warm-up round (not reported) then the measured round. */
-async function warmThenTime(run: CompletionRun, procs: BenchChild[], settings: BenchSettings): Promise<E2eResult> {
+async function warmThenTime(run: CompletionRun, redis: BenchRedis, procs: BenchChild[], settings: BenchSettings): Promise<E2eResult> {
   const common = { concurrency: settings.e2eSubmitConcurrency };
   await timeCompletions(run, { ...common, firstIndex: 0, count: settings.e2eWarmupCount, timeoutMs: timeoutMs(settings.e2eWarmupCount) });
+  await redis.client.config('RESETSTAT');
   const meter = startCpuMeter(procs);
   const result = await timeCompletions(run, { ...common, firstIndex: settings.e2eWarmupCount, count: settings.e2eCount, timeoutMs: timeoutMs(settings.e2eCount) });
-  return { ...result, cpu: meter() };
+  const cpu = meter();
+  return { ...result, cpu, redisCommandsPerUnit: (await redisCommandCount(redis)) / result.count };
 }
 
 /** One round of the baseline, on its own Redis under a fresh prefix, with fresh worker processes. */
@@ -52,10 +63,12 @@ export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSe
     log(`e2e baseline: ${settings.e2eCount} no-op jobs through ${settings.workers} bare BullMQ workers`);
     return await warmThenTime(
       {
-        submit: async (i) => void (await queue.add('noop', { i })),
+        submitAll: (first, count, concurrency) =>
+          runWithConcurrency(count, concurrency, async (i) => void (await queue.add('noop', { i: first + i }))),
         completed: async () => (await queue.getJobCounts('completed')).completed ?? 0,
         failed: async () => (await queue.getJobCounts('failed')).failed ?? 0,
       },
+      redis,
       [...workers, redis.child],
       settings,
     );
@@ -83,7 +96,18 @@ export async function measureEngineE2e(redis: BenchRedis, env: EngineEnv, settin
     log(`e2e engine: ${settings.e2eCount} creates through the API and ${settings.workers} workers`);
     const result = await warmThenTime(
       {
-        submit: async (i) => void (await submitCreate(api, i)),
+        submitAll: (first, count, concurrency) =>
+          sendExactly(
+            {
+              url: api.url,
+              method: 'POST',
+              headers: { authorization: `Bearer ${api.token}` },
+              path: () => '/v1/servers/create',
+              body: (n) => createServerBody(first + n),
+            },
+            count,
+            concurrency,
+          ),
         completed: () => redis.client.zcard(statusIndex('completed')),
         failed: () => redis.client.zcard(statusIndex('failed')),
         describeFailure: async () => {
@@ -91,6 +115,7 @@ export async function measureEngineE2e(redis: BenchRedis, env: EngineEnv, settin
           return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${env.keyPrefix}:op:${id}`));
         },
       },
+      redis,
       [api.child, ...workers, redis.child, env.sandbox.child],
       settings,
     );

@@ -47,6 +47,8 @@ export async function startSandbox(): Promise<Sandbox> {
     SANDBOX_DO_ACTIVE_DELAY_MS: '0',
     SANDBOX_DO_ACTION_DELAY_MS: '0',
     SANDBOX_DO_RATE_LIMIT: 'off',
+    // Always start empty, whatever the caller's environment says.
+    SANDBOX_STATE_FILE: '',
   });
   const line = await child.waitForLine('SANDBOX_READY ', 30000);
   const ready = JSON.parse(line.slice('SANDBOX_READY '.length)) as { url: string; token: string; digitalocean: string };

@@ -17,7 +17,9 @@ export interface LoadSettings {
 }
 
 export interface LoadResult {
-  /** 2xx answers per second over the whole run. */
+  /** 2xx answers, and over how many seconds. */
+  ok: number;
+  seconds: number;
   okPerSecond: number;
   non2xx: number;
   errors: number;
@@ -25,12 +27,12 @@ export interface LoadResult {
   latencyP99Ms: number;
 }
 
-export async function measureLoad(spec: LoadSpec, settings: LoadSettings): Promise<LoadResult> {
+function run(spec: LoadSpec, connections: number, limit: { duration: number } | { amount: number }): Promise<autocannon.Result> {
   let n = 0;
-  const result = await autocannon({
+  return autocannon({
     url: spec.url,
-    connections: settings.connections,
-    duration: settings.durationS,
+    connections,
+    ...limit,
     method: spec.method,
     headers: { ...spec.headers, ...(spec.body ? { 'content-type': 'application/json' } : {}) },
     requests: [
@@ -42,13 +44,30 @@ export async function measureLoad(spec: LoadSpec, settings: LoadSettings): Promi
       },
     ],
   });
+}
+
+export async function measureLoad(spec: LoadSpec, settings: LoadSettings): Promise<LoadResult> {
+  const result = await run(spec, settings.connections, { duration: settings.durationS });
   return {
+    ok: result['2xx'],
+    seconds: result.duration,
     okPerSecond: result['2xx'] / result.duration,
     non2xx: result.non2xx,
     errors: result.errors,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
   };
+}
+
+/**
+ * Sends exactly `count` requests over `connections` connections and rejects unless every one
+ * answered 2xx. A light client: the end-to-end figure should not pay for a heavy one.
+ */
+export async function sendExactly(spec: LoadSpec, count: number, connections: number): Promise<void> {
+  const result = await run(spec, Math.min(connections, count), { amount: count });
+  if (result['2xx'] !== count) {
+    throw new Error(`${spec.method} ${spec.url}: ${result['2xx']} of ${count} answered 2xx (${result.non2xx} non-2xx, ${result.errors} errors)`);
+  }
 }
 
 /** A run's figures must come from answers that worked; a failing endpoint is not fast. */

@@ -1,59 +1,96 @@
 /**
  * The submit and poll figures: the API against the bare Express baseline, same autocannon
- * settings. The baseline is measured before and after the engine and averaged, so a change
- * in the machine's load during the run shows up on both sides.
+ * settings. The two alternate in short slices (baseline, engine, baseline, …, baseline) so
+ * that a change in the machine's load during the run falls on both sides alike.
  */
 import { randomUUID } from 'node:crypto';
 import type { BenchChild } from './children.js';
 import { runWithConcurrency } from './completion-throughput.js';
-import { startCpuMeter, type CpuUse } from './cpu-meter.js';
+import { startCpuMeter, sumCpuUse, type CpuUse } from './cpu-meter.js';
 import { createServerBody, submitCreate, type Api } from './engine.js';
 import { assertClean, measureLoad, type LoadResult, type LoadSpec } from './http-load.js';
 import type { BenchSettings } from './settings.js';
 
-export interface HttpComparison {
-  engine: LoadResult;
-  baselineBefore: LoadResult;
-  baselineAfter: LoadResult;
-  baselineMean: number;
-  /** CPU per process during the engine run and during the first baseline run. */
-  engineCpu: CpuUse;
-  baselineCpu: CpuUse;
+/** One side's figures over all its slices. */
+export interface SideFigures {
+  /** 2xx answers per second over all slices together. */
+  okPerSecond: number;
+  sliceRates: number[];
+  /** Means over the slices. */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** CPU per process over all slices. */
+  cpu: CpuUse;
+  /** CPU the serving process spent per answered request, in microseconds. */
+  serverCpuMicrosPerRequest: number;
 }
 
-/** The processes serving each side, whose CPU use is reported. */
+export interface HttpComparison {
+  engine: SideFigures;
+  baseline: SideFigures;
+}
+
+/** The processes serving each side, whose CPU use is reported; the first one is the server. */
 export interface ServingProcesses {
   engine: BenchChild[];
   baseline: BenchChild[];
 }
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-async function compare(label: string, engine: LoadSpec, baseline: LoadSpec, procs: ServingProcesses, settings: BenchSettings): Promise<HttpComparison> {
-  const warmup = { connections: settings.connections, durationS: settings.warmupS };
-  const measured = { connections: settings.connections, durationS: settings.durationS };
+/** Collects one side's slices. */
+class Side {
+  private readonly results: LoadResult[] = [];
+  private readonly cpu: CpuUse[] = [];
+
+  constructor(
+    private readonly label: string,
+    private readonly spec: LoadSpec,
+    private readonly procs: BenchChild[],
+  ) {}
+
+  async measure(settings: { connections: number; durationS: number }): Promise<void> {
+    const meter = startCpuMeter(this.procs);
+    const result = await measureLoad(this.spec, settings);
+    this.cpu.push(meter());
+    assertClean(this.label, result);
+    this.results.push(result);
+  }
+
+  figures(): SideFigures {
+    const ok = this.results.reduce((sum, r) => sum + r.ok, 0);
+    const seconds = this.results.reduce((sum, r) => sum + r.seconds, 0);
+    const cpu = sumCpuUse(this.cpu);
+    const server = this.procs[0]?.name;
+    return {
+      okPerSecond: ok / seconds,
+      sliceRates: this.results.map((r) => r.okPerSecond),
+      latencyP50Ms: mean(this.results.map((r) => r.latencyP50Ms)),
+      latencyP99Ms: mean(this.results.map((r) => r.latencyP99Ms)),
+      cpu,
+      serverCpuMicrosPerRequest: ((cpu.find((u) => u.name === server)?.seconds ?? 0) * 1e6) / ok,
+    };
+  }
+}
+
+async function compare(label: string, engineSpec: LoadSpec, baselineSpec: LoadSpec, procs: ServingProcesses, settings: BenchSettings): Promise<HttpComparison> {
+  const connections = settings.connections;
   log(`${label}: warming up`);
-  assertClean(`${label} baseline warm-up`, await measureLoad(baseline, warmup));
-  assertClean(`${label} engine warm-up`, await measureLoad(engine, warmup));
-  log(`${label}: baseline, engine, baseline (${settings.durationS} s each)`);
-  const baselineMeter = startCpuMeter(procs.baseline);
-  const baselineBefore = await measureLoad(baseline, measured);
-  const baselineCpu = baselineMeter();
-  assertClean(`${label} baseline`, baselineBefore);
-  const engineMeter = startCpuMeter(procs.engine);
-  const engineResult = await measureLoad(engine, measured);
-  const engineCpu = engineMeter();
-  assertClean(`${label} engine`, engineResult);
-  const baselineAfter = await measureLoad(baseline, measured);
-  assertClean(`${label} baseline`, baselineAfter);
-  return {
-    engine: engineResult,
-    baselineBefore,
-    baselineAfter,
-    baselineMean: (baselineBefore.okPerSecond + baselineAfter.okPerSecond) / 2,
-    engineCpu,
-    baselineCpu,
-  };
+  assertClean(`${label} baseline warm-up`, await measureLoad(baselineSpec, { connections, durationS: settings.warmupS }));
+  assertClean(`${label} engine warm-up`, await measureLoad(engineSpec, { connections, durationS: settings.warmupS }));
+
+  const slices = Math.max(1, Math.round(settings.durationS / settings.sliceS));
+  log(`${label}: ${slices} × (baseline, engine) then baseline, ${settings.sliceS} s each`);
+  const engine = new Side(`${label} engine`, engineSpec, procs.engine);
+  const baseline = new Side(`${label} baseline`, baselineSpec, procs.baseline);
+  const slice = { connections, durationS: settings.sliceS };
+  for (let i = 0; i < slices; i++) {
+    await baseline.measure(slice);
+    await engine.measure(slice);
+  }
+  await baseline.measure(slice);
+  return { engine: engine.figures(), baseline: baseline.figures() };
 }
 
 /** Hostnames stay unique across all runs, warm-ups included. */

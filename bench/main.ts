@@ -47,14 +47,18 @@ async function runBench(): Promise<boolean> {
   const e2eBaselineAfter = await measureBullmqBaseline(baselineRedis, settings);
 
   const rows: RatioRow[] = [
-    { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baselineMean, target: 0.5 },
-    { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baselineMean, target: 0.7 },
+    { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baseline.okPerSecond, target: 0.5 },
+    { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baseline.okPerSecond, target: 0.7 },
     { metric: 'end-to-end (ops/s)', engine: e2e.perSecond, baseline: (e2eBaselineBefore.perSecond + e2eBaselineAfter.perSecond) / 2, target: 0.1 },
   ];
+  const rates = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
   const httpDetail = (c: HttpComparison): string =>
-    `baseline ${c.baselineBefore.okPerSecond.toFixed(0)} then ${c.baselineAfter.okPerSecond.toFixed(0)} req/s; ` +
-    `latency p50/p99 engine ${c.engine.latencyP50Ms}/${c.engine.latencyP99Ms} ms, ` +
-    `baseline ${c.baselineBefore.latencyP50Ms}/${c.baselineBefore.latencyP99Ms} ms`;
+    `slices req/s engine ${rates(c.engine.sliceRates)}; baseline ${rates(c.baseline.sliceRates)}; ` +
+    `latency p50/p99 engine ${c.engine.latencyP50Ms.toFixed(0)}/${c.engine.latencyP99Ms.toFixed(0)} ms, ` +
+    `baseline ${c.baseline.latencyP50Ms.toFixed(0)}/${c.baseline.latencyP99Ms.toFixed(0)} ms`;
+  const httpCpu = (c: HttpComparison): string =>
+    `server CPU per request: API ${c.engine.serverCpuMicrosPerRequest.toFixed(0)} µs, baseline ${c.baseline.serverCpuMicrosPerRequest.toFixed(0)} µs; ` +
+    `engine slices ${formatCpuUse(c.engine.cpu)}; baseline slices ${formatCpuUse(c.baseline.cpu)}`;
   const info: InfoRow[] = [
     { metric: 'submit detail', value: httpDetail(submit) },
     { metric: 'poll detail', value: httpDetail(poll) },
@@ -64,15 +68,19 @@ async function runBench(): Promise<boolean> {
         `engine ${e2e.count} ops in ${e2e.seconds.toFixed(2)} s; bare BullMQ ${e2eBaselineBefore.seconds.toFixed(2)} s ` +
         `then ${e2eBaselineAfter.seconds.toFixed(2)} s (${e2eBaselineBefore.perSecond.toFixed(0)} / ${e2eBaselineAfter.perSecond.toFixed(0)} jobs/s)`,
     },
-    { metric: 'submit CPU', value: `engine run: ${formatCpuUse(submit.engineCpu)}; baseline run: ${formatCpuUse(submit.baselineCpu)}` },
-    { metric: 'poll CPU', value: `engine run: ${formatCpuUse(poll.engineCpu)}; baseline run: ${formatCpuUse(poll.baselineCpu)}` },
+    {
+      metric: 'redis commands per unit',
+      value: `engine ${e2e.redisCommandsPerUnit.toFixed(1)} per operation; bare BullMQ ${e2eBaselineBefore.redisCommandsPerUnit.toFixed(1)} per job (count polls included)`,
+    },
+    { metric: 'submit CPU', value: httpCpu(submit) },
+    { metric: 'poll CPU', value: httpCpu(poll) },
     { metric: 'end-to-end CPU', value: `engine run: ${formatCpuUse(e2e.cpu)}; baseline run: ${formatCpuUse(e2eBaselineBefore.cpu)}` },
     { metric: 'API RSS after submit', value: mebibytes(apiRss) },
     { metric: 'worker RSS after e2e', value: e2e.workerRssBytes.map(mebibytes).join(', ') },
     {
       metric: 'settings',
       value:
-        `${settings.connections} connections, ${settings.durationS} s runs (+${settings.warmupS} s warm-up); ` +
+        `${settings.connections} connections, ${settings.durationS} s per side in ${settings.sliceS} s slices (+${settings.warmupS} s warm-up); ` +
         `e2e ${settings.e2eCount} (+${settings.e2eWarmupCount} warm-up), ${settings.e2eSubmitConcurrency} in flight, ` +
         `${settings.workers} workers × concurrency ${settings.workerConcurrency}`,
     },
@@ -81,13 +89,15 @@ async function runBench(): Promise<boolean> {
   return rows.every(passes);
 }
 
-let stopping = false;
+// The first reason to stop decides the exit code; later ones (e.g. a run failing because
+// Ctrl-C already stopped its processes) wait for the same clean-up.
+let exitCode: number | null = null;
+let stopped: Promise<void> | null = null;
 async function stopAndExit(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    await stopAllChildren().catch((err: unknown) => log(`while stopping: ${String(err)}`));
-  }
-  process.exit(code);
+  exitCode ??= code;
+  stopped ??= stopAllChildren().catch((err: unknown) => log(`while stopping: ${String(err)}`));
+  await stopped;
+  process.exit(exitCode);
 }
 
 process.on('exit', killAllChildrenNow);
@@ -102,6 +112,7 @@ try {
   const allMet = await runBench();
   await stopAndExit(allMet ? 0 : 1);
 } catch (err) {
-  log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  // After Ctrl-C the run fails as its processes go away; that is not worth a stack trace.
+  if (exitCode === null) log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   await stopAndExit(1);
 }

@@ -1,8 +1,10 @@
 /** What the benchmark measures and for how long; a few settings can be overridden from the environment. */
 
 export interface BenchSettings {
-  /** Seconds of each measured HTTP run. */
+  /** Seconds the engine is measured per HTTP figure, in slices that alternate with the baseline. */
   durationS: number;
+  /** Seconds of one slice. */
+  sliceS: number;
   /** Seconds of the unmeasured run before the first measured one, per server and route. */
   warmupS: number;
   /** Concurrent HTTP connections of every HTTP run. */
@@ -34,6 +36,7 @@ export function loadSettings(): BenchSettings {
   const durationS = positiveInt('BENCH_DURATION_S', 8);
   return {
     durationS,
+    sliceS: Math.min(2, durationS),
     warmupS: Math.min(2, durationS),
     connections: 50,
     e2eCount: positiveInt('BENCH_E2E_N', 1000),

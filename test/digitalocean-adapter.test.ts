@@ -9,6 +9,7 @@ import {
 import { createProviders } from '../src/providers/registry.js';
 import type { CreateServerInput } from '../src/providers/types.js';
 import { startSandbox } from '../src/sandbox/server.js';
+import { rejectsWith } from './helpers/rejects-with.js';
 
 const TOKEN = 'sandbox-do-token-0123456789';
 const ctx = {};
@@ -44,14 +45,6 @@ function input(marker: string, overrides: Partial<CreateServerInput> = {}): Crea
   };
 }
 
-async function rejectsWith(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 test('create, then waitUntilRunning ends with a running droplet that has a public IPv4', async (t) => {
   const { provider } = await setup(t);

@@ -54,6 +54,23 @@ describe('cancelling operations', () => {
     assert.ok(!servers.body.some((s: { provider_id: string }) => s.provider_id === String(droplet.id)), 'not in the inventory');
   });
 
+  test('a running power action is aborted and the inventory re-read from the provider', async () => {
+    const sys = await system({ workers: 1, doActiveDelayMs: 50, doActionDelayMs: 8000 });
+    const create = await sys.createServer({ hostname: 'slow-power-01' });
+    const serverId = (await sys.waitForStatus(create.id, ['completed'])).result!.server_id;
+    const action = await sys.request('POST', `/v1/servers/${serverId}/actions`, { body: { action: 'power_off' } });
+    assert.equal(action.status, 202);
+    // The droplet is locked while its power_off runs at the provider.
+    await sys.eventually(async () => ((await sys.droplets()).some((d) => d.name === 'slow-power-01' && (d as { locked?: boolean }).locked) ? true : undefined), 'the action to start');
+    const res = await sys.request('POST', `/v1/operations/${action.body.id}/cancel`);
+    assert.equal(res.status, 202);
+    const done = await sys.waitForStatus(action.body.id, ['cancelled', 'completed', 'failed']);
+    assert.equal(done.status, 'cancelled');
+    const cleaned = done.result!.cleaned_up as Array<{ action: string }>;
+    assert.match(cleaned[0]!.action, /inventory refreshed/);
+    assert.equal((await sys.request('GET', `/v1/servers/${serverId}/status`)).status, 200, 'the server is still known');
+  });
+
   test('cancelling a finished operation answers 409 with its status, twice the same', async () => {
     const sys = await system({ workers: 1, doActiveDelayMs: 50 });
     const op = await sys.createServer({ hostname: 'done-01' });

@@ -8,6 +8,7 @@ import {
   sleep,
   type ProviderHttpClientOptions,
 } from '../src/providers/http-client.js';
+import { rejectsWith } from './helpers/rejects-with.js';
 
 const TOKEN = 'dop_v1_secret_token_value';
 
@@ -67,14 +68,6 @@ function client(baseUrl: string, overrides: Partial<ProviderHttpClientOptions> =
   });
 }
 
-async function rejectsWith(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected the request to fail');
-}
 
 const unavailable = { status: 503, body: { id: 'service_unavailable', message: 'try later' } };
 

@@ -6,9 +6,13 @@
  * start of every request) applies the effects of every action whose completion time has
  * passed on the injected clock, in completion order. So the state a client sees is always
  * the state at `clock.now()`, and a manual clock makes every transition deterministic.
+ *
+ * `snapshot()` and `restore()` carry the whole account across a sandbox restart; the
+ * format lives in digitalocean-snapshot.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { type Clock, isoSeconds } from './clock.js';
+import { type DropletActionEffect, applyDropletActionEffect } from './digitalocean-action-effects.js';
 import {
   DO_REGIONS,
   type DoImage,
@@ -19,6 +23,12 @@ import {
   findSize,
 } from './digitalocean-catalogue.js';
 import { badRequest, notFound, unprocessable } from './digitalocean-errors.js';
+import {
+  type DigitalOceanStoreSnapshot,
+  actionSnapshot,
+  dropletSnapshot,
+  readDigitalOceanStoreSnapshot,
+} from './digitalocean-snapshot.js';
 
 export interface DigitalOceanBehaviour {
   /** Time from create until the droplet is `active` and its create action completes. */
@@ -36,7 +46,7 @@ export interface DigitalOceanBehaviour {
 export type DropletStatus = 'new' | 'active' | 'off' | 'archive';
 export type ActionStatus = 'in-progress' | 'completed' | 'errored';
 
-interface DropletAddresses {
+export interface DropletAddresses {
   publicV4: string;
   publicGatewayV4: string;
   privateV4: string;
@@ -74,7 +84,7 @@ export interface ActionRecord {
   /** Whether `settle()` has already processed this action. */
   settled: boolean;
   /** What the action does to its droplet if it completes. */
-  effect: ((droplet: DropletRecord) => void) | null;
+  effect: DropletActionEffect | null;
 }
 
 /** Droplet names: hostname-ish, ≤255 chars (§1.3). */
@@ -115,6 +125,8 @@ export class DigitalOceanStore {
   private nextActionId = FIRST_ACTION_ID;
   private addressCounter = 0;
   private readonly vpcByRegion = new Map<string, string>();
+  /** Bumped by every change a snapshot would hold, so a saver can tell whether to write. */
+  private changes = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -128,6 +140,55 @@ export class DigitalOceanStore {
     this.unsettled.clear();
     this.behaviour.failNextCreates = 0;
     this.behaviour.failNextActions = 0;
+    this.changes++;
+  }
+
+  /**
+   * Increases whenever droplets, actions or counters change. Settling does not count: an
+   * unsettled action whose time has passed settles the same way after a restore.
+   */
+  revision(): number {
+    return this.changes;
+  }
+
+  snapshot(): DigitalOceanStoreSnapshot {
+    const byId = (a: { id: number }, b: { id: number }): number => a.id - b.id;
+    return {
+      nextDropletId: this.nextDropletId,
+      nextActionId: this.nextActionId,
+      addressCounter: this.addressCounter,
+      vpcByRegion: Object.fromEntries(this.vpcByRegion),
+      droplets: [...this.droplets.values()].sort(byId).map(dropletSnapshot),
+      actions: [...this.actions.values()].sort(byId).map(actionSnapshot),
+    };
+  }
+
+  /**
+   * Replaces every droplet and action with those in `data`. The data is checked in full
+   * before anything is replaced, so a bad snapshot throws and leaves the store as it was.
+   * `path` names the snapshot's place in the state file for error messages.
+   */
+  restore(data: unknown, path: string): void {
+    const state = readDigitalOceanStoreSnapshot(data, path);
+    this.droplets.clear();
+    this.actions.clear();
+    this.pendingByDroplet.clear();
+    this.unsettled.clear();
+    for (const droplet of state.droplets) this.droplets.set(droplet.id, droplet);
+    for (const action of state.actions) {
+      this.actions.set(action.id, action);
+      if (!action.settled) {
+        this.unsettled.add(action);
+        this.pendingByDroplet.set(action.dropletId, action);
+      }
+    }
+    // Never move a counter backwards: ids handed out before an in-process restore stay unique.
+    this.nextDropletId = Math.max(this.nextDropletId, state.nextDropletId);
+    this.nextActionId = Math.max(this.nextActionId, state.nextActionId);
+    this.addressCounter = Math.max(this.addressCounter, state.addressCounter);
+    this.vpcByRegion.clear();
+    for (const [region, vpc] of state.vpcByRegion) this.vpcByRegion.set(region, vpc);
+    this.changes++;
   }
 
   /** Applies every action that has finished by now, oldest completion first. */
@@ -142,7 +203,7 @@ export class DigitalOceanStore {
       if (this.pendingByDroplet.get(action.dropletId) === action) this.pendingByDroplet.delete(action.dropletId);
       const droplet = this.droplets.get(action.dropletId);
       if (action.outcome === 'completed' && droplet !== undefined && action.effect !== null) {
-        action.effect(droplet);
+        applyDropletActionEffect(action.effect, droplet);
       }
     }
   }
@@ -192,8 +253,9 @@ export class DigitalOceanStore {
       this.droplets.set(droplet.id, droplet);
       droplets.push(droplet);
       actions.push(
-        this.recordAction(droplet, 'create', this.behaviour.activeDelayMs, this.consumeFailure('create'), (d) => {
-          d.status = 'active';
+        this.recordAction(droplet, 'create', this.behaviour.activeDelayMs, this.consumeFailure('create'), {
+          kind: 'set_status',
+          status: 'active',
         }),
       );
     }
@@ -268,47 +330,27 @@ export class DigitalOceanStore {
     switch (type) {
       case 'power_on':
         if (droplet.status === 'active') throw unprocessable('Droplet is already powered on.');
-        return (d) => {
-          d.status = 'active';
-        };
+        return { kind: 'set_status', status: 'active' };
       case 'power_off':
       case 'shutdown':
         if (droplet.status === 'off') throw unprocessable('Droplet is already powered off.');
-        return (d) => {
-          d.status = 'off';
-        };
+        return { kind: 'set_status', status: 'off' };
       case 'reboot':
       case 'power_cycle':
         // Both end with the droplet running, whatever its power state before.
-        return (d) => {
-          d.status = 'active';
-        };
+        return { kind: 'set_status', status: 'active' };
       case 'resize':
         return resizeEffect(droplet, body);
-      case 'rename': {
-        const name = checkDropletName(body.name, 'name');
-        return (d) => {
-          d.name = name;
-        };
-      }
-      case 'rebuild': {
-        const image = checkImage(body.image);
-        return (d) => {
-          d.image = image;
-        };
-      }
+      case 'rename':
+        return { kind: 'rename', name: checkDropletName(body.name, 'name') };
+      case 'rebuild':
+        return { kind: 'rebuild', image: checkImage(body.image).id };
       case 'enable_ipv6':
-        return (d) => {
-          d.ipv6 = true;
-        };
+        return { kind: 'enable_ipv6' };
       case 'enable_backups':
-        return (d) => {
-          d.backups = true;
-        };
+        return { kind: 'set_backups', enabled: true };
       case 'disable_backups':
-        return (d) => {
-          d.backups = false;
-        };
+        return { kind: 'set_backups', enabled: false };
       default:
         return null;
     }
@@ -336,6 +378,7 @@ export class DigitalOceanStore {
     this.actions.set(action.id, action);
     this.pendingByDroplet.set(droplet.id, action);
     this.unsettled.add(action);
+    this.changes++;
     // A zero-length action is already over; apply it before anyone can observe the gap.
     if (durationMs <= 0) this.settle();
     return action;
@@ -617,11 +660,7 @@ function resizeEffect(droplet: DropletRecord, body: Record<string, unknown>): Ac
   if (target.disk < droplet.diskGb) {
     throw unprocessable("Size can not decrease size of Droplet's disk image");
   }
-  const growDisk = body.disk === true;
-  return (d) => {
-    d.size = target;
-    if (growDisk) d.diskGb = target.disk;
-  };
+  return { kind: 'resize', size: target.slug, growDisk: body.disk === true };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

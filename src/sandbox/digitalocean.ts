@@ -12,9 +12,11 @@ import express, { type NextFunction, type Request, type Response, Router } from 
 import type { Clock } from './clock.js';
 import { DO_IMAGES, DO_REGIONS, DO_SIZES, findImage } from './digitalocean-catalogue.js';
 import { DoApiError, notFound, sendDoError, unprocessable, writeDoFaultError } from './digitalocean-errors.js';
+import type { DigitalOceanStoreSnapshot } from './digitalocean-snapshot.js';
 import { type DigitalOceanBehaviour, DigitalOceanStore, regionJson } from './digitalocean-store.js';
 import type { Faults } from './faults.js';
 import { type SlidingWindowLimits, SlidingWindowRateLimiter } from './rate-limit.js';
+import { objectAt, stringAt } from './snapshot-fields.js';
 
 export const DIGITALOCEAN_MOUNT_PATH = '/v2';
 
@@ -36,6 +38,16 @@ export interface DigitalOceanConfig extends DigitalOceanBehaviour {
   rateLimit: SlidingWindowLimits | false;
 }
 
+/**
+ * The `digitalocean` section of the sandbox state file. Behaviour (delays, limits, pending
+ * failures) is configuration, not state, and is left out: it comes from the start options.
+ */
+export interface DigitalOceanSnapshot extends DigitalOceanStoreSnapshot {
+  /** Kept so GET /account reports the same account after a restart. */
+  accountUuid: string;
+  teamUuid: string;
+}
+
 export interface DigitalOceanSimulator {
   readonly provider: 'digitalocean';
   /** Where the server mounts `router`. */
@@ -46,6 +58,11 @@ export interface DigitalOceanSimulator {
   configure(patch: unknown): DigitalOceanConfig;
   /** Forgets droplets, actions, pending failures and rate-limit history. */
   reset(): void;
+  snapshot(): DigitalOceanSnapshot;
+  /** Replaces the account's resources with a snapshot's; throws SnapshotFormatError and changes nothing if it is malformed. */
+  restore(section: unknown, path: string): void;
+  /** Increases whenever something `snapshot()` returns has changed. */
+  revision(): number;
 }
 
 export class DigitalOceanConfigError extends Error {
@@ -67,8 +84,8 @@ export function createDigitalOceanSimulator(options: DigitalOceanSimulatorOption
   const initialLimits = options.rateLimit === undefined ? DEFAULT_DIGITALOCEAN_RATE_LIMIT : options.rateLimit;
   const limiter = new SlidingWindowRateLimiter(options.clock, initialLimits || DEFAULT_DIGITALOCEAN_RATE_LIMIT);
   let rateLimitEnabled = initialLimits !== false;
-  const accountUuid = randomUUID();
-  const teamUuid = randomUUID();
+  let accountUuid: string = randomUUID();
+  let teamUuid: string = randomUUID();
 
   const router = Router();
 
@@ -283,6 +300,18 @@ export function createDigitalOceanSimulator(options: DigitalOceanSimulatorOption
       store.reset();
       limiter.reset();
     },
+    snapshot(): DigitalOceanSnapshot {
+      return { accountUuid, teamUuid, ...store.snapshot() };
+    },
+    restore(section: unknown, path: string): void {
+      const raw = objectAt(section, path);
+      const restoredAccount = stringAt(raw.accountUuid, `${path}.accountUuid`);
+      const restoredTeam = stringAt(raw.teamUuid, `${path}.teamUuid`);
+      store.restore(raw, path);
+      accountUuid = restoredAccount;
+      teamUuid = restoredTeam;
+    },
+    revision: () => store.revision(),
   };
 }
 

@@ -8,10 +8,14 @@
  *   SANDBOX_DO_ACTIVE_DELAY_MS   default 3000
  *   SANDBOX_DO_ACTION_DELAY_MS   default 2000
  *   SANDBOX_DO_RATE_LIMIT        "off" or "PER_HOUR/PER_MINUTE", default 5000/250
+ *   SANDBOX_STATE_FILE           optional; keeps simulated resources across restarts: loaded
+ *                                at start, saved while they change and on SIGINT/SIGTERM
+ *   SANDBOX_STATE_SAVE_INTERVAL_MS  default 2000; how often changes are saved
  *
  * When stdout is not a terminal (a supervisor started us) one extra line
  * `SANDBOX_READY {json}` is printed so the parent can parse where to connect.
  */
+import { resolve } from 'node:path';
 import type { SlidingWindowLimits } from './rate-limit.js';
 import { startSandbox } from './server.js';
 
@@ -40,11 +44,14 @@ async function main(): Promise<void> {
   let activeDelayMs: number | undefined;
   let actionDelayMs: number | undefined;
   let rateLimit: SlidingWindowLimits | false | undefined;
+  let stateSaveIntervalMs: number | undefined;
   try {
     port = intFromEnv('SANDBOX_PORT', 8090);
     activeDelayMs = intFromEnv('SANDBOX_DO_ACTIVE_DELAY_MS', undefined);
     actionDelayMs = intFromEnv('SANDBOX_DO_ACTION_DELAY_MS', undefined);
     rateLimit = rateLimitFromEnv('SANDBOX_DO_RATE_LIMIT');
+    stateSaveIntervalMs = intFromEnv('SANDBOX_STATE_SAVE_INTERVAL_MS', undefined);
+    if (stateSaveIntervalMs === 0) throw new ConfigError('SANDBOX_STATE_SAVE_INTERVAL_MS must be at least 1');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`sandbox: ${err.message}\n`);
@@ -53,12 +60,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const token = process.env.SANDBOX_TOKEN?.trim() || undefined;
+  // Absolute, so messages about the file say exactly which one.
+  const stateFileSetting = process.env.SANDBOX_STATE_FILE?.trim();
+  const stateFile = stateFileSetting ? resolve(stateFileSetting) : undefined;
 
   const sandbox = await startSandbox({
     host: process.env.SANDBOX_HOST?.trim() || '127.0.0.1',
     port,
     token,
     digitalocean: { activeDelayMs, actionDelayMs, rateLimit },
+    stateFile,
+    stateSaveIntervalMs,
   });
 
   const out = process.stdout;
@@ -66,6 +78,7 @@ async function main(): Promise<void> {
   out.write(`digitalocean  ${sandbox.digitaloceanBaseUrl}  token=${sandbox.token}\n`);
   out.write(`  DIGITALOCEAN_API_URL=${sandbox.digitaloceanBaseUrl} DIGITALOCEAN_TOKEN=${sandbox.token}\n`);
   out.write(`admin         ${sandbox.url}/_sandbox  (same token)\n`);
+  out.write(`state file    ${stateFile ?? '(none: resources are forgotten when the sandbox stops)'}\n`);
   if (!out.isTTY) {
     const ready = { url: sandbox.url, token: sandbox.token, digitalocean: sandbox.digitaloceanBaseUrl };
     out.write(`SANDBOX_READY ${JSON.stringify(ready)}\n`);
@@ -75,7 +88,7 @@ async function main(): Promise<void> {
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`sandbox: ${signal} received, stopping\n`);
+    process.stderr.write(`sandbox: ${signal} received, stopping${stateFile ? ' and saving state' : ''}\n`);
     sandbox.close().then(
       () => process.exit(0),
       (err: unknown) => {

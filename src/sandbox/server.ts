@@ -2,6 +2,7 @@
  * The sandbox: one loopback HTTP server that mounts every simulated provider at the paths
  * its real API uses, plus a small admin API under `/_sandbox/` so a sandbox running in
  * another process can be steered over HTTP (faults, delays, rate limits, reset, clock).
+ * With `stateFile` set, the simulated resources are kept in that file across restarts.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -12,10 +13,19 @@ import { type DigitalOceanSimulator, createDigitalOceanSimulator } from './digit
 import type { SlidingWindowLimits } from './rate-limit.js';
 import { Faults, type SandboxProvider } from './faults.js';
 import { createAdminRouter } from './admin.js';
+import { DEFAULT_STATE_SAVE_INTERVAL_MS, SandboxStatePersistence } from './state-persistence.js';
+import {
+  type PersistentProvider,
+  type SandboxState,
+  captureSandboxState,
+  restoreSandboxState,
+} from './state-snapshot.js';
 
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export type { FaultRecord, FaultRule } from './faults.js';
-export type { DigitalOceanConfig, DigitalOceanSimulator } from './digitalocean.js';
+export type { DigitalOceanConfig, DigitalOceanSimulator, DigitalOceanSnapshot } from './digitalocean.js';
+export type { SandboxState } from './state-snapshot.js';
+export { SnapshotFormatError } from './snapshot-fields.js';
 
 export interface SandboxOptions {
   /** Default 127.0.0.1. */
@@ -34,6 +44,16 @@ export interface SandboxOptions {
     /** Default { perHour: 5000, perMinute: 250 }; false disables limiting. */
     rateLimit?: SlidingWindowLimits | false;
   };
+  /**
+   * Keeps simulated resources across restarts: restored from this file at start (a
+   * missing file means none yet; an unreadable one is reported via `warn`, moved aside and
+   * ignored), saved periodically while something changes, and saved by `close()`.
+   */
+  stateFile?: string;
+  /** How often changes are saved to `stateFile`. Default 2000. */
+  stateSaveIntervalMs?: number;
+  /** Where problems with the state file are reported. Default: a `sandbox:` line on stderr. */
+  warn?: (message: string) => void;
 }
 
 export interface Sandbox {
@@ -47,12 +67,24 @@ export interface Sandbox {
   digitalocean: DigitalOceanSimulator;
   /** Forgets all simulated resources, faults and rate-limit history. */
   reset(): void;
-  /** Stops listening and destroys open sockets, including ones held by `timeout` faults. */
+  /** Every provider's resources and id counters as plain JSON, the state file's format. */
+  snapshot(): SandboxState;
+  /**
+   * Replaces every provider's resources with a snapshot's. A malformed snapshot throws
+   * SnapshotFormatError and leaves every provider empty rather than half restored.
+   */
+  restore(state: unknown): void;
+  /** Undefined unless the sandbox was started with one. */
+  stateFile: string | undefined;
+  /**
+   * Stops listening and destroys open sockets, including ones held by `timeout` faults,
+   * then writes the state file if there is one (rejecting if that write fails).
+   */
   close(): Promise<void>;
 }
 
 /** What the server needs from each provider module; later providers implement the same. */
-export interface ProviderSimulator {
+export interface ProviderSimulator extends PersistentProvider {
   readonly provider: SandboxProvider;
   readonly mountPath: string;
   readonly router: Router;
@@ -82,6 +114,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     for (const p of providers) p.reset();
   };
 
+  const persistence =
+    opts.stateFile === undefined
+      ? undefined
+      : new SandboxStatePersistence({
+          file: opts.stateFile,
+          providers,
+          clock,
+          saveIntervalMs: opts.stateSaveIntervalMs ?? DEFAULT_STATE_SAVE_INTERVAL_MS,
+          warn: opts.warn ?? ((message) => process.stderr.write(`sandbox: ${message}\n`)),
+        });
+  // Before listening, so no request ever sees the sandbox without its saved resources.
+  persistence?.load();
+
   const app = buildApp({ token, clock, faults, providers, reset });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -92,17 +137,23 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
   });
 
+  persistence?.startPeriodicSaves();
+
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      // Keep-alive and deliberately hung (timeout fault) connections would otherwise
-      // keep close() waiting for as long as the client cares to wait.
-      server.closeAllConnections();
-    });
+    closing ??= (async () => {
+      await new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive and deliberately hung (timeout fault) connections would otherwise
+        // keep close() waiting for as long as the client cares to wait.
+        server.closeAllConnections();
+      });
+      // Saved after the server stops so no request can change state after the last save.
+      await persistence?.stop();
+    })();
     return closing;
   };
 
@@ -114,6 +165,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clock,
     digitalocean,
     reset,
+    snapshot: () => captureSandboxState(providers, clock),
+    restore: (state) => restoreSandboxState(providers, state),
+    stateFile: opts.stateFile,
     close,
   };
 }

@@ -1,7 +1,7 @@
 import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
 import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
-import type { Operation } from '../operations/model.js';
+import type { Operation, OperationType } from '../operations/model.js';
 import { submitOperation } from '../operations/submit.js';
 import type { PowerAction, ProviderName } from '../../providers/types.js';
 import type { ServerRecord } from './inventory.js';
@@ -66,27 +66,28 @@ export async function requestServerDelete(
   if (body.workspace !== undefined && body.workspace !== server.workspace) {
     throw new ValidationError([{ field: 'workspace', problem: `server ${id} belongs to workspace '${server.workspace}'` }]);
   }
-  assertConfigured(ctx, server.provider);
-  return submitOperation(ctx, {
-    type: 'server.delete',
-    workspace: server.workspace,
-    provider: server.provider,
-    target: { server_id: server.id, provider_id: server.provider_id, hostname: server.hostname },
-    request: { server_id: id, force: body.force ?? false },
-    requestedBy: actor.username,
-    traceId: actor.traceId,
-  });
+  return submitForServer(ctx, server, 'server.delete', { server_id: id, force: body.force ?? false }, actor);
 }
 
 export async function requestServerAction(ctx: CoreContext, id: string, action: PowerAction, actor: Actor): Promise<Operation> {
-  const server = await existingServer(ctx, id);
+  return submitForServer(ctx, await existingServer(ctx, id), 'server.action', { server_id: id, action }, actor);
+}
+
+/** An operation on a server the inventory knows, in that server's workspace. */
+function submitForServer(
+  ctx: CoreContext,
+  server: ServerRecord,
+  type: OperationType,
+  request: Record<string, unknown>,
+  actor: Actor,
+): Promise<Operation> {
   assertConfigured(ctx, server.provider);
   return submitOperation(ctx, {
-    type: 'server.action',
+    type,
     workspace: server.workspace,
     provider: server.provider,
     target: { server_id: server.id, provider_id: server.provider_id, hostname: server.hostname },
-    request: { server_id: id, action },
+    request,
     requestedBy: actor.username,
     traceId: actor.traceId,
   });
