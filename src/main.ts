@@ -32,6 +32,9 @@ async function stopAll(code: number): Promise<never> {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// `npm start` does not pass a SIGTERM on to us; when whoever started us is gone, stop too.
+const parentPid = process.ppid;
+setInterval(() => process.ppid !== parentPid && void stopAll(0), 1000).unref();
 const giveUp = () => void stopAll(1);
 
 try {

@@ -39,4 +39,6 @@ export function onShutdown(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // Started by the supervisor with an IPC channel: its closing means the supervisor is gone.
+  process.on('disconnect', handler);
 }

@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Started by the supervisor with an IPC channel: its closing means the supervisor is gone.
+  process.on('disconnect', () => stop('SIGTERM'));
 }
 
 main().catch((err: unknown) => {

@@ -24,7 +24,8 @@ export class SupervisedChild {
     const child = spawn(process.execPath, ['--import', 'tsx', this.spec.entry], {
       cwd: ROOT,
       env: { ...process.env, ...this.spec.env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      // The IPC channel closes if the supervisor dies, however it dies, and the child then stops.
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     let buffered = '';
     child.stdout!.on('data', (chunk: Buffer) => {

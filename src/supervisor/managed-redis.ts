@@ -18,7 +18,7 @@ export async function startManagedRedis(dataDir: string, port: number): Promise<
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', resolve(dir, 'redis.log')],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -27,7 +27,7 @@ export async function startManagedRedis(dataDir: string, port: number): Promise<
   probe.on('error', () => undefined);
   const deadline = Date.now() + 15000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} (is port ${port} in use? set MANAGED_REDIS_PORT or REDIS_URL)`);
+    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}; see ${resolve(dir, 'redis.log')} (is port ${port} in use? set MANAGED_REDIS_PORT or REDIS_URL)`);
     try {
       await probe.connect();
       // Loading a large AOF answers LOADING for a while; wait for real readiness.
