@@ -11,6 +11,8 @@ export type Compensation = (signal: AbortSignal) => Promise<Array<Record<string,
 export interface ProcessorEnv {
   ctx: CoreContext;
   provider: Provider;
+  /** Inputs kept out of the public record (see SubmitOperationInput.sealed). */
+  sealed: Record<string, string>;
   /** Pass to every provider call: carries the abort signal and reports progress. */
   call: CallContext;
   progress(step: string, message: string): Promise<void>;
@@ -54,16 +56,13 @@ export async function runOperation(
 ): Promise<Record<string, unknown>> {
   const { ctx } = deps;
   const id = job.data.operationId;
-  const existing = await ctx.store.get(id);
-  if (!existing) return { skipped: 'operation does not exist' };
-  const log = ctx.logger.child({ operation_id: id, trace_id: existing.trace_id, workspace: existing.workspace, job_attempt: job.attemptsMade + 1 });
-
-  const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', { started_at: existing.started_at ?? new Date().toISOString() }, { countAttempt: true });
+  const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: true, markStarted: true });
   if (claim.outcome !== 'ok') {
-    log.info('not claimed', { outcome: claim.outcome });
+    ctx.logger.info('not claimed', { operation_id: id, trace_id: job.data.traceId, outcome: claim.outcome });
     return { skipped: claim.outcome };
   }
-  const op = (await ctx.store.get(id))!;
+  const op = claim.record;
+  const log = ctx.logger.child({ operation_id: id, trace_id: op.trace_id, workspace: op.workspace, job_attempt: job.attemptsMade + 1 });
   if (claim.previous === 'running') log.warn('resuming an operation an earlier attempt left running', { attempt: op.attempt });
 
   const processor = deps.processors[op.type];
@@ -89,6 +88,7 @@ export async function runOperation(
   const env: ProcessorEnv = {
     ctx,
     provider,
+    sealed: claim.sealed,
     call: {
       signal: abort.signal,
       traceId: op.trace_id,
@@ -97,7 +97,6 @@ export async function runOperation(
     progress: async (step, message) => {
       log.info(message, { step });
       await ctx.store.recordProgress(id, step, message);
-      await job.updateProgress({ step, message }).catch(() => undefined);
     },
     onCancel: (c) => void compensations.push(c),
   };

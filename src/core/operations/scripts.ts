@@ -39,8 +39,10 @@ return 1`;
 
 /**
  * The compare-and-set. ARGV: prefix, id, allowed current statuses (comma list), new status,
- * now (ISO), patch (JSON object; string values set, null values delete), '1' to count an attempt.
- * Returns {outcome, previous status}: outcome is ok | finished | conflict | not_found.
+ * now (ISO), patch (JSON object; string values set, null values delete), '1' to count an attempt,
+ * '1' to set started_at to now unless already set.
+ * Returns {outcome, previous status, ...the record's fields after the write when ok}:
+ * outcome is ok | finished | conflict | not_found.
  */
 export const TRANSITION_OPERATION = `
 ${TERMINAL}
@@ -65,12 +67,15 @@ end
 redis.call('HSET', key, unpack(sets))
 if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
 if ARGV[7] == '1' then redis.call('HINCRBY', key, 'attempt', 1) end
+if ARGV[8] == '1' then redis.call('HSETNX', key, 'started_at', now) end
 if status ~= to then
   redis.call('ZREM', prefix .. ':ops:status:' .. status, id)
   redis.call('ZADD', prefix .. ':ops:status:' .. to, tonumber(cur[2]), id)
 end
 append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
-return {'ok', status}`;
+local reply = {'ok', status}
+for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
+return reply`;
 
 /** ARGV: prefix, id, progress (JSON), now, message. Only a running operation takes progress. */
 export const RECORD_PROGRESS = `

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
+import { luaScript, type ScriptRunner } from '../lua.js';
 import {
   JSON_FIELDS,
   OPERATION_STATUSES,
@@ -12,7 +13,8 @@ import {
 import { CREATE_OPERATION, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
 
 export type TransitionOutcome =
-  | { outcome: 'ok'; previous: OperationStatus }
+  /** `record` is the operation as the transition left it; `sealed` its sealed inputs. */
+  | { outcome: 'ok'; previous: OperationStatus; record: Operation; sealed: Record<string, string> }
   /** The operation had already reached a terminal state: nothing was written. */
   | { outcome: 'finished'; previous: OperationStatus }
   /** The operation is in a status the caller did not expect: nothing was written. */
@@ -41,14 +43,6 @@ export interface OperationPage {
   items: Operation[];
   /** Cursor for the next (older) page, or null on the last page. */
   next: string | null;
-}
-
-type ScriptRunner = (...args: string[]) => Promise<unknown>;
-
-function runner(redis: Redis, name: string, lua: string): ScriptRunner {
-  const commands = redis as unknown as Record<string, ScriptRunner>;
-  if (!commands[name]) redis.defineCommand(name, { numberOfKeys: 0, lua });
-  return (...args) => commands[name]!.call(redis, ...args);
 }
 
 function encode(patch: Record<string, unknown>): string {
@@ -103,10 +97,10 @@ export class OperationStore {
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.createScript = runner(redis, 'peCreateOperation', CREATE_OPERATION);
-    this.transitionScript = runner(redis, 'peTransitionOperation', TRANSITION_OPERATION);
-    this.progressScript = runner(redis, 'peRecordProgress', RECORD_PROGRESS);
-    this.cancelScript = runner(redis, 'peRequestCancel', REQUEST_CANCEL);
+    this.createScript = luaScript(redis, 'peCreateOperation', CREATE_OPERATION);
+    this.transitionScript = luaScript(redis, 'peTransitionOperation', TRANSITION_OPERATION);
+    this.progressScript = luaScript(redis, 'peRecordProgress', RECORD_PROGRESS);
+    this.cancelScript = luaScript(redis, 'peRequestCancel', REQUEST_CANCEL);
   }
 
   /** Writes a new pending operation; false when one with this id already exists. */
@@ -116,11 +110,6 @@ export class OperationStore {
     return created === 1;
   }
 
-  /** The request inputs kept out of the public record (see SubmitOperationInput.sealed). */
-  async getSealed(id: string): Promise<Record<string, string>> {
-    const raw = await this.redis.hget(this.keys.operation(id), 'sealed');
-    return raw ? (JSON.parse(raw) as Record<string, string>) : {};
-  }
 
   async get(id: string): Promise<Operation | null> {
     return decode(await this.redis.hgetall(this.keys.operation(id)));
@@ -143,7 +132,7 @@ export class OperationStore {
     from: readonly OperationStatus[],
     to: OperationStatus,
     patch: TransitionPatch = {},
-    opts: { countAttempt?: boolean; now?: Date } = {},
+    opts: { countAttempt?: boolean; markStarted?: boolean; now?: Date } = {},
   ): Promise<TransitionOutcome> {
     const now = (opts.now ?? new Date()).toISOString();
     const reply = (await this.transitionScript(
@@ -154,10 +143,16 @@ export class OperationStore {
       now,
       encode(patch as Record<string, unknown>),
       opts.countAttempt ? '1' : '0',
-    )) as [string, string];
-    const [outcome, previous] = reply;
+      opts.markStarted ? '1' : '0',
+    )) as string[];
+    const [outcome, previous, ...fields] = reply;
     if (outcome === 'not_found') return { outcome };
-    return { outcome: outcome as 'ok' | 'finished' | 'conflict', previous: previous as OperationStatus };
+    if (outcome === 'ok') {
+      const hash: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+      return { outcome, previous: previous as OperationStatus, record: decode(hash)!, sealed: hash.sealed ? JSON.parse(hash.sealed) : {} };
+    }
+    return { outcome: outcome as 'finished' | 'conflict', previous: previous as OperationStatus };
   }
 
   async recordProgress(id: string, step: string, message: string): Promise<boolean> {

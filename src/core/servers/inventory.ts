@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { markerTag, type ProviderName, type ProviderServer, type ServerStatus } from '../../providers/types.js';
 import type { Keys } from '../keys.js';
+import { luaScript, type ScriptRunner } from '../lua.js';
 
 /**
  * The engine's inventory: one record per server it manages, kept current by the workers
  * after every create, action and delete.
  */
-const MARKER_PREFIX = markerTag('');
-
 export interface ServerRecord {
   id: string;
   hostname: string;
@@ -26,6 +25,27 @@ export interface ServerRecord {
   updated_at: string;
 }
 
+const MARKER_PREFIX = markerTag('');
+
+/**
+ * ARGV: prefix, id, fields (JSON object of strings that the provider owns), workspace,
+ * operation_id, created_at. Who owns a server and when it appeared are written once; the
+ * first write also gives it its place in the listing. Returns the whole hash.
+ */
+const UPSERT_SERVER = `
+local prefix, id = ARGV[1], ARGV[2]
+local key = prefix .. ':srv:' .. id
+local fields = cjson.decode(ARGV[3])
+local sets = {}
+for k, v in pairs(fields) do sets[#sets + 1] = k; sets[#sets + 1] = v end
+redis.call('HSET', key, unpack(sets))
+redis.call('HSETNX', key, 'workspace', ARGV[4])
+redis.call('HSETNX', key, 'operation_id', ARGV[5])
+if redis.call('HSETNX', key, 'created_at', ARGV[6]) == 1 then
+  redis.call('ZADD', prefix .. ':srvs', redis.call('INCR', prefix .. ':srvs:seq'), id)
+end
+return redis.call('HGETALL', key)`;
+
 /**
  * The same provider server always gets the same engine id, so writing it again after a
  * re-run is an update, never a second record.
@@ -34,50 +54,71 @@ export function serverIdFor(provider: ProviderName, providerId: string): string 
   return 'srv-' + createHash('sha256').update(`${provider}:${providerId}`).digest('hex').slice(0, 12);
 }
 
+function decode(hash: Record<string, string>): ServerRecord | null {
+  if (!hash.id) return null;
+  return {
+    id: hash.id,
+    hostname: hash.hostname!,
+    provider: hash.provider as ProviderName,
+    provider_id: hash.provider_id!,
+    plan: hash.plan!,
+    zone: hash.zone!,
+    image: hash.image || null,
+    ip_address: hash.ip_address || null,
+    status: hash.status as ServerStatus,
+    tags: JSON.parse(hash.tags ?? '[]') as string[],
+    workspace: hash.workspace!,
+    operation_id: hash.operation_id!,
+    created_at: hash.created_at!,
+    updated_at: hash.updated_at!,
+  };
+}
+
+function pairsToHash(flat: string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return hash;
+}
+
 export interface ServerPage {
   items: ServerRecord[];
   next: string | null;
 }
 
 export class ServerInventory {
+  private readonly upsertScript: ScriptRunner;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    this.upsertScript = luaScript(redis, 'peUpsertServer', UPSERT_SERVER);
+  }
 
+  /** Records what the provider says of a server, in one round trip. */
   async upsert(server: ProviderServer, owner: { workspace: string; operationId: string }): Promise<ServerRecord> {
     const id = serverIdFor(server.provider, server.providerId);
-    const existing = await this.get(id);
     const now = new Date().toISOString();
-    const record: ServerRecord = {
+    const fields = {
       id,
       hostname: server.name,
       provider: server.provider,
       provider_id: server.providerId,
       plan: server.plan,
       zone: server.zone,
-      image: server.image,
-      ip_address: server.ipv4,
+      image: server.image ?? '',
+      ip_address: server.ipv4 ?? '',
       status: server.status,
       // Markers are the engine's bookkeeping, not the user's tags.
-      tags: server.tags.filter((t) => !t.startsWith(MARKER_PREFIX)),
-      workspace: existing?.workspace ?? owner.workspace,
-      operation_id: existing?.operation_id ?? owner.operationId,
-      created_at: existing?.created_at ?? server.createdAt ?? now,
+      tags: JSON.stringify(server.tags.filter((t) => !t.startsWith(MARKER_PREFIX))),
       updated_at: now,
     };
-    const multi = this.redis.multi().set(this.keys.server(id), JSON.stringify(record));
-    if (!existing) {
-      const seq = await this.redis.incr(this.keys.serverSeq());
-      multi.zadd(this.keys.serverIndex(), 'NX', seq, id);
-    }
-    await multi.exec();
-    return record;
+    const flat = (await this.upsertScript(this.keys.prefix, id, JSON.stringify(fields), owner.workspace, owner.operationId, server.createdAt || now)) as string[];
+    return decode(pairsToHash(flat))!;
   }
 
   async get(id: string): Promise<ServerRecord | null> {
-    const raw = await this.redis.get(this.keys.server(id));
-    return raw ? (JSON.parse(raw) as ServerRecord) : null;
+    return decode(await this.redis.hgetall(this.keys.server(id)));
   }
 
   async remove(id: string): Promise<void> {
@@ -94,11 +135,12 @@ export class ServerInventory {
       const page = await this.redis.zrevrangebyscore(this.keys.serverIndex(), max, '-inf', 'WITHSCORES', 'LIMIT', '0', String(batch));
       if (page.length === 0) break;
       const ids = page.filter((_, i) => i % 2 === 0);
-      const raws = await this.redis.mget(ids.map((id) => this.keys.server(id)));
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(this.keys.server(id));
+      const hashes = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
       for (let i = 0; i < ids.length; i++) {
-        const raw = raws[i];
-        if (!raw) continue;
-        const rec = JSON.parse(raw) as ServerRecord;
+        const rec = decode(hashes[i] ?? {});
+        if (!rec) continue;
         if (filters.workspace && rec.workspace !== filters.workspace) continue;
         if (filters.provider && rec.provider !== filters.provider) continue;
         if (items.length === limit) return { items, next: lastSeq };

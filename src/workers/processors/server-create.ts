@@ -1,6 +1,6 @@
 import type { CreateServerRequest } from '../../core/servers/requests.js';
 import { serverIdFor } from '../../core/servers/inventory.js';
-import type { CreateServerInput, ProviderName } from '../../providers/types.js';
+import type { CreateServerInput, ProviderName, ProviderServer } from '../../providers/types.js';
 import type { Processor } from '../run-operation.js';
 
 const DEFAULT_IMAGE: Record<ProviderName, string> = {
@@ -14,9 +14,8 @@ const DEFAULT_IMAGE: Record<ProviderName, string> = {
  * Creates one server, at most once per operation: the operation id rides on the server as
  * its marker, and every attempt first looks for a server an earlier attempt made.
  */
-export const serverCreate: Processor = async (op, { ctx, provider, call, progress, onCancel }) => {
+export const serverCreate: Processor = async (op, { ctx, provider, sealed, call, progress, onCancel }) => {
   const request = op.request as unknown as CreateServerRequest;
-  const sealed = await ctx.store.getSealed(op.id);
   const input: CreateServerInput = {
     name: request.hostname,
     plan: request.plan,
@@ -44,8 +43,12 @@ export const serverCreate: Processor = async (op, { ctx, provider, call, progres
     return [{ resource: 'server', provider: made.provider, provider_id: made.providerId, hostname: made.name, action: 'deleted' }];
   });
 
-  await progress('lookup', 'looking for a server made by an earlier attempt of this operation');
-  let server = await provider.findByMarker(op.id, call);
+  // The claim counts attempts atomically: the first one can have no predecessor to find.
+  let server: ProviderServer | null = null;
+  if (op.attempt > 1) {
+    await progress('lookup', 'looking for a server made by an earlier attempt of this operation');
+    server = await provider.findByMarker(op.id, call);
+  }
   const resumed = server !== null;
   if (server) {
     await progress('resume', `found ${provider.name} server ${server.providerId} from an earlier attempt; not creating another`);

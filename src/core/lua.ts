@@ -1,0 +1,10 @@
+import type { Redis } from 'ioredis';
+
+export type ScriptRunner = (...args: string[]) => Promise<unknown>;
+
+/** A Lua script registered once per connection and run by its SHA (EVALSHA), all inputs as ARGV. */
+export function luaScript(redis: Redis, name: string, lua: string): ScriptRunner {
+  const commands = redis as unknown as Record<string, ScriptRunner>;
+  if (!commands[name]) redis.defineCommand(name, { numberOfKeys: 0, lua });
+  return (...args) => commands[name]!.call(redis, ...args);
+}
