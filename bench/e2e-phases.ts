@@ -1,14 +1,16 @@
 /**
  * The end-to-end figure: completed creates per second through the whole engine (API, queue,
  * workers, provider over HTTP) against bare BullMQ moving the same number of no-op jobs
- * through the same number of worker processes.
+ * through the same number of worker processes. Both systems run side by side on their own
+ * Redis servers and take turns (baseline, engine, baseline, …, baseline), so a change in the
+ * machine's load falls on both alike; the idle one only waits on Redis meanwhile.
  */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { spawnTsChild, type BenchChild } from './children.js';
-import { startCpuMeter, type CpuUse } from './cpu-meter.js';
-import { runWithConcurrency, timeCompletions, type CompletionResult, type CompletionRun } from './completion-throughput.js';
+import { runWithConcurrency, timeCompletions, type CompletionRun } from './completion-throughput.js';
+import { startCpuMeter, sumCpuUse, type CpuUse } from './cpu-meter.js';
 import { createServerBody, ENGINE_QUEUE, engineBullPrefix, prepareSandbox, startApi, startEngineWorker, waitForQueueWorkers, type EngineEnv } from './engine.js';
 import { sendExactly } from './http-load.js';
 import { freePort, type BenchRedis } from './redis-server.js';
@@ -19,32 +21,82 @@ const log = (message: string): void => void process.stderr.write(`bench: ${messa
 /** Generous: even a slow engine moves well over 10 operations a second here. */
 const timeoutMs = (count: number): number => 60000 + count * 100;
 
-export interface E2eResult extends CompletionResult {
-  /** CPU per process during the measured round. */
-  cpu: CpuUse;
-  /** Redis commands per unit of work during the measured round (the count polls included). */
-  redisCommandsPerUnit: number;
+/** Baseline rounds; the engine gets one fewer, each between two baseline rounds. */
+const BASELINE_ROUNDS = 3;
+
+/** A system ready to take work, and what to watch while it does. */
+interface RunningSystem {
+  run: CompletionRun;
+  redis: BenchRedis;
+  /** Processes whose CPU use is reported. */
+  procs: BenchChild[];
+  workers: BenchChild[];
+  stop(): Promise<void>;
 }
 
-/** Commands Redis has run since its stats were last reset. */
+export interface SystemFigures {
+  count: number;
+  seconds: number;
+  perSecond: number;
+  roundSeconds: number[];
+  /** CPU per process over all measured rounds. */
+  cpu: CpuUse;
+  /** Redis commands per unit of work (those inside scripts and the count polls included). */
+  redisCommandsPerUnit: number;
+  /** Worker resident memory after the last round. */
+  workerRssBytes: Array<number | null>;
+}
+
+export interface E2eComparison {
+  engine: SystemFigures;
+  baseline: SystemFigures;
+}
+
+/** Commands Redis has run since it started. */
 async function redisCommandCount(redis: BenchRedis): Promise<number> {
   const stats = await redis.client.info('commandstats');
   return [...stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-/** Times a warm-up round (not reported) then the measured round. */
-async function warmThenTime(run: CompletionRun, redis: BenchRedis, procs: BenchChild[], settings: BenchSettings): Promise<E2eResult> {
-  const common = { concurrency: settings.e2eSubmitConcurrency };
-  await timeCompletions(run, { ...common, firstIndex: 0, count: settings.e2eWarmupCount, timeoutMs: timeoutMs(settings.e2eWarmupCount) });
-  await redis.client.config('RESETSTAT');
-  const meter = startCpuMeter(procs);
-  const result = await timeCompletions(run, { ...common, firstIndex: settings.e2eWarmupCount, count: settings.e2eCount, timeoutMs: timeoutMs(settings.e2eCount) });
-  const cpu = meter();
-  return { ...result, cpu, redisCommandsPerUnit: (await redisCommandCount(redis)) / result.count };
+/** Numbers units across rounds, so every engine create has its own hostname. */
+class Rounds {
+  private submitted = 0;
+  private readonly seconds: number[] = [];
+  private readonly cpu: CpuUse[] = [];
+  private commands = 0;
+
+  constructor(private readonly system: RunningSystem) {}
+
+  /** One round of `count` units; `measured` false for a warm-up. */
+  async round(count: number, concurrency: number, measured: boolean): Promise<void> {
+    const commandsBefore = await redisCommandCount(this.system.redis);
+    const meter = startCpuMeter(this.system.procs);
+    const result = await timeCompletions(this.system.run, { firstIndex: this.submitted, count, concurrency, timeoutMs: timeoutMs(count) });
+    const cpu = meter();
+    this.submitted += count;
+    if (!measured) return;
+    this.seconds.push(result.seconds);
+    this.cpu.push(cpu);
+    this.commands += (await redisCommandCount(this.system.redis)) - commandsBefore;
+  }
+
+  figures(countPerRound: number): SystemFigures {
+    const count = countPerRound * this.seconds.length;
+    const seconds = this.seconds.reduce((a, b) => a + b, 0);
+    return {
+      count,
+      seconds,
+      perSecond: count / seconds,
+      roundSeconds: this.seconds,
+      cpu: sumCpuUse(this.cpu),
+      redisCommandsPerUnit: this.commands / count,
+      workerRssBytes: this.system.workers.map((w) => w.rssBytes()),
+    };
+  }
 }
 
-/** One round of the baseline, on its own Redis under a fresh prefix, with fresh worker processes. */
-export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSettings): Promise<E2eResult> {
+/** Plain BullMQ workers on their own Redis, under a fresh prefix. */
+async function startBullmqBaseline(redis: BenchRedis, settings: BenchSettings): Promise<RunningSystem> {
   const prefix = 'baseline' + randomBytes(4).toString('hex');
   const queueName = 'noop';
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -57,73 +109,106 @@ export async function measureBullmqBaseline(redis: BenchRedis, settings: BenchSe
       BASELINE_CONCURRENCY: String(settings.workerConcurrency),
     }),
   );
-  try {
-    await Promise.all(workers.map((w) => w.waitForLine('BASELINE_WORKER_READY', 30000)));
-    await waitForQueueWorkers(queue, settings.workers, workers);
-    log(`e2e baseline: ${settings.e2eCount} no-op jobs through ${settings.workers} bare BullMQ workers`);
-    return await warmThenTime(
-      {
-        submitAll: (first, count, concurrency) =>
-          runWithConcurrency(count, concurrency, async (i) => void (await queue.add('noop', { i: first + i }))),
-        completed: async () => (await queue.getJobCounts('completed')).completed ?? 0,
-        failed: async () => (await queue.getJobCounts('failed')).failed ?? 0,
-      },
-      redis,
-      [...workers, redis.child],
-      settings,
-    );
-  } finally {
+  const stop = async (): Promise<void> => {
     await Promise.all(workers.map((w) => w.stop()));
     await queue.close();
     connection.disconnect();
+  };
+  try {
+    await Promise.all(workers.map((w) => w.waitForLine('BASELINE_WORKER_READY', 30000)));
+    await waitForQueueWorkers(queue, settings.workers, workers);
+  } catch (err) {
+    await stop();
+    throw err;
   }
+  return {
+    run: {
+      submitAll: (first, count, concurrency) =>
+        runWithConcurrency(count, concurrency, async (i) => void (await queue.add('noop', { i: first + i }))),
+      completed: async () => (await queue.getJobCounts('completed')).completed ?? 0,
+      failed: async () => (await queue.getJobCounts('failed')).failed ?? 0,
+    },
+    redis,
+    procs: [...workers, redis.child],
+    workers,
+    stop,
+  };
 }
 
-export interface EngineE2eResult extends E2eResult {
-  workerRssBytes: Array<number | null>;
-}
-
-/** One round through the engine: a fresh API and fresh workers under `env`'s (fresh) key prefix. */
-export async function measureEngineE2e(redis: BenchRedis, env: EngineEnv, settings: BenchSettings, nodeArgs: string[]): Promise<EngineE2eResult> {
-  await prepareSandbox(env.sandbox, settings.e2eWarmupCount + settings.e2eCount);
+/** A fresh API and fresh workers under `env`'s (fresh) key prefix, and a sandbox with room for `droplets`. */
+async function startEngine(redis: BenchRedis, env: EngineEnv, droplets: number, settings: BenchSettings, nodeArgs: string[]): Promise<RunningSystem> {
+  await prepareSandbox(env.sandbox, droplets);
   const api = await startApi(env, await freePort(), nodeArgs);
   const workers = Array.from({ length: settings.workers }, (_, i) => startEngineWorker(env, `worker-${i + 1}`, nodeArgs));
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue(ENGINE_QUEUE, { connection, prefix: engineBullPrefix(env.keyPrefix) });
   const statusIndex = (status: string): string => `${env.keyPrefix}:ops:status:${status}`;
-  try {
-    await waitForQueueWorkers(queue, settings.workers, workers);
-    log(`e2e engine: ${settings.e2eCount} creates through the API and ${settings.workers} workers`);
-    const result = await warmThenTime(
-      {
-        submitAll: (first, count, concurrency) =>
-          sendExactly(
-            {
-              url: api.url,
-              method: 'POST',
-              headers: { authorization: `Bearer ${api.token}` },
-              path: () => '/v1/servers/create',
-              body: (n) => createServerBody(first + n),
-            },
-            count,
-            concurrency,
-          ),
-        completed: () => redis.client.zcard(statusIndex('completed')),
-        failed: () => redis.client.zcard(statusIndex('failed')),
-        describeFailure: async () => {
-          const [id] = await redis.client.zrange(statusIndex('failed'), '0', '0');
-          return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${env.keyPrefix}:op:${id}`));
-        },
-      },
-      redis,
-      [api.child, ...workers, redis.child, env.sandbox.child],
-      settings,
-    );
-    return { ...result, workerRssBytes: workers.map((w) => w.rssBytes()) };
-  } finally {
+  const stop = async (): Promise<void> => {
     await queue.close();
     connection.disconnect();
     await Promise.all(workers.map((w) => w.stop()));
     await api.child.stop();
+  };
+  try {
+    await waitForQueueWorkers(queue, settings.workers, workers);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const createSpec = (first: number) => ({
+    url: api.url,
+    method: 'POST' as const,
+    headers: { authorization: `Bearer ${api.token}` },
+    path: () => '/v1/servers/create',
+    body: (n: number) => createServerBody(first + n),
+  });
+  return {
+    run: {
+      submitAll: (first, count, concurrency) => sendExactly(createSpec(first), count, concurrency),
+      completed: () => redis.client.zcard(statusIndex('completed')),
+      failed: () => redis.client.zcard(statusIndex('failed')),
+      describeFailure: async () => {
+        const [id] = await redis.client.zrange(statusIndex('failed'), '0', '0');
+        return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${env.keyPrefix}:op:${id}`));
+      },
+    },
+    redis,
+    procs: [api.child, ...workers, redis.child, env.sandbox.child],
+    workers,
+    stop,
+  };
+}
+
+export async function compareEndToEnd(
+  engineRedis: BenchRedis,
+  engineEnv: EngineEnv,
+  baselineRedis: BenchRedis,
+  settings: BenchSettings,
+  nodeArgs: string[],
+): Promise<E2eComparison> {
+  const engineRounds = BASELINE_ROUNDS - 1;
+  const droplets = settings.e2eWarmupCount + engineRounds * settings.e2eCount;
+  const baseline = await startBullmqBaseline(baselineRedis, settings);
+  try {
+    const engine = await startEngine(engineRedis, engineEnv, droplets, settings, nodeArgs);
+    try {
+      const engineSide = new Rounds(engine);
+      const baselineSide = new Rounds(baseline);
+      const concurrency = settings.e2eSubmitConcurrency;
+      log(`e2e: warming up`);
+      await baselineSide.round(settings.e2eWarmupCount, concurrency, false);
+      await engineSide.round(settings.e2eWarmupCount, concurrency, false);
+      log(`e2e: ${engineRounds} × (bare BullMQ, engine) then bare BullMQ, ${settings.e2eCount} units each`);
+      for (let i = 0; i < engineRounds; i++) {
+        await baselineSide.round(settings.e2eCount, concurrency, true);
+        await engineSide.round(settings.e2eCount, concurrency, true);
+      }
+      await baselineSide.round(settings.e2eCount, concurrency, true);
+      return { engine: engineSide.figures(settings.e2eCount), baseline: baselineSide.figures(settings.e2eCount) };
+    } finally {
+      await engine.stop();
+    }
+  } finally {
+    await baseline.stop();
   }
 }

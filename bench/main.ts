@@ -4,13 +4,14 @@
  * The machine is shared and noisy, so only ratios are judged, never absolute figures.
  * Exits 0 when every target is met, 1 otherwise (or on any failure).
  *
- * Environment: BENCH_DURATION_S (seconds per HTTP run, default 8), BENCH_E2E_N (operations
- * per end-to-end run, default 1000), BENCH_CPU_PROF_DIR (write CPU profiles of the API and
- * workers there).
+ * Environment:
+ *   BENCH_DURATION_S    seconds the engine is measured per HTTP figure (default 8)
+ *   BENCH_E2E_N         operations per end-to-end round (default 1000)
+ *   BENCH_CPU_PROF_DIR  write V8 CPU profiles of the API and workers there
  */
 import { formatCpuUse } from './cpu-meter.js';
 import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
-import { measureBullmqBaseline, measureEngineE2e } from './e2e-phases.js';
+import { compareEndToEnd, type SystemFigures } from './e2e-phases.js';
 import { newEngineEnv, startApi, startSandbox } from './engine.js';
 import { comparePoll, compareSubmit, type HttpComparison } from './http-phases.js';
 import { formatTable, mebibytes, passes, type InfoRow, type RatioRow } from './report.js';
@@ -42,15 +43,15 @@ async function runBench(): Promise<boolean> {
 
   // The HTTP phases left thousands of pending operations; the end-to-end run starts clean.
   await engineRedis.client.flushall();
-  const e2eBaselineBefore = await measureBullmqBaseline(baselineRedis, settings);
-  const e2e = await measureEngineE2e(engineRedis, newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), settings, nodeArgs);
-  const e2eBaselineAfter = await measureBullmqBaseline(baselineRedis, settings);
+  const e2e = await compareEndToEnd(engineRedis, newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), baselineRedis, settings, nodeArgs);
 
   const rows: RatioRow[] = [
     { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baseline.okPerSecond, target: 0.5 },
     { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baseline.okPerSecond, target: 0.7 },
-    { metric: 'end-to-end (ops/s)', engine: e2e.perSecond, baseline: (e2eBaselineBefore.perSecond + e2eBaselineAfter.perSecond) / 2, target: 0.1 },
+    { metric: 'end-to-end (ops/s)', engine: e2e.engine.perSecond, baseline: e2e.baseline.perSecond, target: 0.1 },
   ];
+  const seconds = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
+  const cpuMsPerUnit = (f: SystemFigures): string => ((f.cpu.reduce((sum, u) => sum + u.seconds, 0) * 1000) / f.count).toFixed(2);
   const rates = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
   const httpDetail = (c: HttpComparison): string =>
     `slices req/s engine ${rates(c.engine.sliceRates)}; baseline ${rates(c.baseline.sliceRates)}; ` +
@@ -65,23 +66,25 @@ async function runBench(): Promise<boolean> {
     {
       metric: 'end-to-end detail',
       value:
-        `engine ${e2e.count} ops in ${e2e.seconds.toFixed(2)} s; bare BullMQ ${e2eBaselineBefore.seconds.toFixed(2)} s ` +
-        `then ${e2eBaselineAfter.seconds.toFixed(2)} s (${e2eBaselineBefore.perSecond.toFixed(0)} / ${e2eBaselineAfter.perSecond.toFixed(0)} jobs/s)`,
-    },
-    {
-      metric: 'redis commands per unit',
-      value: `engine ${e2e.redisCommandsPerUnit.toFixed(1)} per operation; bare BullMQ ${e2eBaselineBefore.redisCommandsPerUnit.toFixed(1)} per job (count polls included)`,
+        `round seconds engine ${seconds(e2e.engine.roundSeconds)}; bare BullMQ ${seconds(e2e.baseline.roundSeconds)}; ` +
+        `Redis commands per unit (scripts' and count polls included) engine ${e2e.engine.redisCommandsPerUnit.toFixed(0)}, ` +
+        `bare BullMQ ${e2e.baseline.redisCommandsPerUnit.toFixed(0)}`,
     },
     { metric: 'submit CPU', value: httpCpu(submit) },
     { metric: 'poll CPU', value: httpCpu(poll) },
-    { metric: 'end-to-end CPU', value: `engine run: ${formatCpuUse(e2e.cpu)}; baseline run: ${formatCpuUse(e2eBaselineBefore.cpu)}` },
+    {
+      metric: 'end-to-end CPU',
+      value:
+        `all processes per unit: engine ${cpuMsPerUnit(e2e.engine)} ms, bare BullMQ ${cpuMsPerUnit(e2e.baseline)} ms; ` +
+        `engine rounds ${formatCpuUse(e2e.engine.cpu)}; baseline rounds ${formatCpuUse(e2e.baseline.cpu)}`,
+    },
     { metric: 'API RSS after submit', value: mebibytes(apiRss) },
-    { metric: 'worker RSS after e2e', value: e2e.workerRssBytes.map(mebibytes).join(', ') },
+    { metric: 'worker RSS after e2e', value: `engine ${e2e.engine.workerRssBytes.map(mebibytes).join(', ')}; bare BullMQ ${e2e.baseline.workerRssBytes.map(mebibytes).join(', ')}` },
     {
       metric: 'settings',
       value:
         `${settings.connections} connections, ${settings.durationS} s per side in ${settings.sliceS} s slices (+${settings.warmupS} s warm-up); ` +
-        `e2e ${settings.e2eCount} (+${settings.e2eWarmupCount} warm-up), ${settings.e2eSubmitConcurrency} in flight, ` +
+        `e2e ${settings.e2eCount} per round (+${settings.e2eWarmupCount} warm-up), ${settings.e2eSubmitConcurrency} in flight, ` +
         `${settings.workers} workers × concurrency ${settings.workerConcurrency}`,
     },
   ];

@@ -34,13 +34,15 @@ function positiveInt(name: string, fallback: number): number {
 
 export function loadSettings(): BenchSettings {
   const durationS = positiveInt('BENCH_DURATION_S', 8);
+  const e2eCount = positiveInt('BENCH_E2E_N', 1000);
   return {
     durationS,
     sliceS: Math.min(2, durationS),
     warmupS: Math.min(2, durationS),
     connections: 50,
-    e2eCount: positiveInt('BENCH_E2E_N', 1000),
-    e2eWarmupCount: 50,
+    e2eCount,
+    // A whole round: with less, the first measured round still runs measurably slower.
+    e2eWarmupCount: e2eCount,
     e2eSubmitConcurrency: 50,
     workers: 2,
     workerConcurrency: 20,
