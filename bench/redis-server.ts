@@ -1,7 +1,10 @@
 /** A throwaway redis-server on a free loopback port, without persistence. */
-import { createServer } from 'node:net';
+import { freePort } from '../src/supervisor/free-port.js';
+import { redisAnswers } from '../src/supervisor/redis-ready.js';
 import { Redis } from 'ioredis';
 import { spawnCommand, type BenchChild } from './children.js';
+
+export { freePort };
 
 export interface BenchRedis {
   url: string;
@@ -9,17 +12,6 @@ export interface BenchRedis {
   /** A plain connection for the benchmark's own reads (counts, flushes). */
   client: Redis;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRedis(name: string): Promise<BenchRedis> {
@@ -30,25 +22,18 @@ export async function startRedis(name: string): Promise<BenchRedis> {
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning',
     ]);
     const url = `redis://127.0.0.1:${port}`;
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    for (let i = 0; i < 100 && child.running; i++) {
-      try {
-        await client.connect();
-        await client.ping();
-        return {
-          url,
-          child,
-          client,
-          stop: async () => {
-            client.disconnect();
-            await child.stop();
-          },
-        };
-      } catch {
-        client.disconnect();
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    if (await redisAnswers(url, () => child.running, 5000)) {
+      const client = new Redis(url, { maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      return {
+        url,
+        child,
+        client,
+        stop: async () => {
+          client.disconnect();
+          await child.stop();
+        },
+      };
     }
     await child.stop();
     if (attempt >= 3) throw new Error(`could not start redis-server${child.describeTail()}`);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../../src/supervisor/redis-ready.js';
 import { freePort } from './free-port.js';
 
 export interface TestRedis {
@@ -15,21 +15,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     const url = `redis://127.0.0.1:${port}`;
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    let ready = false;
-    for (let i = 0; i < 100 && child.exitCode === null; i++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        ready = true;
-        break;
-      } catch {
-        probe.disconnect();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    probe.disconnect();
+    const ready = await redisAnswers(url, () => child.exitCode === null, 5000);
     if (ready) {
       return {
         url,
