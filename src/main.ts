@@ -8,6 +8,7 @@ import { bootConfig } from './core/boot.js';
 import { configuredProviders } from './core/config.js';
 import { SupervisedChild } from './supervisor/child.js';
 import { startManagedRedis, type ManagedRedis } from './supervisor/managed-redis.js';
+import { SIMULATOR_ENV } from './sandbox/simulators.js';
 import { sandboxToken } from './supervisor/sandbox-token.js';
 
 const WORKERS = Number(process.env.WORKER_PROCESSES ?? 2);
@@ -48,7 +49,7 @@ try {
   const env: Record<string, string> = { REDIS_URL: redisUrl };
   if (configuredProviders(config).length === 0) {
     const token = sandboxToken(config.dataDir);
-    const ready = new Promise<{ digitalocean: string }>((resolveReady) => {
+    const ready = new Promise<Record<string, string>>((resolveReady) => {
       sandbox = new SupervisedChild(
         {
           name: 'sandbox',
@@ -63,9 +64,13 @@ try {
       sandbox.start();
     });
     const urls = await ready;
-    env.DIGITALOCEAN_API_URL = urls.digitalocean;
-    env.DIGITALOCEAN_TOKEN = token;
-    say(`no provider credentials set: using the sandbox cloud (digitalocean at ${urls.digitalocean})`);
+    for (const [provider, names] of Object.entries(SIMULATOR_ENV)) {
+      if (!urls[provider]) continue;
+      env[names.url] = urls[provider]!;
+      env[names.token] = token;
+    }
+    const served = Object.keys(SIMULATOR_ENV).filter((p) => urls[p]).map((p) => `${p} at ${urls[p]}`);
+    say(`no provider credentials set: using the sandbox cloud (${served.join(', ')})`);
   }
 
   const api = new SupervisedChild({ name: 'api', entry: 'src/api/main.ts', env }, giveUp);

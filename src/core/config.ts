@@ -13,9 +13,18 @@ export interface ConfiguredUser {
 
 export type Role = 'admin' | 'operator' | 'viewer';
 
-export interface DigitalOceanSettings {
+/** Where a provider's API is and the credential it takes (a bearer token). */
+export interface ProviderCredentials {
   baseUrl: string;
   token: string;
+}
+
+/** UpCloud takes a bearer token or HTTP Basic with an API user's name and password. */
+export interface UpCloudCredentials {
+  baseUrl: string;
+  token?: string;
+  username?: string;
+  password?: string;
 }
 
 export interface Config {
@@ -42,7 +51,10 @@ export interface Config {
     users: ConfiguredUser[];
   };
   providers: {
-    digitalocean: DigitalOceanSettings | null;
+    digitalocean: ProviderCredentials | null;
+    hetzner: ProviderCredentials | null;
+    vultr: ProviderCredentials | null;
+    upcloud: UpCloudCredentials | null;
   };
   worker: {
     concurrency: number;
@@ -124,8 +136,18 @@ export function loadConfig(env: Env = process.env): Config {
   const keyPrefix = str(env, 'KEY_PREFIX') ?? 'pe';
   if (!/^[a-zA-Z0-9_-]{1,32}$/.test(keyPrefix)) throw new ConfigError('KEY_PREFIX', 'may hold only letters, digits, - and _ (at most 32)');
 
-  const doToken = str(env, 'DIGITALOCEAN_TOKEN');
-  const doUrl = url(env, 'DIGITALOCEAN_API_URL', 'https://api.digitalocean.com/v2')!;
+  const bearer = (tokenVar: string, urlVar: string, defaultUrl: string): ProviderCredentials | null => {
+    const token = str(env, tokenVar);
+    const baseUrl = url(env, urlVar, defaultUrl)!;
+    return token ? { baseUrl, token } : null;
+  };
+  const upcloudToken = str(env, 'UPCLOUD_TOKEN');
+  const upcloudUser = str(env, 'UPCLOUD_USERNAME');
+  const upcloudPassword = str(env, 'UPCLOUD_PASSWORD');
+  if ((upcloudUser === null) !== (upcloudPassword === null)) {
+    throw new ConfigError(upcloudUser === null ? 'UPCLOUD_USERNAME' : 'UPCLOUD_PASSWORD', 'must be set together with the other (or use UPCLOUD_TOKEN)');
+  }
+  const upcloudUrl = url(env, 'UPCLOUD_API_URL', 'https://api.upcloud.com/1.3')!;
 
   return {
     port: int(env, 'PORT', 8083, 0, 65535),
@@ -144,7 +166,15 @@ export function loadConfig(env: Env = process.env): Config {
       users: parseUsers(str(env, 'AUTH_USERS')),
     },
     providers: {
-      digitalocean: doToken ? { baseUrl: doUrl, token: doToken } : null,
+      digitalocean: bearer('DIGITALOCEAN_TOKEN', 'DIGITALOCEAN_API_URL', 'https://api.digitalocean.com/v2'),
+      hetzner: bearer('HCLOUD_TOKEN', 'HCLOUD_API_URL', 'https://api.hetzner.cloud/v1'),
+      vultr: bearer('VULTR_API_KEY', 'VULTR_API_URL', 'https://api.vultr.com/v2'),
+      upcloud:
+        upcloudToken !== null
+          ? { baseUrl: upcloudUrl, token: upcloudToken }
+          : upcloudUser !== null
+            ? { baseUrl: upcloudUrl, username: upcloudUser, password: upcloudPassword! }
+            : null,
     },
     worker: {
       concurrency: int(env, 'WORKER_CONCURRENCY', 20, 1, 1000),
@@ -165,9 +195,9 @@ export const PROVIDER_SETTING: Record<ProviderName, string> = {
   digitalocean: 'DIGITALOCEAN_TOKEN',
   hetzner: 'HCLOUD_TOKEN',
   vultr: 'VULTR_API_KEY',
-  upcloud: 'UPCLOUD_TOKEN',
+  upcloud: 'UPCLOUD_TOKEN (or UPCLOUD_USERNAME and UPCLOUD_PASSWORD)',
 };
 
 export function configuredProviders(config: Config): ProviderName[] {
-  return (Object.keys(config.providers) as ProviderName[]).filter((p) => config.providers[p as 'digitalocean'] !== null);
+  return (Object.keys(config.providers) as ProviderName[]).filter((p) => config.providers[p] !== null);
 }

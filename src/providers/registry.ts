@@ -7,6 +7,9 @@ import type { Provider, ProviderName } from './types.js';
 
 export interface ProvidersConfig {
   digitalocean?: { baseUrl: string; token: string } | null;
+  hetzner?: { baseUrl: string; token: string } | null;
+  vultr?: { baseUrl: string; token: string } | null;
+  upcloud?: { baseUrl: string; token?: string; username?: string; password?: string } | null;
 }
 
 /** Settings every adapter shares. */

@@ -72,8 +72,52 @@ export interface CreatePlan {
   price_hourly?: number;
 }
 
+/** Console access a provider hands out for one server. */
+export interface ConsoleAccess {
+  /** `vnc-websocket` (Hetzner), `kvm-url` (Vultr), … */
+  type: string;
+  url: string;
+  /** Present when the provider issues one with the console (Hetzner's VNC password). */
+  password?: string;
+}
+
+export interface CatalogRegion {
+  provider: ProviderName;
+  /** The slug/name/id the provider's create call takes (nyc3, fsn1, ewr, de-fra1). */
+  id: string;
+  name: string;
+  country?: string;
+  available: boolean;
+}
+
+export interface CatalogPlan {
+  provider: ProviderName;
+  /** The slug/name/id the provider's create call takes (s-2vcpu-4gb, cx23, vc2-2c-4gb, 2xCPU-4GB). */
+  id: string;
+  vcpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  price_monthly: number;
+  price_hourly: number;
+  currency: string;
+  /** Region ids where the plan can be created; empty when the provider does not say. */
+  regions: string[];
+}
+
+export interface CatalogImage {
+  provider: ProviderName;
+  /** What the provider's create call takes for this image (slug, name, os_id or template UUID). */
+  id: string;
+  name: string;
+  distribution: string;
+}
+
 export interface Provider {
   readonly name: ProviderName;
+  /** The image a create uses when the request names none: the provider's current Ubuntu LTS, as its create call takes it. */
+  readonly defaultImage: string;
+  /** Whether `requestConsole` exists for this provider (Hetzner, Vultr); the API answers 501 otherwise. */
+  readonly supportsConsole: boolean;
   /** Check region, size and image against the provider's catalogue; throws ProviderError (PROVIDER_REJECTED) naming the bad one. */
   planCreate(input: CreateServerInput, ctx: CallContext): Promise<CreatePlan>;
   /** The server an earlier attempt of this operation created, if any. */
@@ -90,6 +134,17 @@ export interface Provider {
   powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer>;
   /** Every server, following the provider's pagination to the end. */
   listServers(ctx: CallContext): Promise<ProviderServer[]>;
+  /**
+   * Changes the plan, doing whatever the provider needs around it (power off first, power on
+   * after), saying each step through ctx.onProgress; returns the server afterwards, running
+   * again if it was running before.
+   */
+  resize(providerId: string, plan: string, ctx: CallContext): Promise<ProviderServer>;
+  /** Console access; throws EngineError CONSOLE_UNSUPPORTED when `supportsConsole` is false. */
+  requestConsole(providerId: string, ctx: CallContext): Promise<ConsoleAccess>;
+  listRegions(ctx: CallContext): Promise<CatalogRegion[]>;
+  listPlans(ctx: CallContext): Promise<CatalogPlan[]>;
+  listImages(ctx: CallContext): Promise<CatalogImage[]>;
 }
 
 export function markerTag(operationId: string): string {

@@ -22,6 +22,16 @@ export const DIGITALOCEAN_MOUNT_PATH = '/v2';
 
 export const DEFAULT_DIGITALOCEAN_RATE_LIMIT: SlidingWindowLimits = { perHour: 5000, perMinute: 250 };
 
+/** What a sandbox user may tune; the rest of the options come from the sandbox itself. */
+export interface DigitalOceanSettings {
+  /** Default 3000. */
+  activeDelayMs?: number;
+  /** Default 2000. */
+  actionDelayMs?: number;
+  /** Default { perHour: 5000, perMinute: 250 }; `false` turns limiting off entirely (no 429s and no ratelimit-* headers). */
+  rateLimit?: SlidingWindowLimits | false;
+}
+
 export interface DigitalOceanSimulatorOptions {
   clock: Clock;
   /** The one bearer token the simulated account accepts. */

@@ -17,7 +17,9 @@
  */
 import { resolve } from 'node:path';
 import type { SlidingWindowLimits } from './rate-limit.js';
+import type { SandboxProvider } from './faults.js';
 import { startSandbox } from './server.js';
+import { SIMULATOR_ENV } from './simulators.js';
 
 class ConfigError extends Error {}
 
@@ -75,12 +77,15 @@ async function main(): Promise<void> {
 
   const out = process.stdout;
   out.write(`sandbox listening on ${sandbox.url}\n`);
-  out.write(`digitalocean  ${sandbox.digitaloceanBaseUrl}  token=${sandbox.token}\n`);
-  out.write(`  DIGITALOCEAN_API_URL=${sandbox.digitaloceanBaseUrl} DIGITALOCEAN_TOKEN=${sandbox.token}\n`);
+  for (const [provider, baseUrl] of Object.entries(sandbox.baseUrls) as Array<[SandboxProvider, string]>) {
+    const env = SIMULATOR_ENV[provider];
+    out.write(`${provider.padEnd(13)} ${baseUrl}  token=${sandbox.token}\n`);
+    out.write(`  ${env.url}=${baseUrl} ${env.token}=${sandbox.token}\n`);
+  }
   out.write(`admin         ${sandbox.url}/_sandbox  (same token)\n`);
   out.write(`state file    ${stateFile ?? '(none: resources are forgotten when the sandbox stops)'}\n`);
   if (!out.isTTY) {
-    const ready = { url: sandbox.url, token: sandbox.token, digitalocean: sandbox.digitaloceanBaseUrl };
+    const ready = { url: sandbox.url, token: sandbox.token, ...sandbox.baseUrls };
     out.write(`SANDBOX_READY ${JSON.stringify(ready)}\n`);
   }
 

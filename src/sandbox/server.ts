@@ -9,8 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type Router } from 'express';
 import { type Clock, ManualClock, systemClock } from './clock.js';
-import { type DigitalOceanSimulator, createDigitalOceanSimulator } from './digitalocean.js';
-import type { SlidingWindowLimits } from './rate-limit.js';
+import type { DigitalOceanSimulator } from './digitalocean.js';
+import { createSimulators, type SimulatorSettings } from './simulators.js';
 import { Faults, type SandboxProvider } from './faults.js';
 import { createAdminRouter } from './admin.js';
 import { DEFAULT_STATE_SAVE_INTERVAL_MS, SandboxStatePersistence } from './state-persistence.js';
@@ -27,7 +27,7 @@ export type { DigitalOceanConfig, DigitalOceanSimulator, DigitalOceanSnapshot } 
 export type { SandboxState } from './state-snapshot.js';
 export { SnapshotFormatError } from './snapshot-fields.js';
 
-export interface SandboxOptions {
+export interface SandboxOptions extends SimulatorSettings {
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0: an ephemeral port. */
@@ -36,14 +36,6 @@ export interface SandboxOptions {
   token?: string;
   /** Default: the system clock. Pass a ManualClock to drive state transitions from a test. */
   clock?: Clock;
-  digitalocean?: {
-    /** Default 3000. */
-    activeDelayMs?: number;
-    /** Default 2000. */
-    actionDelayMs?: number;
-    /** Default { perHour: 5000, perMinute: 250 }; false disables limiting. */
-    rateLimit?: SlidingWindowLimits | false;
-  };
   /**
    * Keeps simulated resources across restarts: restored from this file at start (a
    * missing file means none yet; an unreadable one is reported via `warn`, moved aside and
@@ -62,9 +54,13 @@ export interface Sandbox {
   token: string;
   /** `${url}/v2` */
   digitaloceanBaseUrl: string;
+  /** Each simulated provider's API base URL, as its clients expect it (DigitalOcean's ends in /v2). */
+  baseUrls: Partial<Record<SandboxProvider, string>>;
   faults: Faults;
   clock: Clock;
   digitalocean: DigitalOceanSimulator;
+  /** Any simulated provider, by name. */
+  simulator(provider: SandboxProvider): ProviderSimulator | undefined;
   /** Forgets all simulated resources, faults and rate-limit history. */
   reset(): void;
   /** Every provider's resources and id counters as plain JSON, the state file's format. */
@@ -99,15 +95,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const clock = opts.clock ?? systemClock;
   const faults = new Faults();
 
-  const digitalocean = createDigitalOceanSimulator({
-    clock,
-    token,
-    faults,
-    activeDelayMs: opts.digitalocean?.activeDelayMs,
-    actionDelayMs: opts.digitalocean?.actionDelayMs,
-    rateLimit: opts.digitalocean?.rateLimit,
-  });
-  const providers: ProviderSimulator[] = [digitalocean];
+  const providers = createSimulators({ clock, token, faults }, opts);
+  const digitalocean = providers.find((p) => p.provider === 'digitalocean') as unknown as DigitalOceanSimulator & ProviderSimulator;
 
   const reset = (): void => {
     faults.clear();
@@ -161,9 +150,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     url,
     token,
     digitaloceanBaseUrl: `${url}${digitalocean.mountPath}`,
+    baseUrls: Object.fromEntries(providers.map((p) => [p.provider, `${url}${p.mountPath}`])),
     faults,
     clock,
     digitalocean,
+    simulator: (provider) => providers.find((p) => p.provider === provider),
     reset,
     snapshot: () => captureSandboxState(providers, clock),
     restore: (state) => restoreSandboxState(providers, state),

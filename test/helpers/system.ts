@@ -5,11 +5,23 @@ import { startApi, type RunningApi } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { Operation } from '../../src/core/operations/model.js';
+import type { SandboxProvider } from '../../src/sandbox/faults.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
+import { SIMULATOR_ENV } from '../../src/sandbox/simulators.js';
 import { http, type HttpReply } from './http.js';
 import { startTestRedis, type TestRedis } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Points the engine at every provider the sandbox simulates. */
+function sandboxProviderEnv(sandbox: Sandbox): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [provider, baseUrl] of Object.entries(sandbox.baseUrls) as Array<[SandboxProvider, string]>) {
+    env[SIMULATOR_ENV[provider].url] = baseUrl;
+    env[SIMULATOR_ENV[provider].token] = sandbox.token;
+  }
+  return env;
+}
 
 export interface TestSystemOptions {
   /** Worker processes to start (each a real child process). Default 1. */
@@ -69,7 +81,7 @@ export class TestSystem {
       SWEEP_INTERVAL_MS: '500',
       JOB_BACKOFF_MS: '100',
       LOG_LEVEL: 'info',
-      ...(opts.noProvider ? {} : { DIGITALOCEAN_API_URL: sandbox.digitaloceanBaseUrl, DIGITALOCEAN_TOKEN: sandbox.token }),
+      ...(opts.noProvider ? {} : sandboxProviderEnv(sandbox)),
       ...opts.env,
     };
     const config = loadConfig(env);

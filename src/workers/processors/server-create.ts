@@ -1,14 +1,7 @@
 import type { CreateServerRequest } from '../../core/servers/requests.js';
 import { serverIdFor } from '../../core/servers/inventory.js';
-import type { CreateServerInput, ProviderName, ProviderServer } from '../../providers/types.js';
+import type { CreateServerInput, ProviderServer } from '../../providers/types.js';
 import type { Processor } from '../run-operation.js';
-
-const DEFAULT_IMAGE: Record<ProviderName, string> = {
-  digitalocean: 'ubuntu-24-04-x64',
-  hetzner: 'ubuntu-24.04',
-  vultr: '2284',
-  upcloud: 'Ubuntu Server 24.04 LTS (Noble Numbat)',
-};
 
 /**
  * Creates one server, at most once per operation: the operation id rides on the server as
@@ -20,7 +13,7 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
     name: request.hostname,
     plan: request.plan,
     zone: request.zone,
-    image: request.image ?? DEFAULT_IMAGE[provider.name],
+    image: request.image ?? provider.defaultImage,
     sshKeys: request.ssh_keys,
     userData: sealed.user_data,
     tags: request.tags ?? [],

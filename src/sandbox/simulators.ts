@@ -1,0 +1,34 @@
+/**
+ * Every simulated provider the sandbox serves, and where. Adding a provider means adding
+ * its settings field, its line in `createSimulators` and its row in `SIMULATOR_ENV`.
+ */
+import type { Clock } from './clock.js';
+import { createDigitalOceanSimulator, type DigitalOceanSettings } from './digitalocean.js';
+import type { Faults, SandboxProvider } from './faults.js';
+import type { ProviderSimulator } from './server.js';
+
+/** Per-provider behaviour: delays, rate limits. Each provider module defines its own. */
+export interface SimulatorSettings {
+  digitalocean?: DigitalOceanSettings;
+}
+
+export interface SimulatorCommon {
+  clock: Clock;
+  /** The one bearer token every simulated account accepts. */
+  token: string;
+  faults: Faults;
+}
+
+export function createSimulators(common: SimulatorCommon, settings: SimulatorSettings): ProviderSimulator[] {
+  return [
+    createDigitalOceanSimulator({ ...common, ...settings.digitalocean }),
+  ];
+}
+
+/** The engine's settings that point it at each simulator (see src/core/config.ts). */
+export const SIMULATOR_ENV: Record<SandboxProvider, { url: string; token: string }> = {
+  digitalocean: { url: 'DIGITALOCEAN_API_URL', token: 'DIGITALOCEAN_TOKEN' },
+  hetzner: { url: 'HCLOUD_API_URL', token: 'HCLOUD_TOKEN' },
+  vultr: { url: 'VULTR_API_URL', token: 'VULTR_API_KEY' },
+  upcloud: { url: 'UPCLOUD_API_URL', token: 'UPCLOUD_TOKEN' },
+};
