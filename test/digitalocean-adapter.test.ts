@@ -134,6 +134,60 @@ test('power_off, power_on and reboot wait for their action and return the refres
   assert.equal(rebooted.ipv4, on.ipv4);
 });
 
+test('resize powers a running droplet off, resizes it and powers it back on, reporting each step', async (t) => {
+  const { provider } = await setup(t);
+  const doProvider = provider();
+  const created = await doProvider.createServer(input('op-resize'), ctx);
+  await doProvider.waitUntilRunning(created.providerId, ctx);
+  const steps: string[] = [];
+  const resized = await doProvider.resize(created.providerId, 's-2vcpu-4gb', true, { onProgress: (m) => steps.push(m) });
+  assert.equal(resized.plan, 's-2vcpu-4gb');
+  assert.equal(resized.status, 'running');
+  const order = ['powering off', 'resizing', 'back on'].map((word) => steps.findIndex((m) => m.includes(word)));
+  assert.ok(order.every((i) => i >= 0), `steps: ${steps.join(' | ')}`);
+  assert.deepEqual([...order].sort((a, b) => a - b), order, 'off, then resize, then on');
+
+  // A rerun that finds the resize done only restores the power state.
+  await doProvider.powerAction(created.providerId, 'power_off', ctx);
+  const again = await doProvider.resize(created.providerId, 's-2vcpu-4gb', false, ctx);
+  assert.equal(again.plan, 's-2vcpu-4gb');
+  assert.equal(again.status, 'stopped');
+});
+
+test('a resize DigitalOcean refuses fails with its message', async (t) => {
+  const { provider } = await setup(t);
+  const doProvider = provider();
+  const created = await doProvider.createServer(input('op-shrink', { plan: 's-2vcpu-4gb' }), ctx);
+  await doProvider.waitUntilRunning(created.providerId, ctx);
+  const err = await rejectsWith(doProvider.resize(created.providerId, 's-1vcpu-512mb-10gb', true, ctx));
+  assert.ok(err instanceof ProviderError, `got ${String(err)}`);
+  assert.equal(err.code, ErrorCodes.PROVIDER_REJECTED);
+  assert.match(err.message, /disk/i);
+});
+
+test('catalogue: regions, plans with prices and images come from the API', async (t) => {
+  const { provider } = await setup(t);
+  const doProvider = provider();
+  const [regions, plans, images] = await Promise.all([doProvider.listRegions(ctx), doProvider.listPlans(ctx), doProvider.listImages(ctx)]);
+  assert.ok(regions.some((r) => r.id === 'nyc3' && r.available));
+  const plan = plans.find((p) => p.id === 's-2vcpu-4gb');
+  assert.ok(plan);
+  assert.equal(plan.vcpus, 2);
+  assert.equal(plan.memory_mb, 4096);
+  assert.ok(plan.price_monthly > 0 && plan.price_hourly > 0);
+  assert.equal(plan.currency, 'USD');
+  assert.ok(plan.regions.includes('nyc3'));
+  assert.ok(images.some((i) => i.id === doProvider.defaultImage));
+});
+
+test('there is no console on DigitalOcean: CONSOLE_UNSUPPORTED', async (t) => {
+  const { provider } = await setup(t);
+  const doProvider = provider();
+  assert.equal(doProvider.supportsConsole, false);
+  const err = await rejectsWith(doProvider.requestConsole('1', ctx));
+  assert.equal((err as { code?: string }).code, ErrorCodes.CONSOLE_UNSUPPORTED);
+});
+
 test('an errored create action fails waitUntilRunning with PROVIDER_ACTION_FAILED', async (t) => {
   const { sandbox, provider } = await setup(t);
   const doProvider = provider();

@@ -2,7 +2,7 @@
  * DigitalOcean API v2 adapter (PROVIDERS.md §1). Whether it talks to the real API or the
  * local sandbox depends only on `baseUrl` and `token`.
  */
-import { ErrorCodes, ProviderError } from '../core/errors.js';
+import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
 import {
   ProviderHttpClient,
   sleep,
@@ -13,6 +13,10 @@ import {
 import {
   markerTag,
   type CallContext,
+  type CatalogImage,
+  type CatalogPlan,
+  type CatalogRegion,
+  type ConsoleAccess,
   type CreatePlan,
   type CreateServerInput,
   type PowerAction,
@@ -64,6 +68,9 @@ interface DoLinks {
 interface DoSize {
   slug: string;
   available?: boolean;
+  vcpus?: number;
+  memory?: number;
+  disk?: number;
   price_monthly?: number;
   price_hourly?: number;
   regions?: string[];
@@ -71,12 +78,15 @@ interface DoSize {
 
 interface DoRegion {
   slug: string;
+  name?: string;
   available?: boolean;
 }
 
 interface DoImage {
   id: number;
   slug?: string | null;
+  name?: string;
+  distribution?: string;
   regions?: string[];
 }
 
@@ -87,6 +97,8 @@ const MAX_PAGES = 10_000;
 
 export class DigitalOceanProvider implements Provider {
   readonly name = PROVIDER;
+  readonly defaultImage = 'ubuntu-24-04-x64';
+  readonly supportsConsole = false;
   private readonly http: ProviderHttpClient;
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
@@ -262,24 +274,85 @@ export class DigitalOceanProvider implements Provider {
       if (action === 'power_on' && before.status === 'active') return toServer(before);
     }
 
+    await this.runAction(providerId, { type: action }, ctx);
+    const after = await this.getDroplet(providerId, ctx);
+    if (!after) throw notFound(providerId, `disappeared during ${action}`);
+    return toServer(after);
+  }
+
+  /** DigitalOcean resizes only a powered-off droplet (a running one answers 422). */
+  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
+    let droplet = await this.getDroplet(providerId, ctx);
+    if (!droplet) throw notFound(providerId, 'does not exist');
+    if (droplet.size_slug !== plan) {
+      if (droplet.status !== 'off') {
+        ctx.onProgress?.(`powering off droplet ${providerId} before resizing it`);
+        await this.powerAction(providerId, 'power_off', ctx);
+      }
+      ctx.onProgress?.(`resizing droplet ${providerId} from ${droplet.size_slug} to ${plan}`);
+      await this.runAction(providerId, { type: 'resize', size: plan, disk: false }, ctx);
+    }
+    if (startAfter) {
+      ctx.onProgress?.(`powering droplet ${providerId} back on`);
+      await this.powerAction(providerId, 'power_on', ctx);
+    }
+    droplet = await this.getDroplet(providerId, ctx);
+    if (!droplet) throw notFound(providerId, 'disappeared during the resize');
+    return toServer(droplet);
+  }
+
+  async requestConsole(): Promise<ConsoleAccess> {
+    throw new EngineError(ErrorCodes.CONSOLE_UNSUPPORTED, 'DigitalOcean offers no console through its API');
+  }
+
+  async listRegions(ctx: CallContext): Promise<CatalogRegion[]> {
+    const regions = await this.listAll<DoRegion>('regions', 'regions', ctx);
+    return regions.map((r) => ({ provider: PROVIDER, id: r.slug, name: r.name ?? r.slug, available: r.available !== false }));
+  }
+
+  async listPlans(ctx: CallContext): Promise<CatalogPlan[]> {
+    const sizes = await this.listAll<DoSize>('sizes', 'sizes', ctx);
+    return sizes
+      .filter((s) => s.available !== false)
+      .map((s) => ({
+        provider: PROVIDER,
+        id: s.slug,
+        vcpus: s.vcpus ?? 0,
+        memory_mb: s.memory ?? 0,
+        disk_gb: s.disk ?? 0,
+        price_monthly: s.price_monthly ?? 0,
+        price_hourly: s.price_hourly ?? 0,
+        currency: 'USD',
+        regions: s.regions ?? [],
+      }));
+  }
+
+  async listImages(ctx: CallContext): Promise<CatalogImage[]> {
+    const images = await this.listAll<DoImage>('images', 'images', ctx);
+    return images.map((i) => ({
+      provider: PROVIDER,
+      id: i.slug ?? String(i.id),
+      name: i.name ?? i.slug ?? String(i.id),
+      distribution: i.distribution ?? '',
+    }));
+  }
+
+  /** Starts an action and polls it until it completes; `errored` becomes PROVIDER_ACTION_FAILED. */
+  private async runAction(providerId: string, body: Record<string, unknown>, ctx: CallContext): Promise<void> {
     const res = await this.http.request<{ action?: DoAction }>('POST', `droplets/${encodeId(providerId)}/actions`, {
       signal: ctx.signal,
-      body: { type: action },
+      body,
     });
     let current = expectAction(res.body?.action, `POST /droplets/${providerId}/actions`);
     const deadline = Date.now() + this.waitTimeoutMs;
     while (current.status !== 'completed') {
       if (current.status === 'errored') {
-        throw actionFailed(`${action} action ${current.id} on droplet ${providerId} errored`);
+        throw actionFailed(`${String(body.type)} action ${current.id} on droplet ${providerId} errored`);
       }
-      ctx.onProgress?.(`${action} of droplet ${providerId} is ${current.status}`);
-      await this.pause(deadline, `${action} of droplet ${providerId}`, ctx);
+      ctx.onProgress?.(`${String(body.type)} of droplet ${providerId} is ${current.status}`);
+      await this.pause(deadline, `${String(body.type)} of droplet ${providerId}`, ctx);
       current = await this.getAction(current.id, ctx);
     }
-
-    const after = await this.getDroplet(providerId, ctx);
-    if (!after) throw notFound(providerId, `disappeared during ${action}`);
-    return toServer(after);
   }
 
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {

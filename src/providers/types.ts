@@ -135,11 +135,12 @@ export interface Provider {
   /** Every server, following the provider's pagination to the end. */
   listServers(ctx: CallContext): Promise<ProviderServer[]>;
   /**
-   * Changes the plan, doing whatever the provider needs around it (power off first, power on
-   * after), saying each step through ctx.onProgress; returns the server afterwards, running
-   * again if it was running before.
+   * Changes the plan, doing whatever the provider needs around it (power off first), saying
+   * each step through ctx.onProgress, and leaves the server running when `startAfter` (the
+   * caller knows whether it ran when the resize was asked for, even on a rerun that finds
+   * it already stopped or already resized). Returns the server afterwards.
    */
-  resize(providerId: string, plan: string, ctx: CallContext): Promise<ProviderServer>;
+  resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer>;
   /** Console access; throws EngineError CONSOLE_UNSUPPORTED when `supportsConsole` is false. */
   requestConsole(providerId: string, ctx: CallContext): Promise<ConsoleAccess>;
   listRegions(ctx: CallContext): Promise<CatalogRegion[]>;
