@@ -21,7 +21,7 @@ describe('cancelling operations', () => {
     assert.equal(res.body.status, 'cancelled');
     assert.equal(res.body.result.cancelled_before_start, true);
     assert.ok(res.body.finished_at);
-    assert.equal(await sys.api.ctx.queue.getJob(op.id), undefined, 'job removed from the queue');
+    assert.equal(await sys.api.ctx.queues.for('digitalocean').getJob(op.id), undefined, 'job removed from the queue');
     // A worker arriving later finds nothing to do and creates nothing.
     await sys.startWorker();
     await new Promise((r) => setTimeout(r, 500));

@@ -42,6 +42,20 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
   });
 
+  test('a 429 storm delays the operation but never fails it, and spends no attempt', async () => {
+    const sys = await system({ JOB_ATTEMPTS: '1' });
+    // More 429s than the HTTP client retries: the job must wait out the limit and go on.
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: '^/v2/droplets/\\d+$', kind: 'status', status: 429, retryAfterSec: 1, count: 7 });
+    const op = await sys.createServer({ hostname: 'limited-01' });
+    const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 30000);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.ok(done.attempt >= 2, 'the job ran again after the pause');
+    const events = await sys.api.ctx.redis.xrange(sys.api.ctx.keys.events(), '-', '+');
+    const said = events.map(([, f]) => f).filter((f) => f.includes(op.id)).map((f) => f[f.indexOf('message') + 1]);
+    assert.ok(said.some((m) => /rate limiting/.test(m ?? '')), `progress: ${said.join(' | ')}`);
+    assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
+  });
+
   test('an outage outlasting every attempt fails with a retryable provider error', async () => {
     const sys = await system({ JOB_ATTEMPTS: '3' });
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 502 });

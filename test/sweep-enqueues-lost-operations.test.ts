@@ -25,7 +25,7 @@ describe('the sweep finds accepted operations that have no job', () => {
       new Date(Date.now() - 10000),
     );
     assert.equal(await sys.api.ctx.store.create(op), true);
-    assert.equal(await sys.api.ctx.queue.getJob(op.id), undefined);
+    assert.equal(await sys.api.ctx.queues.for('digitalocean').getJob(op.id), undefined);
 
     const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 20000);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
@@ -39,13 +39,13 @@ describe('the sweep finds accepted operations that have no job', () => {
     await sys.eventually(async () => (await sys.droplets(`&tag_name=pe-op:${op.id}`))[0], 'the droplet to exist');
     // The worker dies and its job vanishes with it (as when Redis loses the queue's keys).
     await sys.workers[0]!.kill('SIGKILL');
-    const job = await sys.api.ctx.queue.getJob(op.id);
+    const job = await sys.api.ctx.queues.for('digitalocean').getJob(op.id);
     await job!.remove({ removeChildren: true }).catch(async () => {
       // A locked job cannot be removed; release the dead worker's lock first.
-      await sys.api.ctx.redis.del(`${sys.api.ctx.keys.bullPrefix()}:operations:${op.id}:lock`);
+      await sys.api.ctx.redis.del(`${sys.api.ctx.keys.bullPrefix()}:operations-digitalocean:${op.id}:lock`);
       await job!.remove();
     });
-    assert.equal(await sys.api.ctx.queue.getJob(op.id), undefined);
+    assert.equal(await sys.api.ctx.queues.for('digitalocean').getJob(op.id), undefined);
 
     await sys.startWorker();
     const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 30000);

@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import { OperationStore } from './operations/store.js';
-import { createOperationQueue, type OperationQueue } from './queue.js';
+import { OperationQueues } from './queue.js';
 import { connectRedis } from './redis.js';
 import { ServerInventory } from './servers/inventory.js';
 
@@ -14,7 +14,7 @@ export interface CoreContext {
   keys: Keys;
   store: OperationStore;
   inventory: ServerInventory;
-  queue: OperationQueue;
+  queues: OperationQueues;
   logger: Logger;
 }
 
@@ -27,12 +27,12 @@ export function createCoreContext(config: Config, redisUrl: string, logger: Logg
     keys,
     store: new OperationStore(redis, keys),
     inventory: new ServerInventory(redis, keys),
-    queue: createOperationQueue(redis, keys),
+    queues: new OperationQueues(redis, keys),
     logger,
   };
 }
 
 export async function closeCoreContext(ctx: CoreContext): Promise<void> {
-  await ctx.queue.close();
+  await ctx.queues.close();
   await ctx.redis.quit().catch(() => undefined);
 }

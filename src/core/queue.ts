@@ -1,9 +1,15 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { ProviderName } from '../providers/types.js';
 import type { Config } from './config.js';
 import type { Keys } from './keys.js';
 
-/** One queue carries every operation; the job name is the operation type and the job id the operation id. */
-export const OPERATIONS_QUEUE = 'operations';
+/**
+ * One queue per provider: the job name is the operation type and the job id the operation
+ * id. Separate queues let a provider's rate limit pause its own jobs and no one else's.
+ */
+export function operationsQueueName(provider: ProviderName): string {
+  return `operations-${provider}`;
+}
 
 export interface OperationJobData {
   operationId: string;
@@ -12,8 +18,26 @@ export interface OperationJobData {
 
 export type OperationQueue = Queue<OperationJobData>;
 
-export function createOperationQueue(connection: ConnectionOptions, keys: Keys): OperationQueue {
-  return new Queue<OperationJobData>(OPERATIONS_QUEUE, { connection, prefix: keys.bullPrefix() });
+export class OperationQueues {
+  private readonly queues = new Map<ProviderName, OperationQueue>();
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly keys: Keys,
+  ) {}
+
+  for(provider: ProviderName): OperationQueue {
+    let queue = this.queues.get(provider);
+    if (!queue) {
+      queue = new Queue<OperationJobData>(operationsQueueName(provider), { connection: this.connection, prefix: this.keys.bullPrefix() });
+      this.queues.set(provider, queue);
+    }
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
 }
 
 /**

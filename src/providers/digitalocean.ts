@@ -301,7 +301,7 @@ export class DigitalOceanProvider implements Provider {
     return toServer(droplet);
   }
 
-  async requestConsole(): Promise<ConsoleAccess> {
+  async requestConsole(_providerId: string, _ctx: CallContext): Promise<ConsoleAccess> {
     throw new EngineError(ErrorCodes.CONSOLE_UNSUPPORTED, 'DigitalOcean offers no console through its API');
   }
 

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { CoreContext } from '../core/context.js';
 import { ErrorCodes, isAbort, ProviderError, EngineError } from '../core/errors.js';
 import type { Operation, OperationError } from '../core/operations/model.js';
@@ -28,7 +28,12 @@ export interface RunDeps {
   processors: Record<string, Processor>;
   /** Asks the BullMQ worker to abort this job's processor (worker.cancelJob). */
   cancelJob(jobId: string): void;
+  /** Pauses this provider's queue on this worker for `ms` (worker.rateLimit). */
+  rateLimit(ms: number): Promise<void>;
 }
+
+// When the provider names no wait, back off this long before its queue runs again.
+const DEFAULT_RATE_LIMIT_WAIT_MS = 5000;
 
 const CANCEL_CHECK_MS = 1000;
 
@@ -112,6 +117,14 @@ export async function runOperation(
     if (cancelRequested) {
       await finishCancelled(ctx, id, compensations, log);
       return { cancelled: true };
+    }
+    if (err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED) {
+      // The provider refused for now, not for good: pause its queue and run the job again
+      // later, without spending one of its attempts.
+      const waitMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : DEFAULT_RATE_LIMIT_WAIT_MS;
+      await env.progress('rate_limited', `${op.provider} is rate limiting; waiting ${Math.ceil(waitMs / 1000)}s before going on`);
+      await deps.rateLimit(waitMs);
+      throw Worker.RateLimitError();
     }
     const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     if (isRetryable(err) && attemptsLeft) {

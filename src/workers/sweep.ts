@@ -22,7 +22,7 @@ export async function sweepOnce(ctx: CoreContext, now = Date.now()): Promise<num
       for (const op of await ctx.store.getMany(ids)) {
         if (op.status !== status) continue;
         if (status === 'pending' && now - Date.parse(op.created_at) < PENDING_GRACE_MS) continue;
-        const job = await ctx.queue.getJob(op.id);
+        const job = await ctx.queues.for(op.provider).getJob(op.id);
         const state = job ? await job.getState() : 'unknown';
         if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') continue;
         // A finished job under an unfinished operation (e.g. failed for stalling too often) must go before its id can be reused.

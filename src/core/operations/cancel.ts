@@ -22,16 +22,17 @@ export async function cancelOperation(ctx: CoreContext, id: string, requestedBy:
   if (pending.outcome === 'finished') throw new OperationFinishedError(id, pending.previous);
   if (pending.outcome === 'ok') {
     // The job may already be claimed by a worker; its claim then loses the CAS and it stops.
-    await ctx.queue.remove(id).catch(() => 0);
-    return { operation: (await ctx.store.get(id))!, cancelled: true };
+    await ctx.queues.for(pending.record.provider).remove(id).catch(() => 0);
+    return { operation: pending.record, cancelled: true };
   }
 
   const request = await ctx.store.requestCancel(id, requestedBy);
   if (request.outcome === 'not_found') throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${id} does not exist`);
   if (request.outcome === 'not_running') throw new OperationFinishedError(id, request.status);
   await ctx.redis.publish(ctx.keys.cancelChannel(), id);
+  const operation = (await ctx.store.get(id))!;
   // A job waiting out a retry backoff has no worker to tell: run it now so it sees the request.
-  const job = await ctx.queue.getJob(id);
+  const job = await ctx.queues.for(operation.provider).getJob(id);
   if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
-  return { operation: (await ctx.store.get(id))!, cancelled: false };
+  return { operation, cancelled: false };
 }

@@ -63,6 +63,6 @@ export async function submitOperation(ctx: CoreContext, input: SubmitOperationIn
   return op;
 }
 
-export async function enqueueOperation(ctx: CoreContext, op: Pick<Operation, 'id' | 'type' | 'trace_id'>): Promise<void> {
-  await ctx.queue.add(op.type, { operationId: op.id, traceId: op.trace_id }, operationJobOptions(ctx.config, op.id));
+export async function enqueueOperation(ctx: CoreContext, op: Pick<Operation, 'id' | 'type' | 'trace_id' | 'provider'>): Promise<void> {
+  await ctx.queues.for(op.provider).add(op.type, { operationId: op.id, traceId: op.trace_id }, operationJobOptions(ctx.config, op.id));
 }
