@@ -10,10 +10,15 @@ import { routeMounter } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { operationRoutes } from './routes/operations.js';
 import { serverRoutes } from './routes/servers.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { Catalog } from '../core/catalog.js';
+import type { Provider, ProviderName } from '../providers/types.js';
 import { systemRoutes } from './routes/system.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
+  /** Adapters for read-only calls made while the client waits (catalogue, listings, console). */
+  providers: Map<ProviderName, Provider>;
   tokens: TokenService;
   users: UserDirectory;
   version: string;
@@ -32,7 +37,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const route = routeMounter(router, registry, deps.tokens);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
-  serverRoutes(route, deps.ctx);
+  serverRoutes(route, deps.ctx, deps.providers);
+  catalogRoutes(route, new Catalog(deps.ctx.redis, deps.ctx.keys, deps.providers, deps.ctx.config.catalogTtlSeconds));
   operationRoutes(route, deps.ctx);
   app.use(router);
 

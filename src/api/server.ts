@@ -7,6 +7,7 @@ import { closeCoreContext, createCoreContext, type CoreContext } from '../core/c
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
 import { createApp } from './app.js';
+import { createProviders } from '../providers/registry.js';
 
 export interface RunningApi {
   url: string;
@@ -28,7 +29,8 @@ export async function startApi(
   const users = new UserDirectory(config, ctx.redis, ctx.keys);
   await users.ensureAdmin(announceAdminPassword);
   const tokens = await TokenService.create(config, ctx.redis, ctx.keys);
-  const app = createApp({ ctx, tokens, users, version: VERSION });
+  const providers = createProviders(config.providers, { requestTimeoutMs: config.worker.requestTimeoutMs });
+  const app = createApp({ ctx, tokens, users, providers, version: VERSION });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

@@ -71,6 +71,8 @@ export interface Config {
     sweepIntervalMs: number;
   };
   logLevel: string;
+  /** How long the provider catalogue (regions, plans, images) is cached. */
+  catalogTtlSeconds: number;
   /** Run the sandbox cloud when no provider credentials are configured (start command only). */
   sandbox: { port: number };
 }
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
       sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 15000, 100, 3600000),
     },
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
   };
 }

@@ -1,13 +1,15 @@
 import type { CoreContext } from '../../core/context.js';
-import { getServer, requestServerAction, requestServerCreate, requestServerDelete } from '../../core/servers/requests.js';
+import { requestServerConsole } from '../../core/servers/console.js';
+import { getServer, requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../../core/servers/requests.js';
+import type { Provider, ProviderName } from '../../providers/types.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders, serverSchema } from '../schemas/common.js';
-import { createServerBody, deleteServerBody, listServersQuery, serverActionBody, serverIdParams } from '../schemas/servers.js';
+import { consoleSchema, createServerBody, deleteServerBody, listServersQuery, resizeServerBody, serverActionBody, serverIdParams } from '../schemas/servers.js';
 
 const accepted = { description: 'Accepted: the operation, pending', schema: operationSchema };
 const operationLocation = (id: string) => ({ Location: `/v1/operations/${id}` });
 
-export function serverRoutes(route: RouteMounter, ctx: CoreContext): void {
+export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>): void {
   route({
     method: 'GET', path: '/v1/servers', tag: 'servers', summary: 'List the servers the engine manages',
     permission: 'server_read', query: listServersQuery,
@@ -53,5 +55,26 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext): void {
       const op = await requestServerAction(ctx, params.id, body.action, { username: user.username, traceId });
       return { status: 202, body: op, headers: operationLocation(op.id) };
     },
+  });
+
+  route({
+    method: 'PATCH', path: '/v1/servers/{id}', tag: 'servers', summary: 'Resize a server (powering it off and on again where the provider needs it)',
+    permission: 'server_action', params: serverIdParams, body: resizeServerBody,
+    responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
+    handler: async ({ params, body, user, traceId }) => {
+      const op = await requestServerResize(ctx, params.id, body.plan, { username: user.username, traceId });
+      return { status: 202, body: op, headers: operationLocation(op.id) };
+    },
+  });
+
+  route({
+    method: 'POST', path: '/v1/servers/{id}/console', tag: 'servers', summary: "The provider's console access for a server",
+    permission: 'server_console', params: serverIdParams,
+    responses: {
+      200: { description: 'Console access; a password in it is shown only here, never stored', schema: consoleSchema },
+      404: { description: 'No such server', schema: errorRef },
+      501: { description: 'The provider offers no console through its API', schema: errorRef },
+    },
+    handler: async ({ params }) => ({ status: 200, body: await requestServerConsole(ctx, providers, params.id), headers: { 'Cache-Control': 'no-store' } }),
   });
 }

@@ -60,3 +60,21 @@ export const listServersQuery: JsonSchema = {
   additionalProperties: false,
   properties: { ...pageQuery, workspace: workspaceName, provider: providerName },
 };
+
+export const resizeServerBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['plan'],
+  properties: { plan: { ...slug, description: 'The new plan / size / server type', example: 's-2vcpu-4gb' } },
+};
+
+export const consoleSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    server_id: { type: 'string' },
+    provider: { type: 'string' },
+    type: { type: 'string', description: 'vnc-websocket (Hetzner), kvm-url (Vultr)' },
+    url: { type: 'string' },
+    password: { type: 'string', description: 'When the provider issues one with the console' },
+  },
+};

@@ -6,12 +6,14 @@ export type Permission =
   | 'server_create'
   | 'server_delete'
   | 'server_action'
+  | 'server_console'
+  | 'catalog_read'
   | 'operation_read'
   | 'operation_cancel'
   | 'system_metrics';
 
-const READ: Permission[] = ['server_read', 'operation_read'];
-const OPERATE: Permission[] = [...READ, 'server_create', 'server_delete', 'server_action', 'operation_cancel'];
+const READ: Permission[] = ['server_read', 'operation_read', 'catalog_read'];
+const OPERATE: Permission[] = [...READ, 'server_create', 'server_delete', 'server_action', 'server_console', 'operation_cancel'];
 
 const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(READ),

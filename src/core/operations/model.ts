@@ -21,9 +21,9 @@ export const OPERATION_STATUSES: readonly OperationStatus[] = ['pending', 'runni
 
 export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set(['completed', 'failed', 'cancelled']);
 
-export type OperationType = 'server.create' | 'server.delete' | 'server.action';
+export type OperationType = 'server.create' | 'server.delete' | 'server.action' | 'server.resize';
 
-export const OPERATION_TYPES: readonly OperationType[] = ['server.create', 'server.delete', 'server.action'];
+export const OPERATION_TYPES: readonly OperationType[] = ['server.create', 'server.delete', 'server.action', 'server.resize'];
 
 export interface OperationError {
   code: string;

@@ -93,6 +93,13 @@ function submitForServer(
   });
 }
 
+/** A resize remembers whether the server ran when it was asked for, so a rerun restores exactly that. */
+export async function requestServerResize(ctx: CoreContext, id: string, plan: string, actor: Actor): Promise<Operation> {
+  const server = await existingServer(ctx, id);
+  if (server.plan === plan) throw new ValidationError([{ field: 'plan', problem: `server ${id} already has plan '${plan}'` }]);
+  return submitForServer(ctx, server, 'server.resize', { server_id: id, plan, previous_plan: server.plan, start_after: server.status === 'running' }, actor);
+}
+
 export async function getServer(ctx: CoreContext, id: string): Promise<ServerRecord> {
   return existingServer(ctx, id);
 }
