@@ -69,6 +69,8 @@ export interface Config {
     backoffDelayMs: number;
     /** How often the sweep looks for accepted operations with no job. */
     sweepIntervalMs: number;
+    /** How often the inventory is compared with what the providers report. */
+    reconcileIntervalMs: number;
   };
   logLevel: string;
   /** How long the provider catalogue (regions, plans, images) is cached. */
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
       attempts: int(env, 'JOB_ATTEMPTS', 5, 1, 50),
       backoffDelayMs: int(env, 'JOB_BACKOFF_MS', 1000, 1, 600000),
       sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 15000, 100, 3600000),
+      reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 300000, 200, 86400000),
     },
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { closeCoreContext, createCoreContext, type CoreContext } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
@@ -9,6 +9,10 @@ import { listenForCancellations } from './cancellation.js';
 import { processors } from './processors/index.js';
 import { runOperation } from './run-operation.js';
 import { sweepOnce } from './sweep.js';
+import { reconcileOnce } from './reconcile.js';
+
+/** Housekeeping that runs on a schedule, one run at a time across every worker process. */
+export const MAINTENANCE_QUEUE = 'maintenance';
 
 export interface RunningWorker {
   ctx: CoreContext;
@@ -51,12 +55,29 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
 
   await listenForCancellations(subscriber, ctx.keys, cancelJob, logger);
 
+  // Every worker declares the same scheduler (an upsert), and the queue's global concurrency
+  // of one keeps two reconciles from overlapping whichever workers pick them up.
+  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: ctx.redis, prefix: ctx.keys.bullPrefix() });
+  await maintenance.setGlobalConcurrency(1);
+  await maintenance.upsertJobScheduler('reconcile', { every: config.worker.reconcileIntervalMs }, { name: 'reconcile', opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  const housekeeper = new Worker(
+    MAINTENANCE_QUEUE,
+    async (job) => {
+      if (job.name !== 'reconcile') return null;
+      const report = await reconcileOnce(ctx, providers);
+      logger.info('reconciled the inventory', { checked: report.checked, gone: report.gone.length, changed: report.changed.length, errors: report.errors });
+      return report;
+    },
+    { connection: blocking, prefix: ctx.keys.bullPrefix(), concurrency: 1, autorun: false },
+  );
+  housekeeper.on('error', (err) => logger.error('maintenance worker error', { error: err.message }));
+
   const sweep = setInterval(() => {
     sweepOnce(ctx).catch((err) => logger.error('sweep failed', { error: (err as Error).message }));
   }, config.worker.sweepIntervalMs);
 
-  for (const worker of workers.values()) void worker.run();
-  await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
+  for (const worker of [...workers.values(), housekeeper]) void worker.run();
+  await Promise.all([...workers.values(), housekeeper].map((w) => w.waitUntilReady()));
 
   return {
     ctx,
@@ -64,7 +85,8 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
     close: async () => {
       clearInterval(sweep);
       await subscriber.quit().catch(() => undefined);
-      await Promise.all([...workers.values()].map((w) => w.close()));
+      await Promise.all([...workers.values(), housekeeper].map((w) => w.close()));
+      await maintenance.close();
       await blocking.quit().catch(() => undefined);
       await closeCoreContext(ctx);
     },

@@ -121,6 +121,23 @@ export class ServerInventory {
     return decode(await this.redis.hgetall(this.keys.server(id)));
   }
 
+  /** A server the provider no longer has; kept, so the drift shows until someone deletes it. */
+  async markGone(id: string): Promise<void> {
+    await this.redis.hset(this.keys.server(id), 'status', 'gone', 'ip_address', '', 'updated_at', new Date().toISOString());
+  }
+
+  /** Every server of one provider; the reconcile compares them with the provider's list. */
+  async allOf(provider: ProviderName): Promise<ServerRecord[]> {
+    const all: ServerRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ServerPage & { next: string | null } = await this.list(200, cursor, { provider });
+      all.push(...page.items);
+      cursor = page.next;
+    } while (cursor !== null);
+    return all;
+  }
+
   async remove(id: string): Promise<void> {
     await this.redis.multi().del(this.keys.server(id)).zrem(this.keys.serverIndex(), id).exec();
   }
