@@ -11,6 +11,8 @@ import { authRoutes } from './routes/auth.js';
 import { operationRoutes } from './routes/operations.js';
 import { serverRoutes } from './routes/servers.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { multiCloudRoutes } from './routes/multi-cloud.js';
+import { detailErrorHandler } from './middleware/detail-errors.js';
 import { Catalog } from '../core/catalog.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { systemRoutes } from './routes/system.js';
@@ -24,16 +26,27 @@ export interface ApiDeps {
   version: string;
 }
 
+const MULTI_CLOUD_PATH = /^\/(do|hetzner|vultr|upcloud|multi)\//;
+
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(traceId);
   // Any content type is read as JSON: a body that is not JSON gets a clear 400, not silence.
-  app.use(express.json({ limit: '256kb', type: () => true }));
+  // Parsed inside each router, so a bad body is answered in that router's error shape.
+  const jsonBody = express.json({ limit: '256kb', type: () => true });
 
   const registry = new OpenApiRegistry();
+  // The multi-cloud manager's endpoints answer errors in that contract's {"detail": …} shape.
+  const multiCloud = express.Router();
+  multiCloud.use((req, res, next) => (MULTI_CLOUD_PATH.test(req.path) ? jsonBody(req, res, next) : next()));
+  multiCloudRoutes(routeMounter(multiCloud, registry, deps.tokens), deps.ctx, deps.providers);
+  multiCloud.use(detailErrorHandler(deps.ctx.logger));
+  app.use(multiCloud);
+
   const router = express.Router();
+  router.use(jsonBody);
   const route = routeMounter(router, registry, deps.tokens);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);

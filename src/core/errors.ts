@@ -60,6 +60,10 @@ const statusByCode: Record<ErrorCode, number> = {
   PROVIDER_BAD_RESPONSE: 502,
 };
 
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && value in statusByCode;
+}
+
 export function httpStatusFor(code: ErrorCode): number {
   return statusByCode[code] ?? 500;
 }

@@ -476,6 +476,7 @@ export function toServer(droplet: DoDroplet): ProviderServer {
     zone: droplet.region?.slug ?? '',
     image: image?.slug ?? (image?.id !== undefined && image?.id !== null ? String(image.id) : null),
     status: normalizeDropletStatus(droplet.status, droplet.locked),
+    providerStatus: droplet.status,
     ipv4: publicV4?.ip_address ?? null,
     tags: droplet.tags ?? [],
     createdAt: droplet.created_at,

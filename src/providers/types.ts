@@ -35,6 +35,8 @@ export interface ProviderServer {
   zone: string;
   image: string | null;
   status: ServerStatus;
+  /** The provider's own word for the status (`active`, `running`, `started`…), for answers in its terms. */
+  providerStatus?: string;
   /** Public IPv4, null until the provider has assigned one. */
   ipv4: string | null;
   tags: string[];

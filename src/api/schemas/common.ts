@@ -58,6 +58,7 @@ export const serverSchema: JsonSchema = {
     image: { type: ['string', 'null'] },
     ip_address: { type: ['string', 'null'] },
     status: { type: 'string' },
+    provider_status: { type: ['string', 'null'] },
     tags: { type: 'array', items: { type: 'string' } },
     workspace: { type: 'string' },
     operation_id: { type: 'string' },

@@ -18,6 +18,8 @@ export interface ServerRecord {
   image: string | null;
   ip_address: string | null;
   status: ServerStatus;
+  /** The provider's own word for the status, when it said one. */
+  provider_status: string | null;
   tags: string[];
   workspace: string;
   operation_id: string;
@@ -66,6 +68,7 @@ function decode(hash: Record<string, string>): ServerRecord | null {
     image: hash.image || null,
     ip_address: hash.ip_address || null,
     status: hash.status as ServerStatus,
+    provider_status: hash.provider_status || null,
     tags: JSON.parse(hash.tags ?? '[]') as string[],
     workspace: hash.workspace!,
     operation_id: hash.operation_id!,
@@ -109,6 +112,7 @@ export class ServerInventory {
       image: server.image ?? '',
       ip_address: server.ipv4 ?? '',
       status: server.status,
+      provider_status: server.providerStatus ?? '',
       // Markers are the engine's bookkeeping, not the user's tags.
       tags: JSON.stringify(server.tags.filter((t) => !t.startsWith(MARKER_PREFIX))),
       updated_at: now,
@@ -123,7 +127,7 @@ export class ServerInventory {
 
   /** A server the provider no longer has; kept, so the drift shows until someone deletes it. */
   async markGone(id: string): Promise<void> {
-    await this.redis.hset(this.keys.server(id), 'status', 'gone', 'ip_address', '', 'updated_at', new Date().toISOString());
+    await this.redis.hset(this.keys.server(id), 'status', 'gone', 'provider_status', '', 'ip_address', '', 'updated_at', new Date().toISOString());
   }
 
   /** Every server of one provider; the reconcile compares them with the provider's list. */

@@ -1,0 +1,91 @@
+import type { CoreContext } from '../../core/context.js';
+import { EngineError, ErrorCodes, isErrorCode } from '../../core/errors.js';
+import type { Operation } from '../../core/operations/model.js';
+import { waitForOperation } from '../../core/operations/wait.js';
+import {
+  SEED_PROVIDERS,
+  actOnServer,
+  deleteServer,
+  inventoryToSeedResource,
+  listAllProviders,
+  listProviderServers,
+  registerServer,
+  type SeedProvider,
+} from '../../core/multicloud.js';
+import type { Provider, ProviderName } from '../../providers/types.js';
+import type { RouteMounter, RouteReply } from '../route.js';
+import { operationSchema } from '../schemas/common.js';
+import { detailError, powerActionBody, providerIdParams, registerBody, seedResourceSchema, waitQuery } from '../schemas/multi-cloud.js';
+
+const WAIT_MS = 120000;
+
+/**
+ * With `?wait=true` a mutation answers like the provider would once its operation is done;
+ * without, or when it takes longer than WAIT_MS, it answers 202 with the operation.
+ */
+async function answer(ctx: CoreContext, op: Operation, wait: boolean, done: (finished: Operation) => Promise<RouteReply>): Promise<RouteReply> {
+  if (!wait) return { status: 202, body: op, headers: { Location: `/v1/operations/${op.id}` } };
+  const finished = await waitForOperation(ctx, op.id, WAIT_MS);
+  if (!finished || finished.status === 'pending' || finished.status === 'running') return { status: 202, body: finished ?? op, headers: { Location: `/v1/operations/${op.id}` } };
+  if (finished.status === 'failed') {
+    const code = finished.error?.code;
+    throw new EngineError(isErrorCode(code) ? code : ErrorCodes.INTERNAL, finished.error?.message ?? 'the operation failed');
+  }
+  if (finished.status === 'cancelled') throw new EngineError(ErrorCodes.CONFLICT, `operation ${op.id} was cancelled`);
+  return done(finished);
+}
+
+function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>, prefix: string, seed: SeedProvider): void {
+  const tag = 'multi-cloud';
+  const errors = { 401: { description: 'Could not validate credentials', schema: detailError }, 503: { description: 'Provider not configured', schema: detailError } };
+  const resourceAnswer = async (finished: Operation): Promise<RouteReply> => {
+    const server = await ctx.inventory.get(String(finished.result?.server_id));
+    return { status: 200, body: { [seed.resource]: server ? inventoryToSeedResource(server) : null, operation_id: finished.id } };
+  };
+
+  route({
+    method: 'GET', path: `/${prefix}/list`, tag, summary: `List every ${seed.provider} server (asked of the provider now)`, permission: 'server_read',
+    responses: { 200: { description: `{provider, count, ${seed.collection}}`, schema: { type: 'object', properties: { provider: { type: 'string' }, count: { type: 'integer' }, [seed.collection]: { type: 'array', items: seedResourceSchema } } } }, ...errors },
+    handler: async () => ({ status: 200, body: await listProviderServers(providers, seed) }),
+  });
+
+  route({
+    method: 'POST', path: `/${prefix}/register`, tag, summary: `Create a ${seed.provider} server through the engine`, permission: 'server_create',
+    body: registerBody, query: waitQuery,
+    responses: { 201: { description: `With ?wait=true: {${seed.resource}, operation_id}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, ...errors },
+    handler: async ({ body, query, user, traceId }) => {
+      const op = await registerServer(ctx, providers, seed, body, { username: user.username, traceId });
+      return answer(ctx, op, query.wait, async (finished) => ({ ...(await resourceAnswer(finished)), status: 201 }));
+    },
+  });
+
+  route({
+    method: 'POST', path: `/${prefix}/action/{id}`, tag, summary: `Reboot, power off or power on a ${seed.provider} server`, permission: 'server_action',
+    params: providerIdParams, body: powerActionBody, query: waitQuery,
+    responses: { 200: { description: `With ?wait=true: {${seed.resource}, operation_id}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such server', schema: detailError }, ...errors },
+    handler: async ({ params, body, query, user, traceId }) => {
+      const op = await actOnServer(ctx, providers, seed, params.id, body.action, { username: user.username, traceId });
+      return answer(ctx, op, query.wait, resourceAnswer);
+    },
+  });
+
+  route({
+    method: 'DELETE', path: `/${prefix}/delete/{id}`, tag, summary: `Delete a ${seed.provider} server`, permission: 'server_delete',
+    params: providerIdParams, query: waitQuery,
+    responses: { 200: { description: `With ?wait=true: {status: "deleted", ${seed.idField}}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such server', schema: detailError }, ...errors },
+    handler: async ({ params, query, user, traceId }) => {
+      const op = await deleteServer(ctx, providers, seed, params.id, { username: user.username, traceId });
+      return answer(ctx, op, query.wait, async () => ({ status: 200, body: { status: 'deleted', [seed.idField]: params.id } }));
+    },
+  });
+}
+
+export function multiCloudRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>): void {
+  for (const [prefix, seed] of Object.entries(SEED_PROVIDERS)) providerRoutes(route, ctx, providers, prefix, seed);
+
+  route({
+    method: 'GET', path: '/multi/list', tag: 'multi-cloud', summary: 'Servers of every configured provider, asked in parallel', permission: 'server_read',
+    responses: { 200: { description: 'One list per provider (do, hetzner, vultr, upcloud); a provider that failed is in `errors` instead', schema: { type: 'object' } } },
+    handler: async () => ({ status: 200, body: await listAllProviders(providers) }),
+  });
+}
