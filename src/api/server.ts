@@ -29,7 +29,7 @@ export async function startApi(
   const users = new UserDirectory(config, ctx.redis, ctx.keys);
   await users.ensureAdmin(announceAdminPassword);
   const tokens = await TokenService.create(config, ctx.redis, ctx.keys);
-  const providers = createProviders(config.providers, { requestTimeoutMs: config.worker.requestTimeoutMs });
+  const providers = createProviders(config.providers, { requestTimeoutMs: config.worker.requestTimeoutMs, maxConcurrency: config.worker.providerConcurrency });
   const app = createApp({ ctx, tokens, users, providers, version: VERSION });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

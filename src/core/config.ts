@@ -64,6 +64,8 @@ export interface Config {
     pollIntervalMs: number;
     /** Per-attempt timeout of one provider HTTP request. */
     requestTimeoutMs: number;
+    /** Provider HTTP requests one process keeps in flight per provider. */
+    providerConcurrency: number;
     /** Attempts per job for retryable provider failures (5xx, timeouts). */
     attempts: number;
     backoffDelayMs: number;
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: int(env, 'WORKER_LOCK_MS', 30000, 1000, 600000),
       pollIntervalMs: int(env, 'PROVIDER_POLL_MS', 2000, 10, 60000),
       requestTimeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 15000, 100, 600000),
+      providerConcurrency: int(env, 'PROVIDER_CONCURRENCY', 8, 1, 1000),
       attempts: int(env, 'JOB_ATTEMPTS', 5, 1, 50),
       backoffDelayMs: int(env, 'JOB_BACKOFF_MS', 1000, 1, 600000),
       sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 15000, 100, 3600000),

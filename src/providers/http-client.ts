@@ -34,6 +34,12 @@ export interface ProviderHttpClientOptions {
   maxConcurrency?: number;
   /** Longest 429 wait we sit out inside one request; longer waits are handed to the caller as PROVIDER_RATE_LIMITED. */
   maxRateLimitWaitMs?: number;
+  /**
+   * How long a 429 asks us to wait, in ms from now. Default: `Retry-After`, else until
+   * `RateLimit-Reset`. A provider whose reset means "bucket full" rather than "next request
+   * allowed" (Hetzner) supplies its own reading.
+   */
+  rateLimitWaitMs?: (headers: Headers) => number | undefined;
   parseError: ProviderErrorParser;
   /** Source of jitter in [0, 1); replaceable so tests can pin delays. */
   random?: () => number;
@@ -135,6 +141,7 @@ export class ProviderHttpClient {
   private readonly maxDelayMs: number;
   private readonly maxRateLimitWaitMs: number;
   private readonly parseError: ProviderErrorParser;
+  private readonly rateLimitWaitMs: (headers: Headers) => number | undefined;
   private readonly random: () => number;
   private readonly limit: ConcurrencyLimit;
   // node:http with kept-alive sockets costs a fraction of fetch's CPU per request, which
@@ -152,6 +159,7 @@ export class ProviderHttpClient {
     this.baseDelayMs = options.baseDelayMs ?? 250;
     this.maxDelayMs = options.maxDelayMs ?? 8_000;
     this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
+    this.rateLimitWaitMs = options.rateLimitWaitMs ?? rateLimitWaitMs;
     this.parseError = options.parseError;
     this.random = options.random ?? Math.random;
     this.limit = new ConcurrencyLimit(Math.max(1, options.maxConcurrency ?? 8));
@@ -187,7 +195,7 @@ export class ProviderHttpClient {
         }
         if (status === 429) {
           // A 429 means the request was not processed, so repeating it is safe for any method.
-          const waitMs = rateLimitWaitMs(headers);
+          const waitMs = this.rateLimitWaitMs(headers);
           const fits = waitMs === undefined || waitMs <= this.maxRateLimitWaitMs;
           if (retriesLeft && fits) {
             // A reset already in the past would otherwise mean retrying in a tight loop.
@@ -361,7 +369,7 @@ export class ProviderHttpClient {
     // DO sends RateLimit-Reset on every answer, so only a 429 reads it; a 503 only says Retry-After.
     const retryAfterSeconds =
       status === 429
-        ? secondsOrUndefined(rateLimitWait ?? rateLimitWaitMs(headers))
+        ? secondsOrUndefined(rateLimitWait ?? this.rateLimitWaitMs(headers))
         : status === 503
           ? secondsOrUndefined(retryAfterMs(headers))
           : undefined;

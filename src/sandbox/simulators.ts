@@ -5,11 +5,17 @@
 import type { Clock } from './clock.js';
 import { createDigitalOceanSimulator, type DigitalOceanSettings } from './digitalocean.js';
 import type { Faults, SandboxProvider } from './faults.js';
+import { createHetznerSimulator, type HetznerSettings } from './hetzner.js';
 import type { ProviderSimulator } from './server.js';
+import { createUpCloudSimulator, type UpCloudSettings } from './upcloud.js';
+import { createVultrSimulator, type VultrSettings } from './vultr.js';
 
 /** Per-provider behaviour: delays, rate limits. Each provider module defines its own. */
 export interface SimulatorSettings {
   digitalocean?: DigitalOceanSettings;
+  hetzner?: HetznerSettings;
+  upcloud?: UpCloudSettings;
+  vultr?: VultrSettings;
 }
 
 export interface SimulatorCommon {
@@ -22,6 +28,9 @@ export interface SimulatorCommon {
 export function createSimulators(common: SimulatorCommon, settings: SimulatorSettings): ProviderSimulator[] {
   return [
     createDigitalOceanSimulator({ ...common, ...settings.digitalocean }),
+    createHetznerSimulator({ ...common, ...settings.hetzner }),
+    createUpCloudSimulator({ ...common, ...settings.upcloud }),
+    createVultrSimulator({ ...common, ...settings.vultr }),
   ];
 }
 

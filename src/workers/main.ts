@@ -8,6 +8,7 @@ const logger = createLogger(process.env.WORKER_NAME ?? 'worker', config.logLevel
 const providers = createProviders(config.providers, {
   pollIntervalMs: config.worker.pollIntervalMs,
   requestTimeoutMs: config.worker.requestTimeoutMs,
+  maxConcurrency: config.worker.providerConcurrency,
 });
 const running = await startWorker(config, requireRedisUrl(config, 'worker'), logger, providers);
 logger.info('worker started', { concurrency: config.worker.concurrency, providers: [...providers.keys()] });
