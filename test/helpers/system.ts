@@ -7,6 +7,8 @@ import { createLogger } from '../../src/core/logger.js';
 import type { Operation } from '../../src/core/operations/model.js';
 import type { SandboxProvider } from '../../src/sandbox/faults.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
+import { createProviders } from '../../src/providers/registry.js';
+import { markerTag, type Provider, type ProviderName, type ProviderServer } from '../../src/providers/types.js';
 import { SIMULATOR_ENV } from '../../src/sandbox/simulators.js';
 import { http, type HttpReply } from './http.js';
 import { startTestRedis, type TestRedis } from './redis-server.js';
@@ -28,6 +30,8 @@ export interface TestSystemOptions {
   workers?: number;
   doActiveDelayMs?: number;
   doActionDelayMs?: number;
+  /** How long Hetzner, Vultr and UpCloud take for each step of a create or an action. Default 100. */
+  otherDelayMs?: number;
   /** Extra environment for the API config and the workers. */
   env?: Record<string, string>;
   /** Leave DigitalOcean unconfigured. */
@@ -65,8 +69,12 @@ export class TestSystem {
 
   static async start(opts: TestSystemOptions = {}): Promise<TestSystem> {
     const redis = await startTestRedis();
+    const step = opts.otherDelayMs ?? 100;
     const sandbox = await startSandbox({
       digitalocean: { activeDelayMs: opts.doActiveDelayMs ?? 300, actionDelayMs: opts.doActionDelayMs ?? 200, rateLimit: false },
+      hetzner: { initializeDelayMs: step, startDelayMs: step, actionDelayMs: step, deleteDelayMs: step, rateLimit: false },
+      vultr: { activeDelayMs: step, bootDelayMs: step, actionDelayMs: step, resizeDelayMs: step, rateLimit: false },
+      upcloud: { createDelayMs: step, stopDelayMs: step, restartDelayMs: step, modifyDelayMs: step },
     });
     const adminPassword = randomBytes(12).toString('hex');
     const env: Record<string, string> = {
@@ -149,6 +157,19 @@ export class TestSystem {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`timed out waiting for ${what}\nworker logs:\n${this.workers.flatMap((w) => w.logs).slice(-40).join('\n')}`);
+  }
+
+  /** Adapters pointed at the sandbox, for looking at what each provider holds over its own API. */
+  get adapters(): Map<ProviderName, Provider> {
+    this.providerAdapters ??= createProviders(this.config.providers, { pollIntervalMs: 50 });
+    return this.providerAdapters;
+  }
+  private providerAdapters?: Map<ProviderName, Provider>;
+
+  /** The servers at a provider that carry an operation's marker. */
+  async serversMarkedBy(provider: ProviderName, operationId: string): Promise<ProviderServer[]> {
+    const all = await this.adapters.get(provider)!.listServers({});
+    return all.filter((s) => s.tags.includes(markerTag(operationId)));
   }
 
   /** The droplets the sandbox holds, asked over DigitalOcean's own API. */
