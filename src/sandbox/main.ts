@@ -8,6 +8,9 @@
  *   SANDBOX_DO_ACTIVE_DELAY_MS   default 3000
  *   SANDBOX_DO_ACTION_DELAY_MS   default 2000
  *   SANDBOX_DO_RATE_LIMIT        "off" or "PER_HOUR/PER_MINUTE", default 5000/250
+ *   SANDBOX_STEP_DELAY_MS        how long each step of a Hetzner, Vultr or UpCloud create or
+ *                                action takes; default: each simulator's own (a few seconds)
+ *   SANDBOX_RATE_LIMITS          "off" turns Hetzner's and Vultr's rate limits off
  *   SANDBOX_STATE_FILE           optional; keeps simulated resources across restarts: loaded
  *                                at start, saved while they change and on SIGINT/SIGTERM
  *   SANDBOX_STATE_SAVE_INTERVAL_MS  default 2000; how often changes are saved
@@ -20,6 +23,7 @@ import type { SlidingWindowLimits } from './rate-limit.js';
 import type { SandboxProvider } from './faults.js';
 import { startSandbox } from './server.js';
 import { SIMULATOR_ENV } from './simulators.js';
+import { UPCLOUD_SANDBOX_USERNAME } from './upcloud.js';
 
 class ConfigError extends Error {}
 
@@ -47,7 +51,9 @@ async function main(): Promise<void> {
   let actionDelayMs: number | undefined;
   let rateLimit: SlidingWindowLimits | false | undefined;
   let stateSaveIntervalMs: number | undefined;
+  let step: number | undefined;
   try {
+    step = intFromEnv('SANDBOX_STEP_DELAY_MS', undefined);
     port = intFromEnv('SANDBOX_PORT', 8090);
     activeDelayMs = intFromEnv('SANDBOX_DO_ACTIVE_DELAY_MS', undefined);
     actionDelayMs = intFromEnv('SANDBOX_DO_ACTION_DELAY_MS', undefined);
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const token = process.env.SANDBOX_TOKEN?.trim() || undefined;
+  const limitsOff = process.env.SANDBOX_RATE_LIMITS?.trim().toLowerCase() === 'off';
   // Absolute, so messages about the file say exactly which one.
   const stateFileSetting = process.env.SANDBOX_STATE_FILE?.trim();
   const stateFile = stateFileSetting ? resolve(stateFileSetting) : undefined;
@@ -71,6 +78,9 @@ async function main(): Promise<void> {
     port,
     token,
     digitalocean: { activeDelayMs, actionDelayMs, rateLimit },
+    hetzner: { initializeDelayMs: step, startDelayMs: step, actionDelayMs: step, deleteDelayMs: step, ...(limitsOff ? { rateLimit: false } : {}) },
+    vultr: { activeDelayMs: step, bootDelayMs: step, actionDelayMs: step, resizeDelayMs: step, ...(limitsOff ? { rateLimit: false } : {}) },
+    upcloud: { createDelayMs: step, stopDelayMs: step, restartDelayMs: step, modifyDelayMs: step },
     stateFile,
     stateSaveIntervalMs,
   });
@@ -82,6 +92,7 @@ async function main(): Promise<void> {
     out.write(`${provider.padEnd(13)} ${baseUrl}  token=${sandbox.token}\n`);
     out.write(`  ${env.url}=${baseUrl} ${env.token}=${sandbox.token}\n`);
   }
+  if (sandbox.baseUrls.upcloud) out.write(`  (UpCloud also takes HTTP Basic: user ${UPCLOUD_SANDBOX_USERNAME}, the token as password)\n`);
   out.write(`admin         ${sandbox.url}/_sandbox  (same token)\n`);
   out.write(`state file    ${stateFile ?? '(none: resources are forgotten when the sandbox stops)'}\n`);
   if (!out.isTTY) {
