@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { spawnTsChild, type BenchChild } from './children.js';
+import { operationsQueueName } from '../src/core/queue.js';
 
 export interface Sandbox {
   child: BenchChild;
@@ -31,7 +32,7 @@ export interface Api {
 }
 
 /** The queue name and BullMQ prefix the engine uses; see src/core/queue.ts and keys.ts. */
-export const ENGINE_QUEUE = 'operations';
+export const ENGINE_QUEUE = operationsQueueName('digitalocean');
 export const engineBullPrefix = (keyPrefix: string): string => `${keyPrefix}:bull`;
 
 /** The body of one create request; the hostname varies so no two requests are the same. */
