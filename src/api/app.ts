@@ -7,10 +7,13 @@ import { errorHandler, notFoundHandler } from './middleware/errors.js';
 import { traceId } from './middleware/trace.js';
 import { OpenApiRegistry } from './openapi.js';
 import { routeMounter } from './route.js';
+import { IdempotencyStore } from '../core/idempotency.js';
 import { authRoutes } from './routes/auth.js';
 import { operationRoutes } from './routes/operations.js';
 import { serverRoutes } from './routes/servers.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { eventRoutes } from './routes/events.js';
+import type { EventHub } from '../core/events/hub.js';
 import { multiCloudRoutes } from './routes/multi-cloud.js';
 import { detailErrorHandler } from './middleware/detail-errors.js';
 import { Catalog } from '../core/catalog.js';
@@ -21,6 +24,8 @@ export interface ApiDeps {
   ctx: CoreContext;
   /** Adapters for read-only calls made while the client waits (catalogue, listings, console). */
   providers: Map<ProviderName, Provider>;
+  /** Tails the event stream for long-polls and server-sent events. */
+  hub: EventHub;
   tokens: TokenService;
   users: UserDirectory;
   version: string;
@@ -41,18 +46,20 @@ export function createApp(deps: ApiDeps): express.Express {
   // The multi-cloud manager's endpoints answer errors in that contract's {"detail": …} shape.
   const multiCloud = express.Router();
   multiCloud.use((req, res, next) => (MULTI_CLOUD_PATH.test(req.path) ? jsonBody(req, res, next) : next()));
-  multiCloudRoutes(routeMounter(multiCloud, registry, deps.tokens), deps.ctx, deps.providers);
+  multiCloudRoutes(routeMounter(multiCloud, registry, deps.tokens), deps.ctx, deps.providers, deps.hub);
   multiCloud.use(detailErrorHandler(deps.ctx.logger));
   app.use(multiCloud);
 
   const router = express.Router();
   router.use(jsonBody);
-  const route = routeMounter(router, registry, deps.tokens);
+  const idempotency = new IdempotencyStore(deps.ctx.redis, deps.ctx.keys, deps.ctx.config.idempotencyTtlSeconds, deps.ctx.logger);
+  const route = routeMounter(router, registry, deps.tokens, idempotency);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
   serverRoutes(route, deps.ctx, deps.providers);
   catalogRoutes(route, new Catalog(deps.ctx.redis, deps.ctx.keys, deps.providers, deps.ctx.config.catalogTtlSeconds));
-  operationRoutes(route, deps.ctx);
+  operationRoutes(route, deps.ctx, deps.hub);
+  eventRoutes(route, deps.ctx, deps.hub);
   app.use(router);
 
   const document = registry.document(deps.version);

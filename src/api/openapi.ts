@@ -7,6 +7,8 @@ export interface DocumentedRoute {
   tag: string;
   permission?: string;
   auth: boolean;
+  /** Takes an `Idempotency-Key` header. */
+  idempotent?: boolean;
   body?: JsonSchema;
   params?: JsonSchema;
   query?: JsonSchema;
@@ -30,6 +32,7 @@ export class OpenApiRegistry {
       const parameters = [
         ...paramsOf(r.params, 'path'),
         ...paramsOf(r.query, 'query'),
+        ...(r.idempotent ? [IDEMPOTENCY_KEY_PARAMETER] : []),
       ];
       const responses: Record<string, unknown> = {};
       for (const [status, res] of Object.entries(r.responses)) {
@@ -38,7 +41,11 @@ export class OpenApiRegistry {
           : { description: res.description };
       }
       if (r.auth) responses['401'] ??= { description: 'Missing, invalid or expired bearer token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      if (r.body || r.params || r.query) responses['400'] ??= { description: 'Invalid request; `details` names each field and its problem', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      if (r.idempotent) {
+        addErrorResponse(responses, '409', 'A request with the same `Idempotency-Key` is still being processed (`IDEMPOTENCY_KEY_IN_PROGRESS`)');
+        addErrorResponse(responses, '422', 'The `Idempotency-Key` was already used with a different request body (`IDEMPOTENCY_KEY_REUSED`)');
+      }
+      if (r.body || r.params || r.query || r.idempotent) responses['400'] ??= { description: 'Invalid request; `details` names each field and its problem', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       (paths[r.path] ??= {})[r.method.toLowerCase()] = {
         summary: r.summary,
         tags: [r.tag],
@@ -72,6 +79,26 @@ export class OpenApiRegistry {
       },
     };
   }
+}
+
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+  description:
+    'Makes retrying this request safe: the same key with the same body answers with the original response ' +
+    '(and `Idempotent-Replayed: true`) instead of starting another operation, even when both arrive at once. ' +
+    'The same key with a different body answers 422 `IDEMPOTENCY_KEY_REUSED`. Keys belong to the user who sent ' +
+    'them and expire after `IDEMPOTENCY_TTL_SECONDS` (24 hours by default). 1 to 255 printable ASCII characters.',
+};
+
+/** Documents one more reason for an error status, beside any the route already gives. */
+function addErrorResponse(responses: Record<string, unknown>, status: string, description: string): void {
+  const existing = responses[status] as { description: string } | undefined;
+  responses[status] = existing
+    ? { ...existing, description: `${existing.description}; or: ${description}` }
+    : { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 }
 
 function paramsOf(schema: JsonSchema | undefined, where: 'path' | 'query'): unknown[] {

@@ -6,6 +6,8 @@ import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/erro
 import type { TokenService } from '../core/auth/tokens.js';
 import type { DocumentedRoute, OpenApiRegistry } from './openapi.js';
 import { compile, toProblems, type JsonSchema, type RequestPart } from './validation.js';
+import type { IdempotencyStore } from '../core/idempotency.js';
+import { idempotentByDefault, runIdempotently } from './idempotent.js';
 
 export interface RouteInput<B = any, Q = any, P = any> {
   body: B;
@@ -15,17 +17,19 @@ export interface RouteInput<B = any, Q = any, P = any> {
   traceId: string;
   /** Path and query of this request, for building `next` links. */
   path: string;
+  headers: Request['headers'];
 }
 
-export interface RouteReply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type RouteReply =
+  | { status: number; body: unknown; headers?: Record<string, string> }
+  /** The route writes the response itself (server-sent events). */
+  | { stream: (req: Request, res: Response) => Promise<void> };
 
-export interface RouteSpec extends Omit<DocumentedRoute, 'auth'> {
+export interface RouteSpec extends Omit<DocumentedRoute, 'auth' | 'idempotent'> {
   /** Routes need a bearer token unless they say otherwise. */
   auth?: boolean;
+  /** Honour `Idempotency-Key`; authenticated mutating `/v1` routes (not `/v1/auth/*`) do unless they say otherwise. */
+  idempotent?: boolean;
   permission?: Permission;
   /** A body may be omitted entirely (e.g. DELETE); when sent, it is validated. */
   bodyOptional?: boolean;
@@ -48,10 +52,13 @@ function bearer(req: Request): string {
  * Declares a route: its schemas, permission and one handler. The same declaration
  * validates requests and documents the route in OpenAPI.
  */
-export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: TokenService): RouteMounter {
+export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: TokenService, idempotency?: IdempotencyStore): RouteMounter {
   return (spec) => {
     const auth = spec.auth ?? true;
-    registry.add({ ...spec, auth });
+    // Keys are scoped per user, so only authenticated routes of a router with a store take them.
+    const idempotent = spec.idempotent ?? (auth && idempotency !== undefined && idempotentByDefault(spec.method, spec.path));
+    if (idempotent && (!idempotency || !auth)) throw new Error(`${spec.method} ${spec.path}: idempotent routes need an authenticated router with an idempotency store`);
+    registry.add({ ...spec, auth, idempotent });
     const checks: Array<[RequestPart, ReturnType<typeof compile>]> = [];
     if (spec.params) checks.push(['path', compile(spec.params, 'path')]);
     if (spec.query) checks.push(['query', compile(spec.query, 'query')]);
@@ -67,16 +74,24 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: 
         query: { ...(req.query as object) },
         body: req.body === undefined && spec.bodyOptional ? {} : req.body,
       };
-      const problems = checks.flatMap(([part, validate]) => (validate(parts[part]) ? [] : toProblems(validate.errors, part)));
-      if (problems.length) throw new ValidationError(problems);
-      const reply = await spec.handler({
-        body: parts.body,
-        query: parts.query,
-        params: parts.path,
-        user,
-        traceId: res.locals.traceId as string,
-        path: req.originalUrl,
-      });
+      const traceId = res.locals.traceId as string;
+      const run = async (): Promise<RouteReply> => {
+        const problems = checks.flatMap(([part, validate]) => (validate(parts[part]) ? [] : toProblems(validate.errors, part)));
+        if (problems.length) throw new ValidationError(problems);
+        return spec.handler({
+          body: parts.body,
+          query: parts.query,
+          params: parts.path,
+          user,
+          traceId,
+          path: req.originalUrl,
+          headers: req.headers,
+        });
+      };
+      // Validation runs under the key too, so a 400 is replayed like any other answer; the
+      // fingerprint is taken before validation fills in defaults.
+      const reply = idempotent ? await runIdempotently(idempotency!, req, user.username, traceId, parts, run) : await run();
+      if ('stream' in reply) return reply.stream(req, res);
       if (reply.headers) res.set(reply.headers);
       res.status(reply.status).json(reply.body);
     };

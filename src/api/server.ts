@@ -7,6 +7,7 @@ import { closeCoreContext, createCoreContext, type CoreContext } from '../core/c
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
 import { createApp } from './app.js';
+import { EventHub } from '../core/events/hub.js';
 import { createProviders } from '../providers/registry.js';
 
 export interface RunningApi {
@@ -30,7 +31,8 @@ export async function startApi(
   await users.ensureAdmin(announceAdminPassword);
   const tokens = await TokenService.create(config, ctx.redis, ctx.keys);
   const providers = createProviders(config.providers, { requestTimeoutMs: config.worker.requestTimeoutMs, maxConcurrency: config.worker.providerConcurrency });
-  const app = createApp({ ctx, tokens, users, providers, version: VERSION });
+  const hub = new EventHub(redisUrl, ctx.keys, logger);
+  const app = createApp({ ctx, tokens, users, providers, hub, version: VERSION });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -47,6 +49,7 @@ export async function startApi(
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
+      await hub.close();
       await closeCoreContext(ctx);
     },
   };

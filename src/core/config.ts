@@ -77,6 +77,8 @@ export interface Config {
   logLevel: string;
   /** How long the provider catalogue (regions, plans, images) is cached. */
   catalogTtlSeconds: number;
+  /** How long an Idempotency-Key and the answer it replays are kept. */
+  idempotencyTtlSeconds: number;
   /** Run the sandbox cloud when no provider credentials are configured (start command only). */
   sandbox: { port: number };
 }
@@ -195,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
+    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
   };
 }

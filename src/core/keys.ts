@@ -18,6 +18,17 @@ export class Keys {
   events(): string {
     return `${this.prefix}:events`;
   }
+  /** The stream ids of one operation's events, oldest first. */
+  operationEvents(id: string): string {
+    return `${this.prefix}:op:${id}:events`;
+  }
+  /**
+   * One Idempotency-Key of one user: `digest` hashes the method, path and key, so any
+   * printable key (colons included) makes a fixed-length, unambiguous Redis key.
+   */
+  idempotency(username: string, digest: string): string {
+    return `${this.prefix}:idem:${username}:${digest}`;
+  }
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }

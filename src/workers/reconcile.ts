@@ -1,5 +1,5 @@
 import type { CoreContext } from '../core/context.js';
-import { appendEvent } from '../core/events.js';
+import { appendEvent } from '../core/events/append.js';
 import type { ServerRecord } from '../core/servers/inventory.js';
 import type { Provider, ProviderName, ProviderServer } from '../providers/types.js';
 

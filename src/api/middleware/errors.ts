@@ -14,14 +14,20 @@ function fromBodyParser(err: { type?: string; status?: number }): EngineError | 
   return null;
 }
 
+/** The status and `/v1` body answering a known error; also what an idempotent route keeps to replay. */
+export function engineErrorReply(err: EngineError, traceId: string): { status: number; body: ReturnType<typeof errorBody> } {
+  const status = httpStatusFor(err.code);
+  const details = err instanceof ValidationError ? err.problems : err.details;
+  return { status, body: errorBody(err.code, err.message, status, traceId, details) };
+}
+
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const traceId = (res.locals.traceId as string) ?? '';
     const known = err instanceof EngineError ? err : fromBodyParser(err as { type?: string });
     if (known) {
-      const status = httpStatusFor(known.code);
-      const details = known instanceof ValidationError ? known.problems : known.details;
-      res.status(status).json(errorBody(known.code, known.message, status, traceId, details));
+      const { status, body } = engineErrorReply(known, traceId);
+      res.status(status).json(body);
       return;
     }
     logger.error('unhandled error', { trace_id: traceId, path: req.path, error: (err as Error)?.stack ?? String(err) });

@@ -2,6 +2,7 @@ import type { CoreContext } from '../../core/context.js';
 import { EngineError, ErrorCodes, isErrorCode } from '../../core/errors.js';
 import type { Operation } from '../../core/operations/model.js';
 import { waitForOperation } from '../../core/operations/wait.js';
+import type { EventHub } from '../../core/events/hub.js';
 import {
   SEED_PROVIDERS,
   actOnServer,
@@ -23,9 +24,9 @@ const WAIT_MS = 120000;
  * With `?wait=true` a mutation answers like the provider would once its operation is done;
  * without, or when it takes longer than WAIT_MS, it answers 202 with the operation.
  */
-async function answer(ctx: CoreContext, op: Operation, wait: boolean, done: (finished: Operation) => Promise<RouteReply>): Promise<RouteReply> {
+async function answer(ctx: CoreContext, hub: EventHub, op: Operation, wait: boolean, done: (finished: Operation) => Promise<RouteReply>): Promise<RouteReply> {
   if (!wait) return { status: 202, body: op, headers: { Location: `/v1/operations/${op.id}` } };
-  const finished = await waitForOperation(ctx, op.id, WAIT_MS);
+  const finished = await waitForOperation(ctx, hub, op.id, WAIT_MS);
   if (!finished || finished.status === 'pending' || finished.status === 'running') return { status: 202, body: finished ?? op, headers: { Location: `/v1/operations/${op.id}` } };
   if (finished.status === 'failed') {
     const code = finished.error?.code;
@@ -35,7 +36,7 @@ async function answer(ctx: CoreContext, op: Operation, wait: boolean, done: (fin
   return done(finished);
 }
 
-function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>, prefix: string, seed: SeedProvider): void {
+function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>, hub: EventHub, prefix: string, seed: SeedProvider): void {
   const tag = 'multi-cloud';
   const errors = { 401: { description: 'Could not validate credentials', schema: detailError }, 503: { description: 'Provider not configured', schema: detailError } };
   const resourceAnswer = async (finished: Operation): Promise<RouteReply> => {
@@ -55,7 +56,7 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
     responses: { 201: { description: `With ?wait=true: {${seed.resource}, operation_id}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, ...errors },
     handler: async ({ body, query, user, traceId }) => {
       const op = await registerServer(ctx, providers, seed, body, { username: user.username, traceId });
-      return answer(ctx, op, query.wait, async (finished) => ({ ...(await resourceAnswer(finished)), status: 201 }));
+      return answer(ctx, hub, op, query.wait, async (finished) => ({ ...(await resourceAnswer(finished)), status: 201 }));
     },
   });
 
@@ -65,7 +66,7 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
     responses: { 200: { description: `With ?wait=true: {${seed.resource}, operation_id}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such server', schema: detailError }, ...errors },
     handler: async ({ params, body, query, user, traceId }) => {
       const op = await actOnServer(ctx, providers, seed, params.id, body.action, { username: user.username, traceId });
-      return answer(ctx, op, query.wait, resourceAnswer);
+      return answer(ctx, hub, op, query.wait, resourceAnswer);
     },
   });
 
@@ -75,13 +76,13 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
     responses: { 200: { description: `With ?wait=true: {status: "deleted", ${seed.idField}}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such server', schema: detailError }, ...errors },
     handler: async ({ params, query, user, traceId }) => {
       const op = await deleteServer(ctx, providers, seed, params.id, { username: user.username, traceId });
-      return answer(ctx, op, query.wait, async () => ({ status: 200, body: { status: 'deleted', [seed.idField]: params.id } }));
+      return answer(ctx, hub, op, query.wait, async () => ({ status: 200, body: { status: 'deleted', [seed.idField]: params.id } }));
     },
   });
 }
 
-export function multiCloudRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>): void {
-  for (const [prefix, seed] of Object.entries(SEED_PROVIDERS)) providerRoutes(route, ctx, providers, prefix, seed);
+export function multiCloudRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>, hub: EventHub): void {
+  for (const [prefix, seed] of Object.entries(SEED_PROVIDERS)) providerRoutes(route, ctx, providers, hub, prefix, seed);
 
   route({
     method: 'GET', path: '/multi/list', tag: 'multi-cloud', summary: 'Servers of every configured provider, asked in parallel', permission: 'server_read',

@@ -1,11 +1,27 @@
 import type { CoreContext } from '../../core/context.js';
-import { ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { ErrorCodes, NotFoundError, ValidationError } from '../../core/errors.js';
 import { cancelOperation } from '../../core/operations/cancel.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
-import { listOperationsQuery, operationIdParams } from '../schemas/operations.js';
+import { getOperationQuery, listOperationsQuery, operationEventsQuery, operationIdParams } from '../schemas/operations.js';
+import { operationHistory, type EventHub } from '../../core/events/hub.js';
+import { waitForOperation } from '../../core/operations/wait.js';
+import { isTerminal, type OperationStatus } from '../../core/operations/model.js';
+import { streamEvents } from '../sse.js';
+import { lastEventId } from './events.js';
 
-export function operationRoutes(route: RouteMounter, ctx: CoreContext): void {
+const MAX_WAIT_MS = 60000;
+
+/** `30s`, `500ms` or `30` (seconds) as milliseconds; more than MAX_WAIT_MS is refused. */
+function waitMs(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const [, amount, unit] = /^(\d+)(ms|s)?$/.exec(raw)!;
+  const ms = Number(amount) * (unit === 'ms' ? 1 : 1000);
+  if (ms > MAX_WAIT_MS) throw new ValidationError([{ field: 'query.wait', problem: `must be at most ${MAX_WAIT_MS / 1000}s` }]);
+  return ms;
+}
+
+export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: EventHub): void {
   route({
     method: 'GET', path: '/v1/operations', tag: 'operations', summary: 'List operations, newest first, with filters',
     permission: 'operation_read', query: listOperationsQuery,
@@ -18,11 +34,12 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext): void {
   });
 
   route({
-    method: 'GET', path: '/v1/operations/{id}', tag: 'operations', summary: 'One operation',
-    permission: 'operation_read', params: operationIdParams,
+    method: 'GET', path: '/v1/operations/{id}', tag: 'operations', summary: 'One operation; with ?wait=30s, once it has finished or the time ran out',
+    permission: 'operation_read', params: operationIdParams, query: getOperationQuery,
     responses: { 200: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such operation', schema: errorRef } },
-    handler: async ({ params }) => {
-      const op = await ctx.store.get(params.id);
+    handler: async ({ params, query }) => {
+      const wait = waitMs(query.wait);
+      const op = wait > 0 ? await waitForOperation(ctx, hub, params.id, wait) : await ctx.store.get(params.id);
       if (!op) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${params.id} does not exist`);
       return { status: 200, body: op };
     },
@@ -40,6 +57,25 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext): void {
     handler: async ({ params, user }) => {
       const outcome = await cancelOperation(ctx, params.id, user.username);
       return { status: outcome.cancelled ? 200 : 202, body: outcome.operation };
+    },
+  });
+
+  route({
+    method: 'GET', path: '/v1/operations/{id}/events', tag: 'operations', summary: "Server-sent events of one operation: its history, then live until it finishes",
+    permission: 'operation_read', params: operationIdParams, query: operationEventsQuery,
+    responses: { 200: { description: 'text/event-stream; `id` is the stream id (resume with Last-Event-ID), `event` the kind, `data` the event' }, 404: { description: 'No such operation', schema: errorRef } },
+    handler: async ({ params, query, headers }) => {
+      const after = lastEventId(headers['last-event-id'], query.last_event_id);
+      if (!(await ctx.store.get(params.id))) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${params.id} does not exist`);
+      return {
+        stream: (req, res) =>
+          streamEvents(req, res, hub, {
+            after,
+            history: () => operationHistory(ctx.redis, ctx.keys, params.id, after ?? undefined),
+            matches: (e) => e.operation_id === params.id,
+            endsWith: (e) => e.kind === 'state' && isTerminal(e.to as OperationStatus),
+          }),
+      };
     },
   });
 }

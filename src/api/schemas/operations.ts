@@ -19,3 +19,17 @@ export const listOperationsQuery: JsonSchema = {
     provider: providerName,
   },
 };
+
+export const getOperationQuery: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    wait: { type: 'string', pattern: '^[0-9]{1,6}(ms|s)?$', description: 'Long-poll: answer once the operation is finished or after this long (e.g. 30s, 500ms; at most 60s)' },
+  },
+};
+
+export const operationEventsQuery: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { last_event_id: { type: 'string', description: 'Resume after this event id (or send the Last-Event-ID header)' } },
+};

@@ -9,11 +9,14 @@
 
 const TERMINAL = `local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end`;
 
+// Each event also goes on its operation's own list of stream ids, so one operation's history
+// replays without scanning the whole stream.
 const APPEND_EVENT = `
 local function append_event(prefix, id, kind, op_type, workspace, from, to, at, message)
-  redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', 100000, '*',
+  local event_id = redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', 100000, '*',
     'kind', kind, 'operation_id', id, 'operation_type', op_type, 'workspace', workspace,
     'from', from, 'to', to, 'at', at, 'message', message)
+  redis.call('RPUSH', prefix .. ':op:' .. id .. ':events', event_id)
 end`;
 
 /** ARGV: prefix, id, fields (JSON object of string values, including status/type/workspace/provider/created_at). Returns 1, or 0 when the id exists. */

@@ -1,14 +1,26 @@
 import type { CoreContext } from '../context.js';
+import type { EventHub } from '../events/hub.js';
 import { isTerminal, type Operation } from './model.js';
 
-const POLL_MS = 100;
-
-/** The operation once finished, or as it stands when `timeoutMs` runs out. */
-export async function waitForOperation(ctx: CoreContext, id: string, timeoutMs: number): Promise<Operation | null> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+/**
+ * The operation once finished, or as it stands when `timeoutMs` runs out. Woken by the
+ * operation's own state events, so a waiting client costs no polling.
+ */
+export async function waitForOperation(ctx: CoreContext, hub: EventHub, id: string, timeoutMs: number): Promise<Operation | null> {
+  let wake: () => void = () => undefined;
+  const woken = new Promise<void>((resolve) => (wake = resolve));
+  // Listen before reading, so a finish between the read and the listen is not missed.
+  const unsubscribe = await hub.subscribe((event) => {
+    if (event.operation_id === id && event.kind === 'state' && event.to && isTerminal(event.to as Operation['status'])) wake();
+  });
+  try {
     const op = await ctx.store.get(id);
-    if (!op || isTerminal(op.status) || Date.now() >= deadline) return op;
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+    if (!op || isTerminal(op.status) || timeoutMs <= 0) return op;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    return ctx.store.get(id);
+  } finally {
+    unsubscribe();
   }
 }

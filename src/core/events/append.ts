@@ -1,4 +1,4 @@
-import type { CoreContext } from './context.js';
+import type { CoreContext } from '../context.js';
 
 /**
  * Appends an event that belongs to no operation (inventory drift found by the reconcile) to

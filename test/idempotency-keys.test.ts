@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import bcrypt from 'bcryptjs';
+import { createLogger } from '../src/core/logger.js';
+import { IdempotencyStore, requestFingerprint } from '../src/core/idempotency.js';
+import { http, type HttpReply } from './helpers/http.js';
+import { TestSystem } from './helpers/system.js';
+
+const createBody = { workspace: 'production', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'web-01', zone: 'nyc3', check_mode: false, tags: ['web'] };
+
+function create(sys: TestSystem, key: string, body: unknown = createBody, token = sys.token): Promise<HttpReply> {
+  return http(sys.url, 'POST', '/v1/servers/create', { token, body, headers: { 'Idempotency-Key': key } });
+}
+
+const operationCount = (sys: TestSystem) => sys.api.ctx.redis.zcard(`${sys.config.keyPrefix}:ops:all`);
+
+describe('Idempotency-Key on mutating /v1 requests', () => {
+  let sys: TestSystem;
+  before(async () => {
+    sys = await TestSystem.start({
+      workers: 0,
+      env: { AUTH_USERS: `second:operator:${bcrypt.hashSync('second-password-1', 4)}` },
+    });
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  test('the same key and body twice: one operation, the second answer replayed', async () => {
+    const before = await operationCount(sys);
+    const first = await create(sys, 'same-twice');
+    const second = await create(sys, 'same-twice');
+    assert.equal(first.status, 202);
+    assert.equal(second.status, 202);
+    assert.equal(second.body.id, first.body.id);
+    assert.deepEqual(second.body, first.body);
+    assert.equal(second.headers.get('location'), `/v1/operations/${first.body.id}`);
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await operationCount(sys), before + 1);
+  });
+
+  test('the key is kept for 24 hours by default', async () => {
+    await create(sys, 'ttl-check');
+    const keys = await sys.api.ctx.redis.keys(`${sys.config.keyPrefix}:idem:admin:*`);
+    assert.ok(keys.length > 0);
+    for (const key of keys) {
+      const ttl = await sys.api.ctx.redis.ttl(key);
+      assert.ok(ttl > 86400 - 60 && ttl <= 86400, `${key} has TTL ${ttl}`);
+    }
+  });
+
+  test('20 identical requests at once make exactly one operation and all answer with it', async () => {
+    const before = await operationCount(sys);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => create(sys, 'twenty-at-once')));
+    assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([202]));
+    const ids = new Set(replies.map((r) => r.body.id));
+    assert.equal(ids.size, 1);
+    assert.equal(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 19);
+    assert.equal(await operationCount(sys), before + 1);
+  });
+
+  test('the same key with a different body answers 422 and creates nothing', async () => {
+    const first = await create(sys, 'changed-body');
+    const before = await operationCount(sys);
+    const changed = await create(sys, 'changed-body', { ...createBody, hostname: 'web-02' });
+    assert.equal(changed.status, 422);
+    assert.equal(changed.body.error, 'IDEMPOTENCY_KEY_REUSED');
+    assert.equal(changed.body.code, '422');
+    assert.match(changed.body.message, /Idempotency-Key 'changed-body'/);
+    assert.match(changed.body.message, /different request body/);
+    assert.equal(await operationCount(sys), before);
+    // The original request still gets its answer.
+    const again = await create(sys, 'changed-body');
+    assert.equal(again.body.id, first.body.id);
+  });
+
+  test('two users may use the same key independently', async () => {
+    const login = await sys.request('POST', '/v1/auth/login', { auth: false, body: { username: 'second', password: 'second-password-1' } });
+    assert.equal(login.status, 200);
+    const before = await operationCount(sys);
+    const mine = await create(sys, 'shared-key');
+    const theirs = await create(sys, 'shared-key', createBody, login.body.token);
+    assert.equal(mine.status, 202);
+    assert.equal(theirs.status, 202);
+    assert.notEqual(theirs.body.id, mine.body.id);
+    assert.equal(theirs.headers.get('idempotent-replayed'), null);
+    assert.equal(theirs.body.requested_by, 'second');
+    assert.equal(await operationCount(sys), before + 2);
+  });
+
+  test('key order in the JSON body does not matter', async () => {
+    const first = await create(sys, 'key-order');
+    const reversed = `{"tags":["web"],"check_mode":false,"zone":"nyc3","hostname":"web-01","plan":"s-1vcpu-1gb","provider":"digitalocean","workspace":"production"}`;
+    assert.notEqual(reversed, JSON.stringify(createBody));
+    const second = await create(sys, 'key-order', reversed);
+    assert.equal(second.status, 202);
+    assert.equal(second.body.id, first.body.id);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+  });
+
+  test('a validation error is kept and replayed; the key then stays bound to that body', async () => {
+    const invalid = { ...createBody, plan: undefined };
+    const first = await create(sys, 'invalid-body', invalid);
+    assert.equal(first.status, 400);
+    assert.equal(first.body.error, 'VALIDATION_FAILED');
+    const second = await create(sys, 'invalid-body', invalid);
+    assert.equal(second.status, 400);
+    assert.deepEqual(second.body, first.body);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    const fixed = await create(sys, 'invalid-body');
+    assert.equal(fixed.status, 422);
+  });
+
+  test('a malformed Idempotency-Key answers 400 naming the header', async () => {
+    const before = await operationCount(sys);
+    for (const key of ['', 'x'.repeat(256), 'tab\there']) {
+      const res = await create(sys, key);
+      assert.equal(res.status, 400, JSON.stringify(key));
+      assert.equal(res.body.error, 'VALIDATION_FAILED');
+      assert.equal(res.body.details[0].field, 'header.Idempotency-Key');
+      assert.match(res.body.message, /^header\.Idempotency-Key: /);
+    }
+    assert.equal((await create(sys, 'x'.repeat(255))).status, 202, '255 characters are fine');
+    assert.equal((await create(sys, ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~')).status, 202, 'any printable ASCII is fine');
+    assert.equal(await operationCount(sys), before + 2);
+  });
+
+  test('DELETE /v1/servers/{id} honours the key, with or without a body', async () => {
+    const server = await sys.api.ctx.inventory.upsert(
+      { provider: 'digitalocean', providerId: '424242', name: 'idem-del', plan: 's-1vcpu-1gb', zone: 'nyc3', image: null, status: 'running', ipv4: '192.0.2.10', tags: [], createdAt: new Date().toISOString() },
+      { workspace: 'production', operationId: '00000000-0000-4000-8000-000000000000' },
+    );
+    const before = await operationCount(sys);
+    const del = () => http(sys.url, 'DELETE', `/v1/servers/${server.id}`, { token: sys.token, headers: { 'Idempotency-Key': 'delete-once' } });
+    const first = await del();
+    const second = await del();
+    assert.equal(first.status, 202);
+    assert.equal(first.body.type, 'server.delete');
+    assert.equal(second.status, 202);
+    assert.equal(second.body.id, first.body.id);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await operationCount(sys), before + 1);
+  });
+
+  test('POST /v1/operations/{id}/cancel replays its first answer instead of a 409', async () => {
+    const op = (await create(sys, 'to-cancel')).body;
+    const cancel = (key?: string) => http(sys.url, 'POST', `/v1/operations/${op.id}/cancel`, { token: sys.token, headers: key ? { 'Idempotency-Key': key } : {} });
+    const first = await cancel('cancel-once');
+    assert.equal(first.status, 200);
+    assert.equal(first.body.status, 'cancelled');
+    const second = await cancel('cancel-once');
+    assert.equal(second.status, 200);
+    assert.deepEqual(second.body, first.body);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await cancel()).status, 409, 'without the key a second cancel finds it finished');
+  });
+
+  test('GET ignores the header, even a malformed one', async () => {
+    for (const key of ['reads', 'reads', '']) {
+      const res = await http(sys.url, 'GET', '/v1/operations?limit=1', { token: sys.token, headers: { 'Idempotency-Key': key } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('idempotent-replayed'), null);
+    }
+  });
+
+  test('a request waits for a concurrent one with the same key, and a different body is refused at once', async () => {
+    const store = new IdempotencyStore(sys.api.ctx.redis, sys.api.ctx.keys, 3600, createLogger('test', 'error'));
+    const scope = { username: 'admin', method: 'POST', path: '/v1/servers/create', key: 'held-elsewhere' };
+    const claim = await store.claim(scope, requestFingerprint('POST', '/v1/servers/create', {}, createBody));
+    assert.equal(claim.kind, 'claimed');
+    if (claim.kind !== 'claimed') return;
+
+    const refused = await create(sys, 'held-elsewhere', { ...createBody, hostname: 'other' });
+    assert.equal(refused.status, 422);
+
+    const waiting = create(sys, 'held-elsewhere');
+    await new Promise((r) => setTimeout(r, 300));
+    const stored = { id: 'from-the-first-request' };
+    await claim.complete({ status: 202, headers: { Location: '/v1/operations/from-the-first-request' }, body: JSON.stringify(stored) });
+    const res = await waiting;
+    assert.equal(res.status, 202);
+    assert.deepEqual(res.body, stored);
+    assert.equal(res.headers.get('location'), '/v1/operations/from-the-first-request');
+    assert.equal(res.headers.get('idempotent-replayed'), 'true');
+  });
+
+  test('the OpenAPI document shows the header on every mutating /v1 route and nowhere else', async () => {
+    const doc = (await sys.request('GET', '/openapi.json', { auth: false })).body;
+    let documented = 0;
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const has = (op.parameters ?? []).some((p) => p.name === 'Idempotency-Key' && p.in === 'header');
+        const expected = method !== 'get' && path.startsWith('/v1/') && !path.startsWith('/v1/auth/');
+        assert.equal(has, expected, `${method} ${path}`);
+        if (has) {
+          assert.ok(op.responses['422'], `${method} ${path} documents 422`);
+          documented++;
+        }
+      }
+    }
+    assert.ok(documented >= 6);
+  });
+});
+
+describe('Idempotency-Key expiry and server errors', () => {
+  let sys: TestSystem;
+  before(async () => {
+    // DigitalOcean left unconfigured, so a create there is a 503.
+    sys = await TestSystem.start({ workers: 0, env: { IDEMPOTENCY_TTL_SECONDS: '1', DIGITALOCEAN_TOKEN: '' } });
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  const hetzner = { ...createBody, provider: 'hetzner', plan: 'cx22', zone: 'fsn1' };
+
+  test('an expired key makes a new operation', async () => {
+    const first = await create(sys, 'short-lived', hetzner);
+    assert.equal(first.status, 202);
+    const replay = await create(sys, 'short-lived', hetzner);
+    assert.equal(replay.body.id, first.body.id);
+    await new Promise((r) => setTimeout(r, 1300));
+    const later = await create(sys, 'short-lived', hetzner);
+    assert.equal(later.status, 202);
+    assert.notEqual(later.body.id, first.body.id);
+    assert.equal(later.headers.get('idempotent-replayed'), null);
+  });
+
+  test('a 5xx is not kept: the retry runs again', async () => {
+    const idempotencyKeys = () => sys.api.ctx.redis.keys(`${sys.config.keyPrefix}:idem:*`);
+    const kept = new Set(await idempotencyKeys());
+    const first = await create(sys, 'server-error');
+    assert.equal(first.status, 503);
+    assert.equal(first.body.error, 'PROVIDER_NOT_CONFIGURED');
+    const retry = await create(sys, 'server-error');
+    assert.equal(retry.status, 503);
+    assert.equal(retry.headers.get('idempotent-replayed'), null);
+    assert.notEqual(retry.body.trace_id, first.body.trace_id);
+    assert.deepEqual((await idempotencyKeys()).filter((k) => !kept.has(k)), [], 'no key left behind');
+  });
+});
+
+describe('IdempotencyStore', () => {
+  let sys: TestSystem;
+  before(async () => {
+    sys = await TestSystem.start({ workers: 0 });
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  const scope = (key: string) => ({ username: 'u', method: 'POST', path: '/v1/x', key });
+  const store = (timing = {}) => new IdempotencyStore(sys.api.ctx.redis, sys.api.ctx.keys, 3600, createLogger('test', 'error'), timing);
+
+  test('a key still in progress past the wait answers IDEMPOTENCY_KEY_IN_PROGRESS', async () => {
+    const s = store({ waitMs: 200, pollMs: 20 });
+    assert.equal((await s.claim(scope('busy'), 'fp')).kind, 'claimed');
+    const started = Date.now();
+    await assert.rejects(s.claim(scope('busy'), 'fp'), (err: { code: string; httpStatus: number; message: string }) => {
+      assert.equal(err.code, 'IDEMPOTENCY_KEY_IN_PROGRESS');
+      assert.equal(err.httpStatus, 409);
+      assert.match(err.message, /Idempotency-Key 'busy'/);
+      return true;
+    });
+    assert.ok(Date.now() - started >= 200);
+  });
+
+  test('a released key can be claimed again; a completed one is replayed', async () => {
+    const s = store({ waitMs: 200, pollMs: 20 });
+    const first = await s.claim(scope('released'), 'fp');
+    assert.equal(first.kind, 'claimed');
+    if (first.kind === 'claimed') await first.release();
+    const second = await s.claim(scope('released'), 'fp');
+    assert.equal(second.kind, 'claimed');
+    if (second.kind === 'claimed') await second.complete({ status: 201, headers: { A: 'b' }, body: '{"ok":true}' });
+    assert.deepEqual(await s.claim(scope('released'), 'fp'), { kind: 'replay', reply: { status: 201, headers: { A: 'b' }, body: '{"ok":true}' } });
+  });
+
+  test('an abandoned claim frees the key when its lease ends', async () => {
+    const s = store({ waitMs: 100, pollMs: 20, leaseSeconds: 1 });
+    assert.equal((await s.claim(scope('abandoned'), 'fp')).kind, 'claimed');
+    await assert.rejects(s.claim(scope('abandoned'), 'fp'), { code: 'IDEMPOTENCY_KEY_IN_PROGRESS' });
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal((await s.claim(scope('abandoned'), 'fp')).kind, 'claimed');
+  });
+});
