@@ -49,14 +49,19 @@ try {
   const env: Record<string, string> = { REDIS_URL: redisUrl };
   if (configuredProviders(config).length === 0) {
     const token = sandboxToken(config.dataDir);
+    const sandboxEnv: Record<string, string> = { SANDBOX_PORT: String(config.sandbox.port), SANDBOX_TOKEN: token, SANDBOX_STATE_FILE: resolve(config.dataDir, 'sandbox-state.json') };
     const ready = new Promise<Record<string, string>>((resolveReady) => {
       sandbox = new SupervisedChild(
         {
           name: 'sandbox',
           entry: 'src/sandbox/main.ts',
-          env: { SANDBOX_PORT: String(config.sandbox.port), SANDBOX_TOKEN: token, SANDBOX_STATE_FILE: resolve(config.dataDir, 'sandbox-state.json') },
+          env: sandboxEnv,
           onLine: (line) => {
-            if (line.startsWith('SANDBOX_READY ')) resolveReady(JSON.parse(line.slice('SANDBOX_READY '.length)));
+            if (!line.startsWith('SANDBOX_READY ')) return;
+            const urls = JSON.parse(line.slice('SANDBOX_READY '.length)) as Record<string, string>;
+            // The workers keep the SSH endpoint they were started with: a restarted sandbox takes the same port.
+            if (urls.ssh) sandboxEnv.SANDBOX_SSH_PORT ??= urls.ssh.slice(urls.ssh.lastIndexOf(':') + 1);
+            resolveReady(urls);
           },
         },
         giveUp,
@@ -69,8 +74,10 @@ try {
       env[names.url] = urls[provider]!;
       env[names.token] = token;
     }
+    // The simulated servers answer SSH at one endpoint; task services reach them through it.
+    if (urls.ssh && config.ssh.endpointOverride === null) env.SSH_ENDPOINT_OVERRIDE = urls.ssh;
     const served = Object.keys(SIMULATOR_ENV).filter((p) => urls[p]).map((p) => `${p} at ${urls[p]}`);
-    say(`no provider credentials set: using the sandbox cloud (${served.join(', ')})`);
+    say(`no provider credentials set: using the sandbox cloud (${served.join(', ')}; SSH at ${urls.ssh ?? 'none'})`);
   }
 
   const api = new SupervisedChild({ name: 'api', entry: 'src/api/main.ts', env }, giveUp);

@@ -10,9 +10,11 @@ import { routeMounter } from './route.js';
 import { IdempotencyStore } from '../core/idempotency.js';
 import { authRoutes } from './routes/auth.js';
 import { operationRoutes } from './routes/operations.js';
+import { workflowRoutes } from './routes/workflows.js';
 import { serverRoutes } from './routes/servers.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { eventRoutes } from './routes/events.js';
+import { taskservRoutes } from './routes/taskservs.js';
 import type { EventHub } from '../core/events/hub.js';
 import { multiCloudRoutes } from './routes/multi-cloud.js';
 import { detailErrorHandler } from './middleware/detail-errors.js';
@@ -59,7 +61,9 @@ export function createApp(deps: ApiDeps): express.Express {
   serverRoutes(route, deps.ctx, deps.providers);
   catalogRoutes(route, new Catalog(deps.ctx.redis, deps.ctx.keys, deps.providers, deps.ctx.config.catalogTtlSeconds));
   operationRoutes(route, deps.ctx, deps.hub);
+  workflowRoutes(route, deps.ctx);
   eventRoutes(route, deps.ctx, deps.hub);
+  taskservRoutes(route, deps.ctx);
   app.use(router);
 
   const document = registry.document(deps.version);

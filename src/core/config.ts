@@ -3,6 +3,7 @@
  * `.env`, loaded by the entry points) and checked at boot: a bad or missing setting stops
  * the process with a message that names it.
  */
+import { existsSync } from 'node:fs';
 import type { ProviderName } from '../providers/types.js';
 
 export interface ConfiguredUser {
@@ -81,6 +82,25 @@ export interface Config {
   idempotencyTtlSeconds: number;
   /** Run the sandbox cloud when no provider credentials are configured (start command only). */
   sandbox: { port: number };
+  /** How the workers reach servers to run task service scripts. */
+  ssh: SshSettings;
+}
+
+export interface SshSettings {
+  /** Login on the servers; scripts run through `sudo -n` unless it is root. */
+  user: string;
+  /** The engine's key from a file instead of the one it generates and keeps in Redis. */
+  privateKeyFile: string | null;
+  /**
+   * Connect here instead of to each server's address, passing the address in the user name
+   * (`root+198.18.0.2`): how the sandbox's single SSH endpoint stands in for every server.
+   */
+  endpointOverride: { host: string; port: number } | null;
+  connectTimeoutMs: number;
+  /** Tries per server before it counts as unreachable (a fresh server may not run sshd yet). */
+  connectAttempts: number;
+  /** Servers one operation runs a script on at once. */
+  parallelism: number;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +219,30 @@ export function loadConfig(env: Env = process.env): Config {
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
+    ssh: sshSettings(env),
+  };
+}
+
+function sshSettings(env: Env): SshSettings {
+  const user = str(env, 'SSH_USER') ?? 'root';
+  if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(user)) throw new ConfigError('SSH_USER', `must be a login name, got '${user}'`);
+  const privateKeyFile = str(env, 'SSH_PRIVATE_KEY_FILE');
+  if (privateKeyFile !== null && !existsSync(privateKeyFile)) throw new ConfigError('SSH_PRIVATE_KEY_FILE', `names a file that does not exist: '${privateKeyFile}'`);
+  const override = str(env, 'SSH_ENDPOINT_OVERRIDE');
+  let endpointOverride: SshSettings['endpointOverride'] = null;
+  if (override !== null) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(override);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new ConfigError('SSH_ENDPOINT_OVERRIDE', `must be host:port, got '${override}'`);
+    endpointOverride = { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  }
+  return {
+    user,
+    privateKeyFile,
+    endpointOverride,
+    connectTimeoutMs: int(env, 'SSH_CONNECT_TIMEOUT_MS', 20000, 100, 600000),
+    connectAttempts: int(env, 'SSH_CONNECT_ATTEMPTS', 5, 1, 100),
+    parallelism: int(env, 'SSH_PARALLELISM', 10, 1, 1000),
   };
 }
 

@@ -22,13 +22,6 @@ export class Keys {
   operationEvents(id: string): string {
     return `${this.prefix}:op:${id}:events`;
   }
-  /**
-   * One Idempotency-Key of one user: `digest` hashes the method, path and key, so any
-   * printable key (colons included) makes a fixed-length, unambiguous Redis key.
-   */
-  idempotency(username: string, digest: string): string {
-    return `${this.prefix}:idem:${username}:${digest}`;
-  }
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }
@@ -47,11 +40,39 @@ export class Keys {
   adminUser(): string {
     return `${this.prefix}:auth:admin`;
   }
+  /**
+   * One Idempotency-Key of one user: `digest` hashes the method, path and key, so any
+   * printable key (colons included) makes a fixed-length, unambiguous Redis key.
+   */
+  idempotency(username: string, digest: string): string {
+    return `${this.prefix}:idem:${username}:${digest}`;
+  }
   lock(name: string): string {
     return `${this.prefix}:lock:${name}`;
   }
   /** BullMQ's own prefix; its keys then read `<prefix>:bull:<queue>:…`. */
   bullPrefix(): string {
     return `${this.prefix}:bull`;
+  }
+  /** The output lines of one operation (see operations/log.ts), oldest first. */
+  operationLogs(id: string): string {
+    return `${this.prefix}:op:${id}:logs`;
+  }
+  taskserv(id: string): string {
+    return `${this.prefix}:tsk:${id}`;
+  }
+  taskservIndex(): string {
+    return `${this.prefix}:tsks`;
+  }
+  taskservSeq(): string {
+    return `${this.prefix}:tsks:seq`;
+  }
+  /** The engine's SSH private key (OpenSSH format), generated once. */
+  sshEngineKey(): string {
+    return `${this.prefix}:ssh:engine-key`;
+  }
+  /** The host key fingerprint a server presented the first time the engine connected. */
+  sshHostKeyPin(serverKey: string): string {
+    return `${this.prefix}:ssh:host-key:${serverKey}`;
   }
 }

@@ -11,6 +11,9 @@ export function operationsQueueName(provider: ProviderName): string {
   return `operations-${provider}`;
 }
 
+/** Workflow operations and their advances: not tied to one provider's rate limit. */
+export const WORKFLOWS_QUEUE = 'workflows';
+
 export interface OperationJobData {
   operationId: string;
   traceId: string;
@@ -20,6 +23,7 @@ export type OperationQueue = Queue<OperationJobData>;
 
 export class OperationQueues {
   private readonly queues = new Map<ProviderName, OperationQueue>();
+  private workflowQueue?: OperationQueue;
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -35,8 +39,18 @@ export class OperationQueues {
     return queue;
   }
 
+  workflows(): OperationQueue {
+    this.workflowQueue ??= new Queue<OperationJobData>(WORKFLOWS_QUEUE, { connection: this.connection, prefix: this.keys.bullPrefix() });
+    return this.workflowQueue;
+  }
+
+  /** The queue an operation's job lives on: workflows on theirs, everything else on its provider's. */
+  queueFor(op: { type: string; provider: ProviderName }): OperationQueue {
+    return op.type.startsWith('workflow.') ? this.workflows() : this.for(op.provider);
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.queues.values(), ...(this.workflowQueue ? [this.workflowQueue] : [])].map((q) => q.close()));
   }
 }
 

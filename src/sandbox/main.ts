@@ -14,6 +14,7 @@
  *   SANDBOX_STATE_FILE           optional; keeps simulated resources across restarts: loaded
  *                                at start, saved while they change and on SIGINT/SIGTERM
  *   SANDBOX_STATE_SAVE_INTERVAL_MS  default 2000; how often changes are saved
+ *   SANDBOX_SSH_PORT             default 0 (ephemeral); the simulated servers' SSH endpoint
  *
  * When stdout is not a terminal (a supervisor started us) one extra line
  * `SANDBOX_READY {json}` is printed so the parent can parse where to connect.
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   let rateLimit: SlidingWindowLimits | false | undefined;
   let stateSaveIntervalMs: number | undefined;
   let step: number | undefined;
+  let sshPort: number | undefined;
   try {
+    sshPort = intFromEnv('SANDBOX_SSH_PORT', 0);
     step = intFromEnv('SANDBOX_STEP_DELAY_MS', undefined);
     port = intFromEnv('SANDBOX_PORT', 8090);
     activeDelayMs = intFromEnv('SANDBOX_DO_ACTIVE_DELAY_MS', undefined);
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     upcloud: { createDelayMs: step, stopDelayMs: step, restartDelayMs: step, modifyDelayMs: step },
     stateFile,
     stateSaveIntervalMs,
+    sshPort,
   });
 
   const out = process.stdout;
@@ -94,9 +98,11 @@ async function main(): Promise<void> {
   }
   if (sandbox.baseUrls.upcloud) out.write(`  (UpCloud also takes HTTP Basic: user ${UPCLOUD_SANDBOX_USERNAME}, the token as password)\n`);
   out.write(`admin         ${sandbox.url}/_sandbox  (same token)\n`);
+  const ssh = sandbox.sshEndpoint ? `${sandbox.sshEndpoint.host}:${sandbox.sshEndpoint.port}` : undefined;
+  if (ssh) out.write(`ssh           ${ssh}  (user <login>+<server address>, keys from the servers' cloud-config)\n  SSH_ENDPOINT_OVERRIDE=${ssh}\n`);
   out.write(`state file    ${stateFile ?? '(none: resources are forgotten when the sandbox stops)'}\n`);
   if (!out.isTTY) {
-    const ready = { url: sandbox.url, token: sandbox.token, ...sandbox.baseUrls };
+    const ready = { url: sandbox.url, token: sandbox.token, ...sandbox.baseUrls, ...(ssh ? { ssh } : {}) };
     out.write(`SANDBOX_READY ${JSON.stringify(ready)}\n`);
   }
 

@@ -13,6 +13,8 @@ import type { DigitalOceanSimulator } from './digitalocean.js';
 import { createSimulators, type SimulatorSettings } from './simulators.js';
 import { Faults, type SandboxProvider } from './faults.js';
 import { createAdminRouter } from './admin.js';
+import { SshHostState } from './ssh-state.js';
+import { startSshHost, type SandboxSshHost } from './ssh-host.js';
 import { DEFAULT_STATE_SAVE_INTERVAL_MS, SandboxStatePersistence } from './state-persistence.js';
 import {
   type PersistentProvider,
@@ -46,6 +48,10 @@ export interface SandboxOptions extends SimulatorSettings {
   stateSaveIntervalMs?: number;
   /** Where problems with the state file are reported. Default: a `sandbox:` line on stderr. */
   warn?: (message: string) => void;
+  /** Serve the servers' SSH endpoint (ssh-host.ts). Default true. */
+  ssh?: boolean;
+  /** Its port; default 0, an ephemeral one. */
+  sshPort?: number;
 }
 
 export interface Sandbox {
@@ -72,6 +78,10 @@ export interface Sandbox {
   restore(state: unknown): void;
   /** Undefined unless the sandbox was started with one. */
   stateFile: string | undefined;
+  /** Where the simulated servers answer SSH (the engine's SSH_ENDPOINT_OVERRIDE), unless started with `ssh: false`. */
+  sshEndpoint: { host: string; port: number } | null;
+  /** The SSH host itself: what each server was asked to run. */
+  ssh: SandboxSshHost | null;
   /**
    * Stops listening and destroys open sockets, including ones held by `timeout` faults,
    * then writes the state file if there is one (rejecting if that write fails).
@@ -98,9 +108,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const providers = createSimulators({ clock, token, faults }, opts);
   const digitalocean = providers.find((p) => p.provider === 'digitalocean') as unknown as DigitalOceanSimulator & ProviderSimulator;
 
+  // Kept in the state file beside the providers' resources (but not part of snapshot()).
+  const sshState = new SshHostState();
+  let ssh: SandboxSshHost | null = null;
+
   const reset = (): void => {
     faults.clear();
     for (const p of providers) p.reset();
+    sshState.reset();
+    ssh?.clear();
   };
 
   const persistence =
@@ -108,7 +124,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ? undefined
       : new SandboxStatePersistence({
           file: opts.stateFile,
-          providers,
+          providers: [...providers, sshState],
           clock,
           saveIntervalMs: opts.stateSaveIntervalMs ?? DEFAULT_STATE_SAVE_INTERVAL_MS,
           warn: opts.warn ?? ((message) => process.stderr.write(`sandbox: ${message}\n`)),
@@ -116,7 +132,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   // Before listening, so no request ever sees the sandbox without its saved resources.
   persistence?.load();
 
-  const app = buildApp({ token, clock, faults, providers, reset });
+  const app = buildApp({ token, clock, faults, providers, reset, sshState, sshCommands: () => ssh?.commands() ?? [] });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -125,6 +141,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       resolve();
     });
   });
+
+  if (opts.ssh !== false) {
+    ssh = await startSshHost({ host, port: opts.sshPort ?? 0, state: sshState }).catch(async (err: unknown) => {
+      await new Promise((r) => server.close(r));
+      throw err;
+    });
+  }
 
   persistence?.startPeriodicSaves();
 
@@ -140,6 +163,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         // keep close() waiting for as long as the client cares to wait.
         server.closeAllConnections();
       });
+      await ssh?.close();
       // Saved after the server stops so no request can change state after the last save.
       await persistence?.stop();
     })();
@@ -159,6 +183,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     snapshot: () => captureSandboxState(providers, clock),
     restore: (state) => restoreSandboxState(providers, state),
     stateFile: opts.stateFile,
+    sshEndpoint: ssh ? { host: ssh.host, port: ssh.port } : null,
+    ssh,
     close,
   };
 }
@@ -169,12 +195,19 @@ function buildApp(deps: {
   faults: Faults;
   providers: ProviderSimulator[];
   reset: () => void;
+  sshState: SshHostState;
+  sshCommands: () => unknown[];
 }): Express {
   const app = express();
   app.disable('x-powered-by');
   // Provider APIs do not answer conditional GETs; a 304 would surprise pollers.
   app.set('etag', false);
 
+  // What the simulated servers were asked to run (the admin router answers its 401).
+  app.get('/_sandbox/ssh/commands', (req, res, next) => {
+    if (req.headers.authorization !== `Bearer ${deps.token}`) return next();
+    res.json({ commands: deps.sshCommands() });
+  });
   app.use(
     '/_sandbox',
     createAdminRouter({
@@ -186,6 +219,12 @@ function buildApp(deps: {
       clock: deps.clock,
     }),
   );
+  // A server created with keys in its cloud-config lets those keys in, as cloud-init would.
+  // Read after the simulator parsed and accepted the request, so only real creates count.
+  app.use((req, res, next) => {
+    if (req.method === 'POST') res.once('finish', () => res.statusCode < 300 && deps.sshState.learnFromCreateBody(req.body));
+    next();
+  });
   for (const provider of deps.providers) app.use(provider.mountPath, provider.router);
 
   app.use((req, res) => {

@@ -1,7 +1,8 @@
 import { Worker, type Job } from 'bullmq';
 import type { CoreContext } from '../core/context.js';
 import { ErrorCodes, isAbort, ProviderError, EngineError } from '../core/errors.js';
-import type { Operation, OperationError } from '../core/operations/model.js';
+import { isTerminal, type Operation, type OperationError } from '../core/operations/model.js';
+import { notifyWorkflow } from '../core/workflows/notify.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CallContext, Provider } from '../providers/types.js';
 
@@ -64,6 +65,8 @@ export async function runOperation(
   const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: true, markStarted: true });
   if (claim.outcome !== 'ok') {
     ctx.logger.info('not claimed', { operation_id: id, trace_id: job.data.traceId, outcome: claim.outcome });
+    // A re-delivered job of a finished step: the worker that finished it may have died before telling its workflow.
+    if (claim.outcome === 'finished') await notifyParent(ctx, id);
     return { skipped: claim.outcome };
   }
   const op = claim.record;
@@ -75,6 +78,7 @@ export async function runOperation(
   if (!processor || !provider) {
     const message = !processor ? `no processor for operation type ${op.type}` : `provider '${op.provider}' is not configured on this worker`;
     await ctx.store.transition(id, ['running'], 'failed', { error: { code: ErrorCodes.PROVIDER_NOT_CONFIGURED, message, retryable: false }, finished_at: new Date().toISOString() });
+    await notifyParent(ctx, id);
     return { failed: message };
   }
 
@@ -137,6 +141,19 @@ export async function runOperation(
     return { failed: error.code };
   } finally {
     clearInterval(watch);
+    // After the final transition (not after a retry, which leaves it running): wake its workflow.
+    if (op.parent_id) await notifyParent(ctx, id);
+  }
+}
+
+/** Tells a step's workflow that the step finished; a no-op for other operations or unfinished ones. */
+async function notifyParent(ctx: CoreContext, id: string): Promise<void> {
+  try {
+    const op = await ctx.store.get(id);
+    if (op?.parent_id && isTerminal(op.status)) await notifyWorkflow(ctx, op);
+  } catch (err) {
+    // The sweep's periodic advance of running workflows covers a notify that never arrived.
+    ctx.logger.warn('could not notify the workflow', { operation_id: id, error: (err as Error).message });
   }
 }
 

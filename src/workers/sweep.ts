@@ -1,5 +1,6 @@
 import type { CoreContext } from '../core/context.js';
-import type { OperationStatus } from '../core/operations/model.js';
+import { isWorkflowType, type OperationStatus } from '../core/operations/model.js';
+import { enqueueSweepAdvance } from '../core/workflows/notify.js';
 import { enqueueOperation } from '../core/operations/submit.js';
 
 // A pending operation younger than this may simply be between its write and its enqueue.
@@ -22,7 +23,12 @@ export async function sweepOnce(ctx: CoreContext, now = Date.now()): Promise<num
       for (const op of await ctx.store.getMany(ids)) {
         if (op.status !== status) continue;
         if (status === 'pending' && now - Date.parse(op.created_at) < PENDING_GRACE_MS) continue;
-        const job = await ctx.queues.for(op.provider).getJob(op.id);
+        // A running workflow's own job has done its part; its steps' advances carry it on.
+        if (status === 'running' && isWorkflowType(op.type)) {
+          await enqueueSweepAdvance(ctx, op, now);
+          continue;
+        }
+        const job = await ctx.queues.queueFor(op).getJob(op.id);
         const state = job ? await job.getState() : 'unknown';
         if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') continue;
         // A finished job under an unfinished operation (e.g. failed for stalling too often) must go before its id can be reused.

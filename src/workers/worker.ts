@@ -2,12 +2,13 @@ import { Queue, Worker } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { closeCoreContext, createCoreContext, type CoreContext } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
-import { operationsQueueName, type OperationJobData } from '../core/queue.js';
+import { operationsQueueName, WORKFLOWS_QUEUE, type OperationJobData } from '../core/queue.js';
 import { connectRedis } from '../core/redis.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { listenForCancellations } from './cancellation.js';
 import { processors } from './processors/index.js';
 import { runOperation } from './run-operation.js';
+import { runWorkflowJob } from './run-workflow.js';
 import { sweepOnce } from './sweep.js';
 import { reconcileOnce } from './reconcile.js';
 
@@ -72,12 +73,24 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   );
   housekeeper.on('error', (err) => logger.error('maintenance worker error', { error: err.message }));
 
+  // Workflows advance here; their steps run on the provider queues above.
+  const workflows = new Worker<OperationJobData>(WORKFLOWS_QUEUE, (job) => runWorkflowJob(ctx, job), {
+    connection: blocking,
+    prefix: ctx.keys.bullPrefix(),
+    concurrency: config.worker.concurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.lockDurationMs,
+    maxStalledCount: 10,
+    autorun: false,
+  });
+  workflows.on('error', (err) => logger.error('workflow worker error', { error: err.message }));
+
   const sweep = setInterval(() => {
     sweepOnce(ctx).catch((err) => logger.error('sweep failed', { error: (err as Error).message }));
   }, config.worker.sweepIntervalMs);
 
-  for (const worker of [...workers.values(), housekeeper]) void worker.run();
-  await Promise.all([...workers.values(), housekeeper].map((w) => w.waitUntilReady()));
+  for (const worker of [...workers.values(), housekeeper, workflows]) void worker.run();
+  await Promise.all([...workers.values(), housekeeper, workflows].map((w) => w.waitUntilReady()));
 
   return {
     ctx,
@@ -85,7 +98,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
     close: async () => {
       clearInterval(sweep);
       await subscriber.quit().catch(() => undefined);
-      await Promise.all([...workers.values(), housekeeper].map((w) => w.close()));
+      await Promise.all([...workers.values(), housekeeper, workflows].map((w) => w.close()));
       await maintenance.close();
       await blocking.quit().catch(() => undefined);
       await closeCoreContext(ctx);

@@ -90,6 +90,8 @@ export class TestSystem {
       JOB_BACKOFF_MS: '100',
       LOG_LEVEL: 'info',
       ...(opts.noProvider ? {} : sandboxProviderEnv(sandbox)),
+      // The sandbox's servers answer SSH at one loopback endpoint.
+      ...(sandbox.sshEndpoint ? { SSH_ENDPOINT_OVERRIDE: `${sandbox.sshEndpoint.host}:${sandbox.sshEndpoint.port}` } : {}),
       ...opts.env,
     };
     const config = loadConfig(env);

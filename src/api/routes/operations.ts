@@ -3,7 +3,8 @@ import { ErrorCodes, NotFoundError, ValidationError } from '../../core/errors.js
 import { cancelOperation } from '../../core/operations/cancel.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
-import { getOperationQuery, listOperationsQuery, operationEventsQuery, operationIdParams } from '../schemas/operations.js';
+import { getOperationQuery, listOperationsQuery, operationEventsQuery, operationIdParams, operationLogsQuery } from '../schemas/operations.js';
+import { OperationLog } from '../../core/operations/log.js';
 import { operationHistory, type EventHub } from '../../core/events/hub.js';
 import { waitForOperation } from '../../core/operations/wait.js';
 import { isTerminal, type OperationStatus } from '../../core/operations/model.js';
@@ -76,6 +77,17 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
             endsWith: (e) => e.kind === 'state' && isTerminal(e.to as OperationStatus),
           }),
       };
+    },
+  });
+
+  route({
+    method: 'GET', path: '/v1/operations/{id}/logs', tag: 'operations', summary: "The operation's log: the engine's steps and, for task services, every line the servers printed",
+    permission: 'operation_read', params: operationIdParams, query: operationLogsQuery,
+    responses: { 200: { description: '{operation_id, entries: [{index, at, source, stream, line}], next, total}' }, 404: { description: 'No such operation', schema: errorRef } },
+    handler: async ({ params, query }) => {
+      if (!(await ctx.store.get(params.id))) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${params.id} does not exist`);
+      const page = await new OperationLog(ctx.redis, ctx.keys, params.id).read(query.from, query.limit);
+      return { status: 200, body: { operation_id: params.id, ...page } };
     },
   });
 }

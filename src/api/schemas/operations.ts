@@ -33,3 +33,12 @@ export const operationEventsQuery: JsonSchema = {
   additionalProperties: false,
   properties: { last_event_id: { type: 'string', description: 'Resume after this event id (or send the Last-Event-ID header)' } },
 };
+
+export const operationLogsQuery: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: { type: 'integer', minimum: 0, default: 0, description: 'Position of the first line (the `next` of the previous read)' },
+    limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
+  },
+};

@@ -10,10 +10,16 @@ export type Permission =
   | 'catalog_read'
   | 'operation_read'
   | 'operation_cancel'
-  | 'system_metrics';
+  | 'system_metrics'
+  | 'taskserv_read'
+  | 'taskserv_create'
+  | 'taskserv_delete'
+  | 'workflow_read'
+  | 'workflow_submit'
+  | 'workflow_cancel';
 
-const READ: Permission[] = ['server_read', 'operation_read', 'catalog_read'];
-const OPERATE: Permission[] = [...READ, 'server_create', 'server_delete', 'server_action', 'server_console', 'operation_cancel'];
+const READ: Permission[] = ['server_read', 'operation_read', 'catalog_read', 'taskserv_read', 'workflow_read'];
+const OPERATE: Permission[] = [...READ, 'server_create', 'server_delete', 'server_action', 'server_console', 'operation_cancel', 'taskserv_create', 'taskserv_delete', 'workflow_submit', 'workflow_cancel'];
 
 const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(READ),

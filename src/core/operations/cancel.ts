@@ -1,6 +1,7 @@
 import type { CoreContext } from '../context.js';
 import { NotFoundError, OperationFinishedError, ErrorCodes } from '../errors.js';
 import type { Operation } from './model.js';
+import { notifyWorkflow } from '../workflows/notify.js';
 
 export interface CancelOutcome {
   operation: Operation;
@@ -22,7 +23,9 @@ export async function cancelOperation(ctx: CoreContext, id: string, requestedBy:
   if (pending.outcome === 'finished') throw new OperationFinishedError(id, pending.previous);
   if (pending.outcome === 'ok') {
     // The job may already be claimed by a worker; its claim then loses the CAS and it stops.
-    await ctx.queues.for(pending.record.provider).remove(id).catch(() => 0);
+    await ctx.queues.queueFor(pending.record).remove(id).catch(() => 0);
+    // A workflow step cancelled before any worker saw it: its workflow must hear of it.
+    if (pending.record.parent_id) await notifyWorkflow(ctx, pending.record);
     return { operation: pending.record, cancelled: true };
   }
 
@@ -32,7 +35,7 @@ export async function cancelOperation(ctx: CoreContext, id: string, requestedBy:
   await ctx.redis.publish(ctx.keys.cancelChannel(), id);
   const operation = (await ctx.store.get(id))!;
   // A job waiting out a retry backoff has no worker to tell: run it now so it sees the request.
-  const job = await ctx.queues.for(operation.provider).getJob(id);
+  const job = await ctx.queues.queueFor(operation).getJob(id);
   if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   return { operation, cancelled: false };
 }

@@ -21,9 +21,18 @@ export const OPERATION_STATUSES: readonly OperationStatus[] = ['pending', 'runni
 
 export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set(['completed', 'failed', 'cancelled']);
 
-export type OperationType = 'server.create' | 'server.delete' | 'server.action' | 'server.resize';
+export type WorkflowOperationType = 'workflow.cluster_create' | 'workflow.cluster_delete' | 'workflow.server_batch_create' | 'workflow.custom';
 
-export const OPERATION_TYPES: readonly OperationType[] = ['server.create', 'server.delete', 'server.action', 'server.resize'];
+export const WORKFLOW_OPERATION_TYPES: readonly WorkflowOperationType[] = ['workflow.cluster_create', 'workflow.cluster_delete', 'workflow.server_batch_create', 'workflow.custom'];
+
+export type OperationType = 'server.create' | 'server.delete' | 'server.action' | 'server.resize' | 'taskserv.create' | 'taskserv.delete' | WorkflowOperationType;
+
+export const OPERATION_TYPES: readonly OperationType[] = ['server.create', 'server.delete', 'server.action', 'server.resize', 'taskserv.create', 'taskserv.delete', ...WORKFLOW_OPERATION_TYPES];
+
+/** Workflows run on their own queue and have no processor: their steps are operations of their own. */
+export function isWorkflowType(type: string): type is WorkflowOperationType {
+  return type.startsWith('workflow.');
+}
 
 export interface OperationError {
   code: string;

@@ -35,6 +35,8 @@ export interface TransitionPatch {
 export interface OperationFilters {
   status?: OperationStatus;
   type?: OperationType;
+  /** Types starting with this, e.g. `workflow.` for every workflow. */
+  typePrefix?: string;
   workspace?: string;
   provider?: string;
 }
@@ -195,6 +197,7 @@ export class OperationStore {
     const matches = (op: Operation) =>
       (!filters.status || op.status === filters.status) &&
       (!filters.type || op.type === filters.type) &&
+      (!filters.typePrefix || op.type.startsWith(filters.typePrefix)) &&
       (!filters.workspace || op.workspace === filters.workspace) &&
       (!filters.provider || op.provider === filters.provider);
 

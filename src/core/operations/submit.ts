@@ -64,5 +64,5 @@ export async function submitOperation(ctx: CoreContext, input: SubmitOperationIn
 }
 
 export async function enqueueOperation(ctx: CoreContext, op: Pick<Operation, 'id' | 'type' | 'trace_id' | 'provider'>): Promise<void> {
-  await ctx.queues.for(op.provider).add(op.type, { operationId: op.id, traceId: op.trace_id }, operationJobOptions(ctx.config, op.id));
+  await ctx.queues.queueFor(op).add(op.type, { operationId: op.id, traceId: op.trace_id }, operationJobOptions(ctx.config, op.id));
 }

@@ -1,4 +1,6 @@
 import type { CreateServerRequest } from '../../core/servers/requests.js';
+import { withEngineKey } from '../../core/ssh/cloud-init.js';
+import { engineKey } from '../../core/ssh/engine-key.js';
 import { serverIdFor } from '../../core/servers/inventory.js';
 import type { CreateServerInput, ProviderServer } from '../../providers/types.js';
 import type { Processor } from '../run-operation.js';
@@ -9,13 +11,15 @@ import type { Processor } from '../run-operation.js';
  */
 export const serverCreate: Processor = async (op, { ctx, provider, sealed, call, progress, onCancel }) => {
   const request = op.request as unknown as CreateServerRequest;
+  // Every server the engine makes lets the engine in: task services are installed over SSH.
+  const { publicKey } = await engineKey(ctx.redis, ctx.keys, ctx.config.ssh);
   const input: CreateServerInput = {
     name: request.hostname,
     plan: request.plan,
     zone: request.zone,
     image: request.image ?? provider.defaultImage,
     sshKeys: request.ssh_keys,
-    userData: sealed.user_data,
+    userData: withEngineKey(sealed.user_data, publicKey),
     tags: request.tags ?? [],
     marker: op.id,
   };

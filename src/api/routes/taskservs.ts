@@ -1,0 +1,56 @@
+import type { CoreContext } from '../../core/context.js';
+import { catalogEntries } from '../../core/taskservs/catalog.js';
+import { getTaskserv, requestTaskservCreate, requestTaskservDelete, taskservStore } from '../../core/taskservs/requests.js';
+import type { RouteMounter } from '../route.js';
+import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
+import { catalogEntrySchema, createTaskservBody, deleteTaskservBody, listTaskservsQuery, taskservIdParams, taskservSchema } from '../schemas/taskservs.js';
+
+const accepted = { description: 'Accepted: the operation, pending', schema: operationSchema };
+const operationLocation = (id: string) => ({ Location: `/v1/operations/${id}` });
+
+export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
+  route({
+    method: 'GET', path: '/v1/taskservs', tag: 'taskservs', summary: 'List the task services installed on servers',
+    permission: 'taskserv_read', query: listTaskservsQuery,
+    responses: { 200: { description: 'One page, newest first', schema: { type: 'array', items: taskservSchema } } },
+    handler: async ({ query, path }) => {
+      const page = await taskservStore(ctx).list(query.limit, query.cursor ?? null, { workspace: query.workspace });
+      return { status: 200, body: page.items, headers: pageHeaders(path, page.next) };
+    },
+  });
+
+  // Before /{id}, which it would otherwise look like.
+  route({
+    method: 'GET', path: '/v1/taskservs/catalog', tag: 'taskservs', summary: 'The services the engine can install, with their parameters',
+    permission: 'taskserv_read',
+    responses: { 200: { description: 'Every installable service', schema: { type: 'array', items: catalogEntrySchema } } },
+    handler: async () => ({ status: 200, body: catalogEntries() }),
+  });
+
+  route({
+    method: 'GET', path: '/v1/taskservs/{id}', tag: 'taskservs', summary: 'One installed task service',
+    permission: 'taskserv_read', params: taskservIdParams,
+    responses: { 200: { description: 'The task service', schema: taskservSchema }, 404: { description: 'No such task service', schema: errorRef } },
+    handler: async ({ params }) => ({ status: 200, body: await getTaskserv(ctx, params.id) }),
+  });
+
+  route({
+    method: 'POST', path: '/v1/taskservs/create', tag: 'taskservs', summary: 'Install a task service on servers (over SSH)',
+    permission: 'taskserv_create', body: createTaskservBody,
+    responses: { 202: accepted, 503: { description: "The servers' provider is not configured", schema: errorRef } },
+    handler: async ({ body, user, traceId }) => {
+      const op = await requestTaskservCreate(ctx, body, { username: user.username, traceId });
+      return { status: 202, body: op, headers: operationLocation(op.id) };
+    },
+  });
+
+  route({
+    method: 'DELETE', path: '/v1/taskservs/{id}', tag: 'taskservs', summary: 'Remove a task service from every server it is on',
+    permission: 'taskserv_delete', params: taskservIdParams, body: deleteTaskservBody, bodyOptional: true,
+    responses: { 202: accepted, 404: { description: 'No such task service', schema: errorRef } },
+    handler: async ({ params, body, user, traceId }) => {
+      const op = await requestTaskservDelete(ctx, params.id, body, { username: user.username, traceId });
+      return { status: 202, body: op, headers: operationLocation(op.id) };
+    },
+  });
+}

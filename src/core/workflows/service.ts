@@ -1,0 +1,105 @@
+import type { CoreContext } from '../context.js';
+import { ErrorCodes, NotFoundError, OperationFinishedError } from '../errors.js';
+import { cancelOperation } from '../operations/cancel.js';
+import { isWorkflowType, type Operation, type OperationStatus, type WorkflowOperationType } from '../operations/model.js';
+import type { OperationPage } from '../operations/store.js';
+import { submitOperation } from '../operations/submit.js';
+import type { Actor } from '../servers/requests.js';
+import { readWorkflow } from './advance.js';
+import type { SubmitWorkflowBody, WorkflowRequest } from './model.js';
+import { enqueueAdvance } from './notify.js';
+import { compileWorkflow } from './validate.js';
+
+/** Checks and accepts a workflow: one pending `workflow.<type>` operation on the workflows queue. */
+export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody, actor: Actor): Promise<Operation> {
+  const { request, provider } = await compileWorkflow(ctx, body);
+  return submitOperation(ctx, {
+    type: `workflow.${request.workflow_type}` as WorkflowOperationType,
+    workspace: body.workspace,
+    provider,
+    target: null,
+    request: request as unknown as Record<string, unknown>,
+    requestedBy: actor.username,
+    traceId: actor.traceId,
+  });
+}
+
+async function existingWorkflow(ctx: CoreContext, id: string): Promise<Operation> {
+  const op = await ctx.store.get(id);
+  if (!op || !isWorkflowType(op.type)) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `workflow ${id} does not exist`);
+  return op;
+}
+
+export interface StepView {
+  id: string;
+  type: string;
+  depends_on: string[];
+  operation_id: string | null;
+  /** The operation's status; `waiting` before it starts, `skipped` if it never will. */
+  status: OperationStatus | 'waiting' | 'skipped';
+  started_at: string | null;
+  finished_at: string | null;
+  result: Record<string, unknown> | null;
+  error: Operation['error'];
+}
+
+function stepView(id: string, type: string, depends_on: string[], op: Operation | undefined, never: boolean): StepView {
+  return {
+    id, type, depends_on,
+    operation_id: op?.id ?? null,
+    status: op?.status ?? (never ? 'skipped' : 'waiting'),
+    started_at: op?.started_at ?? null,
+    finished_at: op?.finished_at ?? null,
+    result: op?.result ?? null,
+    error: op?.error ?? null,
+  };
+}
+
+/** The workflow operation with every step (and rollback step) as its own operation stands. */
+export async function getWorkflow(ctx: CoreContext, id: string): Promise<Operation & { workflow_type: string; steps: StepView[]; rollback: StepView[] }> {
+  const workflow = await existingWorkflow(ctx, id);
+  const state = await readWorkflow(ctx, workflow);
+  const over = workflow.status !== 'pending' && workflow.status !== 'running';
+  const request = workflow.request as unknown as WorkflowRequest;
+  return {
+    ...workflow,
+    workflow_type: request.workflow_type,
+    steps: request.steps.map((s) => stepView(s.id, s.type, s.depends_on, state.ops.get(s.id), over || state.blocked.has(s.id))),
+    // In the order the rollback ran them.
+    rollback: state.rollbackPlan
+      .filter((s) => state.rollbackOps.has(s.id))
+      .map((s) => stepView(`rollback:${s.id}`, 'server.delete', [], state.rollbackOps.get(s.id), over)),
+  };
+}
+
+/**
+ * Cancels a workflow. A pending one is cancelled at once. A running one is marked, its
+ * pending and running steps are cancelled as single operations are (a running one aborts
+ * and cleans up), and an advance then rolls back if the policy asks and ends it `cancelled`.
+ */
+export async function cancelWorkflow(ctx: CoreContext, id: string, requestedBy: string): Promise<{ operation: Operation; cancelled: boolean }> {
+  const workflow = await existingWorkflow(ctx, id);
+  if (workflow.status === 'pending') {
+    try {
+      return await cancelOperation(ctx, id, requestedBy);
+    } catch (err) {
+      // It started between the read and the cancel: go on as for a running one.
+      if (!(err instanceof OperationFinishedError)) throw err;
+    }
+  }
+  const request = await ctx.store.requestCancel(id, requestedBy);
+  if (request.outcome === 'not_found') throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `workflow ${id} does not exist`);
+  if (request.outcome === 'not_running') throw new OperationFinishedError(id, request.status);
+  const marked = (await ctx.store.get(id))!;
+  const state = await readWorkflow(ctx, marked);
+  for (const op of state.ops.values()) {
+    if (op.status === 'pending' || (op.status === 'running' && !op.cancel_requested_at)) await cancelOperation(ctx, op.id, requestedBy).catch(() => undefined);
+  }
+  await enqueueAdvance(ctx, id, marked.trace_id, 'cancel');
+  return { operation: (await ctx.store.get(id))!, cancelled: false };
+}
+
+export async function listWorkflows(ctx: CoreContext, filters: { status?: OperationStatus; workspace?: string; provider?: string; workflow_type?: string }, limit: number, cursor: string | null): Promise<OperationPage> {
+  const { workflow_type, ...rest } = filters;
+  return ctx.store.list({ ...rest, ...(workflow_type ? { type: `workflow.${workflow_type}` as WorkflowOperationType } : { typePrefix: 'workflow.' }) }, limit, cursor);
+}
