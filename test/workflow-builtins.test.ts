@@ -34,6 +34,29 @@ describe('built-in workflows', () => {
     assert.equal(none.body.details[0].field, 'parameters.cluster_name');
   });
 
+  test('a 3-node cluster_create installs kubernetes on every node over SSH', async () => {
+    const before = sys.sandbox.ssh!.commands().length;
+    const { id } = await submitWorkflow(sys, { workflow_type: 'cluster_create', parameters: { cluster_name: 'kube', node_count: 3, ...DO_CREATE, taskservs: ['kubernetes'] } });
+    const wf = await waitForWorkflow(sys, id, 60000);
+    assert.equal(wf.status, 'completed', JSON.stringify(wf.error));
+    assert.equal(wf.result.servers.length, 3);
+    const creates = wf.steps.filter((s: { type: string }) => s.type === 'server.create');
+    const installs = wf.steps.filter((s: { type: string }) => s.type === 'taskserv.create');
+    assert.equal(creates.length, 3);
+    assert.ok(installs.length >= 1);
+    // The install starts only after every node exists.
+    const lastCreate = Math.max(...creates.map((s: { finished_at: string }) => Date.parse(s.finished_at)));
+    for (const step of installs) assert.ok(Date.parse(step.started_at) >= lastCreate);
+
+    const ran = sys.sandbox.ssh!.commands().slice(before).filter((c) => c.script.includes('kubelet'));
+    const addresses = wf.result.servers.map((s: { ip_address: string }) => s.ip_address).sort();
+    assert.deepEqual([...new Set(ran.map((c) => c.server))].sort(), addresses, 'the kubernetes install ran on each node');
+    const listed = await sys.request('GET', '/v1/taskservs');
+    const k8s = listed.body.find((t: { name: string; servers: string[] }) => t.name === 'kubernetes');
+    assert.ok(k8s);
+    assert.equal(k8s.servers.length, 3);
+  });
+
   test('server_batch_create makes every server', async () => {
     const { id } = await submitWorkflow(sys, { workflow_type: 'server_batch_create', parameters: { ...DO_CREATE, hostname_prefix: 'batch', count: 4 } });
     const wf = await waitForWorkflow(sys, id);
