@@ -40,13 +40,13 @@ describe('built-in workflows', () => {
     const wf = await waitForWorkflow(sys, id, 60000);
     assert.equal(wf.status, 'completed', JSON.stringify(wf.error));
     assert.equal(wf.result.servers.length, 3);
-    const creates = wf.steps.filter((s: { type: string }) => s.type === 'server.create');
-    const installs = wf.steps.filter((s: { type: string }) => s.type === 'taskserv.create');
+    const creates = wf.steps.filter((s) => s.type === 'server.create');
+    const installs = wf.steps.filter((s) => s.type === 'taskserv.create');
     assert.equal(creates.length, 3);
     assert.ok(installs.length >= 1);
     // The install starts only after every node exists.
-    const lastCreate = Math.max(...creates.map((s: { finished_at: string }) => Date.parse(s.finished_at)));
-    for (const step of installs) assert.ok(Date.parse(step.started_at) >= lastCreate);
+    const lastCreate = Math.max(...creates.map((s) => Date.parse(String(s.finished_at))));
+    for (const step of installs) assert.ok(Date.parse(String(step.started_at)) >= lastCreate);
 
     const ran = sys.sandbox.ssh!.commands().slice(before).filter((c) => c.script.includes('kubelet'));
     const addresses = wf.result.servers.map((s: { ip_address: string }) => s.ip_address).sort();
