@@ -70,6 +70,24 @@ describe('watching operations: long-poll and server-sent events with resume', ()
     assert.deepEqual(replay.map((e) => e?.id), mine.slice(1).map((e) => e.id));
   });
 
+  test('an operation\'s log holds the engine\'s steps, read in pages', async () => {
+    const op = await sys.createServer({ hostname: 'log-01' });
+    await sys.waitForStatus(op.id, ['completed']);
+    const all = await sys.request('GET', `/v1/operations/${op.id}/logs`);
+    assert.equal(all.status, 200);
+    assert.equal(all.body.operation_id, op.id);
+    const lines = all.body.entries.map((e: { line: string }) => e.line);
+    assert.ok(lines.some((l: string) => /creating log-01/.test(l)), lines.join(' | '));
+    assert.ok(lines.some((l: string) => /is active at/.test(l)));
+    assert.ok(all.body.entries.every((e: { source: string; stream: string }) => e.source === 'engine' && e.stream === 'engine'));
+    assert.equal(all.body.total, all.body.entries.length);
+    const page = await sys.request('GET', `/v1/operations/${op.id}/logs?from=1&limit=1`);
+    assert.equal(page.body.entries.length, 1);
+    assert.equal(page.body.entries[0].index, 1);
+    assert.equal(page.body.entries[0].line, lines[1]);
+    assert.equal(page.body.next, 2);
+  });
+
   test('a bad Last-Event-ID is a 400 naming it; an unknown operation 404', async () => {
     const bad = await sys.request('GET', '/v1/events', { headers: { 'Last-Event-ID': 'yesterday' } });
     assert.equal(bad.status, 400);

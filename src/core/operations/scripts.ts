@@ -80,7 +80,10 @@ local reply = {'ok', status}
 for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
 return reply`;
 
-/** ARGV: prefix, id, progress (JSON), now, message. Only a running operation takes progress. */
+/**
+ * ARGV: prefix, id, progress (JSON), now, message, log line limit. Only a running operation
+ * takes progress; the message also becomes an engine line of the operation's log (see log.ts).
+ */
 export const RECORD_PROGRESS = `
 ${APPEND_EVENT}
 local prefix, id = ARGV[1], ARGV[2]
@@ -89,6 +92,10 @@ local cur = redis.call('HMGET', key, 'status', 'type', 'workspace')
 if cur[1] ~= 'running' then return 0 end
 redis.call('HSET', key, 'progress', ARGV[3], 'updated_at', ARGV[4])
 append_event(prefix, id, 'progress', cur[2], cur[3], 'running', 'running', ARGV[4], ARGV[5])
+local log = key .. ':logs'
+if redis.call('LLEN', log) < tonumber(ARGV[6]) then
+  redis.call('RPUSH', log, cjson.encode({source = 'engine', stream = 'engine', line = ARGV[5], at = ARGV[4]}))
+end
 return 1`;
 
 /**

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
+import { MAX_LOG_LINES } from './log.js';
 import {
   JSON_FIELDS,
   OPERATION_STATUSES,
@@ -160,7 +161,7 @@ export class OperationStore {
   async recordProgress(id: string, step: string, message: string): Promise<boolean> {
     const at = new Date().toISOString();
     const progress: OperationProgress = { step, message, at };
-    return (await this.progressScript(this.keys.prefix, id, JSON.stringify(progress), at, message)) === 1;
+    return (await this.progressScript(this.keys.prefix, id, JSON.stringify(progress), at, message, String(MAX_LOG_LINES))) === 1;
   }
 
   async requestCancel(id: string, requestedBy: string): Promise<{ outcome: CancelRequestOutcome; status: string }> {
