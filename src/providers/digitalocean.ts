@@ -24,6 +24,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
+import { encodeId, isNotFound, adapterErrors } from './adapter-kit.js';
 
 export interface DigitalOceanProviderOptions {
   /** `https://api.digitalocean.com/v2`, or the sandbox's `http://127.0.0.1:PORT/v2`. */
@@ -91,6 +92,7 @@ interface DoImage {
 }
 
 const PROVIDER = 'digitalocean';
+const { notFound, actionFailed, badResponse } = adapterErrors(PROVIDER, 'droplet');
 const MAX_PAGE_SIZE = 200;
 /** A guard against a provider whose `next` link never ends. */
 const MAX_PAGES = 10_000;
@@ -499,39 +501,3 @@ function expectAction(value: unknown, what: string): DoAction {
   return a;
 }
 
-/** Ids come from callers; encoding keeps an odd one from addressing some other path. */
-function encodeId(providerId: string): string {
-  return encodeURIComponent(providerId);
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_NOT_FOUND;
-}
-
-function notFound(providerId: string, what: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_NOT_FOUND,
-    retryable: false,
-    providerStatus: 404,
-    message: `${PROVIDER}: droplet ${providerId} ${what}`,
-  });
-}
-
-function actionFailed(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_ACTION_FAILED,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}
-
-function badResponse(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_BAD_RESPONSE,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}

@@ -7,8 +7,11 @@ import { ErrorCodes, ProviderError } from '../core/errors.js';
 import type { ParsedProviderError } from './http-client.js';
 import { labelsToTags } from './hetzner-labels.js';
 import type { ProviderServer, ServerStatus } from './types.js';
+import { adapterErrors, isNotFound } from './adapter-kit.js';
 
 export const PROVIDER = 'hetzner';
+export const { notFound, actionFailed, rejected, badResponse } = adapterErrors(PROVIDER, 'server');
+export { isNotFound };
 
 export interface HcServer {
   id: number;
@@ -172,48 +175,8 @@ export function decimal(text: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-export function isNotFound(err: unknown): boolean {
-  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_NOT_FOUND;
-}
-
 /** Another action holds the server (`locked`, 423). */
 export function isLocked(err: unknown): boolean {
   return err instanceof ProviderError && err.providerCode === 'locked';
 }
 
-export function notFound(providerId: string, what: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_NOT_FOUND,
-    retryable: false,
-    providerStatus: 404,
-    message: `${PROVIDER}: server ${providerId} ${what}`,
-  });
-}
-
-export function actionFailed(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_ACTION_FAILED,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}
-
-export function rejected(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_REJECTED,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}
-
-export function badResponse(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_BAD_RESPONSE,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}

@@ -43,6 +43,7 @@ import {
   type Provider,
   type ProviderServer,
 } from './types.js';
+import { encodeId, progressReporter } from './adapter-kit.js';
 
 export interface HetznerProviderOptions {
   /** `https://api.hetzner.cloud/v1`, or the sandbox's `http://127.0.0.1:PORT/hetzner/v1`. */
@@ -499,16 +500,3 @@ function describeActionError(action: HcAction): string {
   return action.error?.code ? `${message} (${action.error.code})` : message;
 }
 
-/** Reports a progress message only when it differs from the previous one. */
-function progressReporter(ctx: CallContext): (message: string) => void {
-  let last = '';
-  return (message) => {
-    if (message !== last) ctx.onProgress?.(message);
-    last = message;
-  };
-}
-
-/** Ids come from callers; encoding keeps an odd one from addressing some other path. */
-function encodeId(providerId: string): string {
-  return encodeURIComponent(providerId);
-}

@@ -35,6 +35,7 @@ import type {
   Provider,
   ProviderServer,
 } from './types.js';
+import { encodeId, isNotFound, progressReporter, adapterErrors } from './adapter-kit.js';
 
 export interface UpCloudProviderOptions {
   /** `https://api.upcloud.com/1.3`, or the sandbox's `http://127.0.0.1:PORT/upcloud/1.3`. */
@@ -54,6 +55,7 @@ export interface UpCloudProviderOptions {
 }
 
 const PROVIDER = 'upcloud';
+const { notFound, rejected, actionFailed, badResponse } = adapterErrors(PROVIDER, 'server');
 /** Ubuntu Server 24.04 LTS, the template UUID a create clones (§4.10). */
 export const UPCLOUD_DEFAULT_TEMPLATE = '01000000-0000-4000-8000-000030240200';
 const MAX_PAGE_SIZE = 100;
@@ -505,15 +507,6 @@ function authorizationHeader(options: UpCloudProviderOptions): string {
   throw new Error('UpCloudProvider needs a token, or a username and password');
 }
 
-/** Reports a message only when it differs from the previous one, so polling does not repeat itself. */
-function progressReporter(ctx: CallContext): (message: string) => void {
-  let last = '';
-  return (message) => {
-    if (message !== last) ctx.onProgress?.(message);
-    last = message;
-  };
-}
-
 /** Zone ids start with the country's ISO code, except the United Kingdom's `uk`. */
 function countryOf(zoneId: string): string {
   const prefix = zoneId.slice(0, 2).toUpperCase();
@@ -528,33 +521,3 @@ function expectServer(value: unknown, what: string): UcServer {
   return s;
 }
 
-/** Ids come from callers; encoding keeps an odd one from addressing some other path. */
-function encodeId(providerId: string): string {
-  return encodeURIComponent(providerId);
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_NOT_FOUND;
-}
-
-function notFound(providerId: string, what: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_NOT_FOUND,
-    retryable: false,
-    providerStatus: 404,
-    message: `${PROVIDER}: server ${providerId} ${what}`,
-  });
-}
-
-function rejected(message: string): ProviderError {
-  return new ProviderError({ provider: PROVIDER, code: ErrorCodes.PROVIDER_REJECTED, retryable: false, message: `${PROVIDER}: ${message}` });
-}
-
-function actionFailed(message: string): ProviderError {
-  return new ProviderError({ provider: PROVIDER, code: ErrorCodes.PROVIDER_ACTION_FAILED, retryable: false, message: `${PROVIDER}: ${message}` });
-}
-
-function badResponse(message: string): ProviderError {
-  return new ProviderError({ provider: PROVIDER, code: ErrorCodes.PROVIDER_BAD_RESPONSE, retryable: false, message: `${PROVIDER}: ${message}` });
-}

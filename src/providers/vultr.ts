@@ -28,6 +28,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
+import { encodeId, isNotFound, progressReporter, adapterErrors } from './adapter-kit.js';
 
 export interface VultrProviderOptions {
   /** `https://api.vultr.com/v2`, or the sandbox's `http://127.0.0.1:PORT/vultr/v2`. */
@@ -90,6 +91,7 @@ interface VultrOs {
 }
 
 const PROVIDER = 'vultr';
+const { notFound, actionFailed, badResponse } = adapterErrors(PROVIDER, 'instance');
 const MAX_PAGE_SIZE = 500;
 /** A guard against a provider whose `next` cursor never ends. */
 const MAX_PAGES = 10_000;
@@ -465,15 +467,6 @@ function describe(instance: VultrInstance): string {
   return `${instance.status}/${instance.power_status ?? '?'}/${instance.server_status ?? '?'}`;
 }
 
-/** Reports a message only when it differs from the last one, so a long poll is not a flood. */
-function progressReporter(ctx: CallContext): (message: string) => void {
-  let last = '';
-  return (message) => {
-    if (message !== last) ctx.onProgress?.(message);
-    last = message;
-  };
-}
-
 function expectInstance(value: unknown, what: string): VultrInstance {
   const i = value as VultrInstance | undefined;
   if (!i || typeof i !== 'object' || typeof i.id !== 'string' || typeof i.status !== 'string') {
@@ -482,39 +475,3 @@ function expectInstance(value: unknown, what: string): VultrInstance {
   return i;
 }
 
-/** Ids come from callers; encoding keeps an odd one from addressing some other path. */
-function encodeId(providerId: string): string {
-  return encodeURIComponent(providerId);
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_NOT_FOUND;
-}
-
-function notFound(providerId: string, what: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_NOT_FOUND,
-    retryable: false,
-    providerStatus: 404,
-    message: `${PROVIDER}: instance ${providerId} ${what}`,
-  });
-}
-
-function actionFailed(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_ACTION_FAILED,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}
-
-function badResponse(message: string): ProviderError {
-  return new ProviderError({
-    provider: PROVIDER,
-    code: ErrorCodes.PROVIDER_BAD_RESPONSE,
-    retryable: false,
-    message: `${PROVIDER}: ${message}`,
-  });
-}

@@ -1,0 +1,36 @@
+/**
+ * What every adapter does the same way: its errors, id encoding in paths, and progress
+ * reports that say a thing once rather than on every poll.
+ */
+import { ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
+import type { CallContext, ProviderName } from './types.js';
+
+/** Ids come from callers; encoding keeps an odd one from addressing some other path. */
+export function encodeId(providerId: string): string {
+  return encodeURIComponent(providerId);
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_NOT_FOUND;
+}
+
+/** Passes a progress message on only when it differs from the previous one. */
+export function progressReporter(ctx: CallContext): (message: string) => void {
+  let last = '';
+  return (message) => {
+    if (message !== last) ctx.onProgress?.(message);
+    last = message;
+  };
+}
+
+/** Final (not retryable) errors of one provider, its name leading every message; `resource` is its word for a server. */
+export function adapterErrors(provider: ProviderName, resource: string) {
+  const fail = (code: ErrorCode, message: string, providerStatus?: number) =>
+    new ProviderError({ provider, code, retryable: false, providerStatus, message: `${provider}: ${message}` });
+  return {
+    notFound: (providerId: string, what: string) => fail(ErrorCodes.PROVIDER_NOT_FOUND, `${resource} ${providerId} ${what}`, 404),
+    actionFailed: (message: string) => fail(ErrorCodes.PROVIDER_ACTION_FAILED, message),
+    rejected: (message: string) => fail(ErrorCodes.PROVIDER_REJECTED, message),
+    badResponse: (message: string) => fail(ErrorCodes.PROVIDER_BAD_RESPONSE, message),
+  };
+}
