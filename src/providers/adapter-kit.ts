@@ -3,6 +3,7 @@
  * reports that say a thing once rather than on every poll.
  */
 import { ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
+import { sleep } from './http-client.js';
 import type { CallContext, ProviderName } from './types.js';
 
 /** Ids come from callers; encoding keeps an odd one from addressing some other path. */
@@ -33,4 +34,25 @@ export function adapterErrors(provider: ProviderName, resource: string) {
     rejected: (message: string) => fail(ErrorCodes.PROVIDER_REJECTED, message),
     badResponse: (message: string) => fail(ErrorCodes.PROVIDER_BAD_RESPONSE, message),
   };
+}
+
+/**
+ * Waits one poll interval before the next look at a server or action, or gives up with a
+ * retryable PROVIDER_TIMEOUT when that look would come after the deadline.
+ */
+export async function pollPause(
+  provider: ProviderName,
+  wait: { deadline: number; pollIntervalMs: number; waitTimeoutMs: number },
+  waitingFor: string,
+  ctx: CallContext,
+): Promise<void> {
+  if (Date.now() + wait.pollIntervalMs > wait.deadline) {
+    throw new ProviderError({
+      provider,
+      code: ErrorCodes.PROVIDER_TIMEOUT,
+      retryable: true,
+      message: `${provider}: gave up waiting for ${waitingFor} after ${wait.waitTimeoutMs}ms`,
+    });
+  }
+  await sleep(wait.pollIntervalMs, ctx.signal);
 }

@@ -5,7 +5,6 @@
 import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
 import {
   ProviderHttpClient,
-  sleep,
   type HttpResponse,
   type ParsedProviderError,
   type ProviderHttpClientOptions,
@@ -24,7 +23,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
-import { encodeId, isNotFound, adapterErrors } from './adapter-kit.js';
+import { encodeId, isNotFound, adapterErrors, pollPause } from './adapter-kit.js';
 
 export interface DigitalOceanProviderOptions {
   /** `https://api.digitalocean.com/v2`, or the sandbox's `http://127.0.0.1:PORT/v2`. */
@@ -423,16 +422,8 @@ export class DigitalOceanProvider implements Provider {
     return items;
   }
 
-  private async pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    if (Date.now() + this.pollIntervalMs > deadline) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        code: ErrorCodes.PROVIDER_TIMEOUT,
-        retryable: true,
-        message: `${PROVIDER}: gave up waiting for ${waitingFor} after ${this.waitTimeoutMs}ms`,
-      });
-    }
-    await sleep(this.pollIntervalMs, ctx.signal);
+  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
+    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
 }
 

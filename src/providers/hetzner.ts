@@ -6,8 +6,7 @@
  * polls it at `/actions/{id}` until it ends `success` or `error`. Servers carry the
  * operation marker as the label `pe-op=<operation id>`.
  */
-import { ErrorCodes, ProviderError } from '../core/errors.js';
-import { ProviderHttpClient, sleep, type HttpResponse, type ProviderHttpClientOptions } from './http-client.js';
+import { ProviderHttpClient, type HttpResponse, type ProviderHttpClientOptions } from './http-client.js';
 import { tagProblems, tagToLabel, tagsToLabels } from './hetzner-labels.js';
 import {
   PROVIDER,
@@ -43,7 +42,7 @@ import {
   type Provider,
   type ProviderServer,
 } from './types.js';
-import { encodeId, progressReporter } from './adapter-kit.js';
+import { encodeId, progressReporter, pollPause } from './adapter-kit.js';
 
 export interface HetznerProviderOptions {
   /** `https://api.hetzner.cloud/v1`, or the sandbox's `http://127.0.0.1:PORT/hetzner/v1`. */
@@ -476,16 +475,8 @@ export class HetznerProvider implements Provider {
     }
   }
 
-  private async pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    if (Date.now() + this.pollIntervalMs > deadline) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        code: ErrorCodes.PROVIDER_TIMEOUT,
-        retryable: true,
-        message: `${PROVIDER}: gave up waiting for ${waitingFor} after ${this.waitTimeoutMs}ms`,
-      });
-    }
-    await sleep(this.pollIntervalMs, ctx.signal);
+  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
+    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
 }
 

@@ -9,7 +9,7 @@
  * resize stop it first and say so through ctx.onProgress.
  */
 import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
-import { ProviderHttpClient, sleep, type ProviderHttpClientOptions } from './http-client.js';
+import { ProviderHttpClient, type ProviderHttpClientOptions } from './http-client.js';
 import { MARKER_LABEL_KEY, labelsForTags } from './upcloud-labels.js';
 import {
   type UcPlan,
@@ -35,7 +35,7 @@ import type {
   Provider,
   ProviderServer,
 } from './types.js';
-import { encodeId, isNotFound, progressReporter, adapterErrors } from './adapter-kit.js';
+import { encodeId, isNotFound, progressReporter, adapterErrors, pollPause } from './adapter-kit.js';
 
 export interface UpCloudProviderOptions {
   /** `https://api.upcloud.com/1.3`, or the sandbox's `http://127.0.0.1:PORT/upcloud/1.3`. */
@@ -486,16 +486,8 @@ export class UpCloudProvider implements Provider {
     return list as T[];
   }
 
-  private async pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    if (Date.now() + this.pollIntervalMs > deadline) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        code: ErrorCodes.PROVIDER_TIMEOUT,
-        retryable: true,
-        message: `${PROVIDER}: gave up waiting for ${waitingFor} after ${this.waitTimeoutMs}ms`,
-      });
-    }
-    await sleep(this.pollIntervalMs, ctx.signal);
+  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
+    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
 }
 

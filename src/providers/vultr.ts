@@ -9,7 +9,6 @@
 import { ErrorCodes, ProviderError } from '../core/errors.js';
 import {
   ProviderHttpClient,
-  sleep,
   type HttpResponse,
   type ParsedProviderError,
   type ProviderHttpClientOptions,
@@ -28,7 +27,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
-import { encodeId, isNotFound, progressReporter, adapterErrors } from './adapter-kit.js';
+import { encodeId, isNotFound, progressReporter, adapterErrors, pollPause } from './adapter-kit.js';
 
 export interface VultrProviderOptions {
   /** `https://api.vultr.com/v2`, or the sandbox's `http://127.0.0.1:PORT/vultr/v2`. */
@@ -383,16 +382,8 @@ export class VultrProvider implements Provider {
     }
   }
 
-  private async pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    if (Date.now() + this.pollIntervalMs > deadline) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        code: ErrorCodes.PROVIDER_TIMEOUT,
-        retryable: true,
-        message: `${PROVIDER}: gave up waiting for ${waitingFor} after ${this.waitTimeoutMs}ms`,
-      });
-    }
-    await sleep(this.pollIntervalMs, ctx.signal);
+  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
+    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
 }
 
