@@ -9,8 +9,9 @@ describe('cancelling a workflow and killing its worker', () => {
     await Promise.all(systems.map((s) => s.stop()));
   });
 
-  test('cancel in the middle: running steps abort and clean up, the rest never start, the workflow ends cancelled', async () => {
-    const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 5000 });
+  for (const endpoint of ['workflows', 'operations'] as const) test(`cancel in the middle (POST /v1/${endpoint}/{id}/cancel): running steps abort and clean up, the rest never start, the workflow ends cancelled`, async () => {
+    // No sweep within the test: the cancel alone must carry the workflow to its end.
+    const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 5000, env: { SWEEP_INTERVAL_MS: '600000' } });
     systems.push(sys);
     const { id } = await submitWorkflow(sys, {
       workflow_type: 'custom',
@@ -29,7 +30,7 @@ describe('cancelling a workflow and killing its worker', () => {
     }, 'both creates to have made their servers');
     assert.equal(running.status, 'running');
 
-    const res = await sys.request('POST', `/v1/workflows/${id}/cancel`);
+    const res = await sys.request('POST', `/v1/${endpoint}/${id}/cancel`);
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const wf = await waitForWorkflow(sys, id);
     assert.equal(wf.status, 'cancelled');

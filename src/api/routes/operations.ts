@@ -1,6 +1,6 @@
 import type { CoreContext } from '../../core/context.js';
 import { ErrorCodes, NotFoundError, ValidationError } from '../../core/errors.js';
-import { cancelOperation } from '../../core/operations/cancel.js';
+import { cancelRequested } from '../../core/operations/cancel-request.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
 import { getOperationQuery, listOperationsQuery, operationEventsQuery, operationIdParams, operationLogsQuery } from '../schemas/operations.js';
@@ -56,7 +56,7 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
       409: { description: 'Already finished; `details.status` says how', schema: errorRef },
     },
     handler: async ({ params, user }) => {
-      const outcome = await cancelOperation(ctx, params.id, user.username);
+      const outcome = await cancelRequested(ctx, params.id, user.username);
       return { status: outcome.cancelled ? 200 : 202, body: outcome.operation };
     },
   });
