@@ -17,6 +17,7 @@ import { type DigitalOceanBehaviour, DigitalOceanStore, regionJson } from './dig
 import type { Faults } from './faults.js';
 import { type SlidingWindowLimits, SlidingWindowRateLimiter } from './rate-limit.js';
 import { objectAt, stringAt } from './snapshot-fields.js';
+import { isBodyParserError, readConfigPatch } from './config-patch.js';
 
 export const DIGITALOCEAN_MOUNT_PATH = '/v2';
 
@@ -400,33 +401,13 @@ function clampInt(raw: string | undefined, fallback: number, min: number, max: n
   return Math.min(max, Math.max(min, Number(raw)));
 }
 
-function isBodyParserError(err: unknown, type: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { type?: unknown }).type === type;
-}
-
 function checkConfigPatch(patch: unknown): {
   behaviour: Partial<DigitalOceanBehaviour>;
   rateLimit: SlidingWindowLimits | false | undefined;
 } {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new DigitalOceanConfigError('config must be a JSON object');
-  }
-  const raw = patch as Record<string, unknown>;
-  const behaviour: Partial<DigitalOceanBehaviour> = {};
   const counters = ['activeDelayMs', 'actionDelayMs', 'failNextCreates', 'failNextActions', 'dropletLimit'] as const;
-  for (const key of Object.keys(raw)) {
-    if (key !== 'rateLimit' && !(counters as readonly string[]).includes(key)) {
-      throw new DigitalOceanConfigError(`unknown config field ${JSON.stringify(key)}`);
-    }
-  }
-  for (const key of counters) {
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new DigitalOceanConfigError(`${key} must be a non-negative integer`);
-    }
-    behaviour[key] = value;
-  }
+  const { raw, counters: read } = readConfigPatch(patch, counters, ['rateLimit'], (message) => new DigitalOceanConfigError(message));
+  const behaviour: Partial<DigitalOceanBehaviour> = read;
 
   let rateLimit: SlidingWindowLimits | false | undefined;
   if (raw.rateLimit === false) {

@@ -41,6 +41,7 @@ import {
 } from './hetzner-store.js';
 import type { Faults } from './faults.js';
 import { type TokenBucketLimits, TokenBucketRateLimiter } from './token-bucket.js';
+import { isBodyParserError, readConfigPatch } from './config-patch.js';
 
 export const HETZNER_MOUNT_PATH = '/hetzner/v1';
 
@@ -382,32 +383,12 @@ function numericId(raw: string | string[] | undefined, what: string): number {
   return Number(raw);
 }
 
-function isBodyParserError(err: unknown, type: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { type?: unknown }).type === type;
-}
-
 function checkConfigPatch(patch: unknown): {
   behaviour: Partial<HetznerBehaviour>;
   rateLimit: TokenBucketLimits | false | undefined;
 } {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new HetznerConfigError('config must be a JSON object');
-  }
-  const raw = patch as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (key !== 'rateLimit' && !(BEHAVIOUR_FIELDS as readonly string[]).includes(key)) {
-      throw new HetznerConfigError(`unknown config field ${JSON.stringify(key)}`);
-    }
-  }
-  const behaviour: Partial<HetznerBehaviour> = {};
-  for (const key of BEHAVIOUR_FIELDS) {
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new HetznerConfigError(`${key} must be a non-negative integer`);
-    }
-    behaviour[key] = value;
-  }
+  const { raw, counters: read } = readConfigPatch(patch, BEHAVIOUR_FIELDS, ['rateLimit'], (message) => new HetznerConfigError(message));
+  const behaviour: Partial<HetznerBehaviour> = read;
 
   let rateLimit: TokenBucketLimits | false | undefined;
   if (raw.rateLimit === false) {

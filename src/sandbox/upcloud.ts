@@ -43,6 +43,7 @@ import { parseLabelFilters } from './upcloud-labels.js';
 import type { UpCloudStoreSnapshot } from './upcloud-snapshot.js';
 import { type UpCloudBehaviour, UpCloudStore } from './upcloud-store.js';
 import type { Faults } from './faults.js';
+import { isBodyParserError, readConfigPatch } from './config-patch.js';
 
 export const UPCLOUD_MOUNT_PATH = '/upcloud/1.3';
 /** The part of the mount path that the real API does not have; fault rules see paths without it. */
@@ -324,15 +325,7 @@ function pagingNumber(raw: unknown, name: string, min: number, max: number): num
   return Number(text);
 }
 
-function isBodyParserError(err: unknown, type: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { type?: unknown }).type === type;
-}
-
 function checkConfigPatch(patch: unknown): { behaviour: Partial<UpCloudBehaviour>; errorFormat: UpCloudErrorFormat | undefined } {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new UpCloudConfigError('config must be a JSON object');
-  }
-  const raw = patch as Record<string, unknown>;
   const counters = [
     'createDelayMs',
     'stopDelayMs',
@@ -343,20 +336,8 @@ function checkConfigPatch(patch: unknown): { behaviour: Partial<UpCloudBehaviour
     'stuckNextCreates',
     'stuckNextStops',
   ] as const;
-  for (const key of Object.keys(raw)) {
-    if (key !== 'errorFormat' && !(counters as readonly string[]).includes(key)) {
-      throw new UpCloudConfigError(`unknown config field ${JSON.stringify(key)}`);
-    }
-  }
-  const behaviour: Partial<UpCloudBehaviour> = {};
-  for (const key of counters) {
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new UpCloudConfigError(`${key} must be a non-negative integer`);
-    }
-    behaviour[key] = value;
-  }
+  const { raw, counters: read } = readConfigPatch(patch, counters, ['errorFormat'], (message) => new UpCloudConfigError(message));
+  const behaviour: Partial<UpCloudBehaviour> = read;
   let errorFormat: UpCloudErrorFormat | undefined;
   if (raw.errorFormat !== undefined) {
     if (!UPCLOUD_ERROR_FORMATS.includes(raw.errorFormat as UpCloudErrorFormat)) {

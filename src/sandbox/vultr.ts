@@ -27,6 +27,7 @@ import { PerSecondRateLimiter, type VultrRateLimit } from './vultr-rate-limit.js
 import { parseCreateRequest, parseInstanceIds, parseUpdateRequest } from './vultr-requests.js';
 import type { VultrStoreSnapshot } from './vultr-snapshot.js';
 import { type InstanceRecord, type PowerTaskKind, type VultrBehaviour, VultrStore } from './vultr-store.js';
+import { isBodyParserError, readConfigPatch } from './config-patch.js';
 
 export const VULTR_MOUNT_PATH = '/vultr/v2';
 /** What the sandbox puts before Vultr's own `/v2`; fault rules are matched without it. */
@@ -316,10 +317,6 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function isBodyParserError(err: unknown, type: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { type?: unknown }).type === type;
-}
-
 const BEHAVIOUR_FIELDS = [
   'activeDelayMs',
   'bootDelayMs',
@@ -334,24 +331,8 @@ function checkConfigPatch(patch: unknown): {
   behaviour: Partial<VultrBehaviour>;
   rateLimit: VultrRateLimit | false | undefined;
 } {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new VultrConfigError('config must be a JSON object');
-  }
-  const raw = patch as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (key !== 'rateLimit' && !(BEHAVIOUR_FIELDS as readonly string[]).includes(key)) {
-      throw new VultrConfigError(`unknown config field ${JSON.stringify(key)}`);
-    }
-  }
-  const behaviour: Partial<VultrBehaviour> = {};
-  for (const key of BEHAVIOUR_FIELDS) {
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new VultrConfigError(`${key} must be a non-negative integer`);
-    }
-    behaviour[key] = value;
-  }
+  const { raw, counters: read } = readConfigPatch(patch, BEHAVIOUR_FIELDS, ['rateLimit'], (message) => new VultrConfigError(message));
+  const behaviour: Partial<VultrBehaviour> = read;
 
   let rateLimit: VultrRateLimit | false | undefined;
   if (raw.rateLimit === false) {
