@@ -9,6 +9,7 @@ import { VERSION } from '../core/version.js';
 import { createApp } from './app.js';
 import { EventHub } from '../core/events/hub.js';
 import { createProviders } from '../providers/registry.js';
+import { createRequestBudgets } from '../core/rate-budget/index.js';
 
 export interface RunningApi {
   url: string;
@@ -30,7 +31,12 @@ export async function startApi(
   const users = new UserDirectory(config, ctx.redis, ctx.keys);
   await users.ensureAdmin(announceAdminPassword);
   const tokens = await TokenService.create(config, ctx.redis, ctx.keys);
-  const providers = createProviders(config.providers, { requestTimeoutMs: config.worker.requestTimeoutMs, maxConcurrency: config.worker.providerConcurrency });
+  // The API's listings and checks spend the same provider budgets as the workers.
+  const providers = createProviders(
+    config.providers,
+    { requestTimeoutMs: config.worker.requestTimeoutMs, maxConcurrency: config.worker.providerConcurrency },
+    createRequestBudgets(ctx.redis, ctx.keys, config),
+  );
   const hub = new EventHub(redisUrl, ctx.keys, logger);
   const app = createApp({ ctx, tokens, users, providers, hub, version: VERSION });
   const server: Server = await new Promise((resolve, reject) => {

@@ -74,6 +74,11 @@ export interface Config {
     sweepIntervalMs: number;
     /** How often the inventory is compared with what the providers report. */
     reconcileIntervalMs: number;
+    /** How long an operation of each type may run, from its first claim, before it fails with TIMEOUT and is cleaned up. */
+    deadlinesMs: Record<DeadlineType, number>;
+    /** Shortest and longest pause between two looks of a provider account's watcher at its waiting servers. */
+    watchMinIntervalMs: number;
+    watchMaxIntervalMs: number;
   };
   logLevel: string;
   /** How long the provider catalogue (regions, plans, images) is cached. */
@@ -84,6 +89,20 @@ export interface Config {
   sandbox: { port: number };
   /** How the workers reach servers to run task service scripts. */
   ssh: SshSettings;
+  /**
+   * Each provider account's request budget, shared by every process through Redis
+   * (src/core/rate-budget/); null means no self-limiting (a 429 still pauses every process).
+   */
+  rateLimits: Record<ProviderName, RateLimitWindow[] | null>;
+}
+
+/**
+ * At most `limit` requests in any rolling `windowMs`. Hetzner's single window is read as its
+ * token bucket: `limit` tokens refilling over `windowMs` (3600/1h = +1 per second).
+ */
+export interface RateLimitWindow {
+  limit: number;
+  windowMs: number;
 }
 
 export interface SshSettings {
@@ -214,13 +233,75 @@ export function loadConfig(env: Env = process.env): Config {
       backoffDelayMs: int(env, 'JOB_BACKOFF_MS', 1000, 1, 600000),
       sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 15000, 100, 3600000),
       reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 300000, 200, 86400000),
+      deadlinesMs: deadlines(str(env, 'OPERATION_DEADLINES')),
+      watchMinIntervalMs: int(env, 'WATCH_MIN_INTERVAL_MS', 1000, 10, 600000),
+      watchMaxIntervalMs: int(env, 'WATCH_MAX_INTERVAL_MS', 15000, 10, 3600000),
     },
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
     ssh: sshSettings(env),
+    rateLimits: {
+      digitalocean: rateLimitSetting(env, 'RATE_LIMIT_DIGITALOCEAN', '250/1m,5000/1h'),
+      hetzner: rateLimitSetting(env, 'RATE_LIMIT_HETZNER', '3600/1h', { singleWindow: true }),
+      vultr: rateLimitSetting(env, 'RATE_LIMIT_VULTR', '30/1s'),
+      // UpCloud publishes no limit (PROVIDERS.md §4.8); 10/s is a guess meant to stay well clear of one.
+      upcloud: rateLimitSetting(env, 'RATE_LIMIT_UPCLOUD', '10/1s'),
+    },
   };
+}
+
+const WINDOW_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `"250/1m,5000/1h"` (requests per window; units ms, s, m, h) or `"off"`. */
+function rateLimitSetting(env: Env, name: string, fallback: string, opts: { singleWindow?: boolean } = {}): RateLimitWindow[] | null {
+  const raw = str(env, name) ?? fallback;
+  if (raw.toLowerCase() === 'off') return null;
+  const windows = raw.split(',').map((part) => {
+    const match = /^(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)$/.exec(part.trim());
+    if (!match) throw new ConfigError(name, `must be 'off' or requests per window like '250/1m,5000/1h', got '${raw}'`);
+    const limit = Number(match[1]);
+    const windowMs = Number(match[2] === '' ? 1 : match[2]) * WINDOW_UNITS_MS[match[3]!]!;
+    if (limit < 1 || limit > 1_000_000) throw new ConfigError(name, `needs a limit between 1 and 1000000 requests, got ${limit}`);
+    if (windowMs < 100 || windowMs > 86_400_000) throw new ConfigError(name, `needs windows between 100ms and 24h, got '${part.trim()}'`);
+    return { limit, windowMs };
+  });
+  if (opts.singleWindow && windows.length !== 1) {
+    throw new ConfigError(name, `takes one limit (the token bucket's size and refill period, e.g. '3600/1h'), got '${raw}'`);
+  }
+  if (new Set(windows.map((w) => w.windowMs)).size !== windows.length) throw new ConfigError(name, `names the same window twice: '${raw}'`);
+  return windows;
+}
+
+/** Operation types with a deadline of their own; a workflow is bounded by its steps'. */
+export type DeadlineType = 'server.create' | 'server.delete' | 'server.action' | 'server.resize' | 'taskserv.create' | 'taskserv.delete';
+
+export const DEFAULT_DEADLINES_MS: Record<DeadlineType, number> = {
+  'server.create': 15 * 60_000,
+  'server.delete': 10 * 60_000,
+  'server.action': 10 * 60_000,
+  'server.resize': 30 * 60_000,
+  'taskserv.create': 60 * 60_000,
+  'taskserv.delete': 30 * 60_000,
+};
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `OPERATION_DEADLINES=server.create=20m,server.delete=5m`: the types named change, the others keep their defaults. */
+function deadlines(raw: string | null): Record<DeadlineType, number> {
+  const out = { ...DEFAULT_DEADLINES_MS };
+  if (raw === null) return out;
+  for (const entry of raw.split(',')) {
+    const match = /^\s*([a-z.]+)\s*=\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(entry);
+    if (!match) throw new ConfigError('OPERATION_DEADLINES', `entry '${entry.trim()}' must look like 'server.create=15m' (units ms, s, m, h)`);
+    const type = match[1] as DeadlineType;
+    if (!(type in DEFAULT_DEADLINES_MS)) throw new ConfigError('OPERATION_DEADLINES', `names unknown operation type '${type}' (one of ${Object.keys(DEFAULT_DEADLINES_MS).join(', ')})`);
+    const ms = Number(match[2]) * DURATION_UNITS[match[3]!]!;
+    if (ms < 100 || ms > 7 * 86_400_000) throw new ConfigError('OPERATION_DEADLINES', `deadline of ${type} must be between 100ms and 7 days`);
+    out[type] = ms;
+  }
+  return out;
 }
 
 function sshSettings(env: Env): SshSettings {

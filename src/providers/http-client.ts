@@ -1,11 +1,13 @@
 /**
  * The HTTP client every provider adapter shares: JSON in and out, per-attempt timeouts,
  * retries with backoff, 429 handling, a per-provider concurrency cap, and one mapping of
- * HTTP failures onto `ProviderError` codes.
+ * HTTP failures onto `ProviderError` codes. With a `budget`, every attempt first draws on the
+ * account's request budget that all processes share (request-budget.ts).
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { AbortedError, ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
+import { currentRequestPriority, type RequestBudget, type RequestPriority } from './request-budget.js';
 
 export interface ParsedProviderError {
   providerCode?: string;
@@ -41,6 +43,13 @@ export interface ProviderHttpClientOptions {
    */
   rateLimitWaitMs?: (headers: Headers) => number | undefined;
   parseError: ProviderErrorParser;
+  /**
+   * The account's request budget shared by every process. Each attempt (retries included)
+   * takes from it before going on the wire and reports the answer's headers back; a 429 is
+   * then handed to the caller at once instead of being slept out here, because the budget
+   * already pauses every process until the provider's reset.
+   */
+  budget?: RequestBudget;
   /** Source of jitter in [0, 1); replaceable so tests can pin delays. */
   random?: () => number;
 }
@@ -53,6 +62,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the method default (GET/HEAD/PUT/DELETE/OPTIONS are idempotent, POST/PATCH are not). */
   idempotent?: boolean;
+  /**
+   * Where this request stands when the account's budget runs low. Default: the priority of the
+   * surrounding withRequestPriority(), else 'read' for GET/HEAD and 'mutation' for the rest.
+   */
+  priority?: RequestPriority;
 }
 
 export interface HttpResponse<T> {
@@ -144,6 +158,7 @@ export class ProviderHttpClient {
   private readonly rateLimitWaitMs: (headers: Headers) => number | undefined;
   private readonly random: () => number;
   private readonly limit: ConcurrencyLimit;
+  private readonly budget: RequestBudget | undefined;
   // node:http with kept-alive sockets costs a fraction of fetch's CPU per request, which
   // matters because every operation polls its provider several times.
   private readonly agent: http.Agent;
@@ -163,6 +178,7 @@ export class ProviderHttpClient {
     this.parseError = options.parseError;
     this.random = options.random ?? Math.random;
     this.limit = new ConcurrencyLimit(Math.max(1, options.maxConcurrency ?? 8));
+    this.budget = options.budget;
     const agentOptions = { keepAlive: true, maxSockets: Math.max(1, options.maxConcurrency ?? 8) };
     this.agent = this.base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
@@ -182,10 +198,12 @@ export class ProviderHttpClient {
     const label = `${verb} ${url.pathname}`;
     const idempotent = options.idempotent ?? IDEMPOTENT_METHODS.has(verb);
     const signal = options.signal;
+    const priority: RequestPriority =
+      options.priority ?? currentRequestPriority() ?? (verb === 'GET' || verb === 'HEAD' ? 'read' : 'mutation');
 
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw new AbortedError(signal.reason);
-      const outcome = await this.attempt(verb, url, options.body, signal);
+      const outcome = await this.attempt(verb, url, options.body, signal, priority);
       const retriesLeft = attempt < this.retries;
 
       if (outcome.kind === 'response') {
@@ -196,6 +214,9 @@ export class ProviderHttpClient {
         if (status === 429) {
           // A 429 means the request was not processed, so repeating it is safe for any method.
           const waitMs = this.rateLimitWaitMs(headers);
+          // The budget has paused the account on every process; sleeping here as well would
+          // only hold a job (and a slot) that the caller can park instead.
+          if (this.budget) throw this.httpError(status, headers, text, label, waitMs);
           const fits = waitMs === undefined || waitMs <= this.maxRateLimitWaitMs;
           if (retriesLeft && fits) {
             // A reset already in the past would otherwise mean retrying in a tight loop.
@@ -232,16 +253,28 @@ export class ProviderHttpClient {
     }
   }
 
-  /** One try, holding a concurrency slot only while the request is on the wire. */
+  /**
+   * One try, holding a concurrency slot only while the request is on the wire. The budget is
+   * taken after the slot, so the moment the budget records is the moment the request leaves
+   * (a request stamped while still queued here would reach the provider later than counted).
+   */
   private async attempt(
     method: string,
     url: URL,
     body: unknown,
     callerSignal: AbortSignal | undefined,
+    priority: RequestPriority,
   ): Promise<AttemptOutcome> {
     const release = await this.limit.acquire(callerSignal);
     try {
-      return await this.send(method, url, body === undefined ? undefined : JSON.stringify(body), callerSignal);
+      await this.budget?.take(priority, callerSignal);
+      const outcome = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body), callerSignal);
+      if (outcome.kind === 'response' && this.budget) {
+        // The answer already arrived: a correction that cannot be recorded must not turn a
+        // request that succeeded (a create, say) into a failure the caller would repeat.
+        await this.budget.settle(outcome.status, outcome.headers).catch(() => undefined);
+      }
+      return outcome;
     } finally {
       release();
     }

@@ -4,6 +4,7 @@
  */
 import { DigitalOceanProvider } from './digitalocean.js';
 import { HetznerProvider } from './hetzner.js';
+import { providerAccountId, type RequestBudget } from './request-budget.js';
 import type { Provider, ProviderName } from './types.js';
 import { UpCloudProvider } from './upcloud.js';
 import { VultrProvider } from './vultr.js';
@@ -24,14 +25,30 @@ export interface ProviderTuning {
   maxConcurrency?: number;
 }
 
-export function createProviders(config: ProvidersConfig, tuning: ProviderTuning = {}): Map<ProviderName, Provider> {
+/** The shared request budget of one provider account (src/core/rate-budget/createRequestBudgets). */
+export type BudgetFor = (provider: ProviderName, accountId: string) => RequestBudget;
+
+/**
+ * Without `budgetFor` each adapter's HTTP client keeps its old, process-local 429 handling;
+ * with it, every request draws on its account's budget shared by all processes.
+ */
+export function createProviders(config: ProvidersConfig, tuning: ProviderTuning = {}, budgetFor?: BudgetFor): Map<ProviderName, Provider> {
   const providers = new Map<ProviderName, Provider>();
-  const http = { timeoutMs: tuning.requestTimeoutMs, maxConcurrency: tuning.maxConcurrency };
+  const http = (provider: ProviderName) => {
+    const budget = budgetFor ? budgetFor(provider, accountIdFor(provider, config)!) : undefined;
+    return { timeoutMs: tuning.requestTimeoutMs, maxConcurrency: tuning.maxConcurrency, ...(budget ? { budget } : {}) };
+  };
   if (config.digitalocean) {
-    providers.set('digitalocean', new DigitalOceanProvider({ ...config.digitalocean, pollIntervalMs: tuning.pollIntervalMs, http }));
+    providers.set('digitalocean', new DigitalOceanProvider({ ...config.digitalocean, pollIntervalMs: tuning.pollIntervalMs, http: http('digitalocean') }));
   }
-  if (config.hetzner) providers.set('hetzner', new HetznerProvider({ ...config.hetzner, pollIntervalMs: tuning.pollIntervalMs, http }));
-  if (config.vultr) providers.set('vultr', new VultrProvider({ ...config.vultr, pollIntervalMs: tuning.pollIntervalMs, http }));
-  if (config.upcloud) providers.set('upcloud', new UpCloudProvider({ ...config.upcloud, pollIntervalMs: tuning.pollIntervalMs, http }));
+  if (config.hetzner) providers.set('hetzner', new HetznerProvider({ ...config.hetzner, pollIntervalMs: tuning.pollIntervalMs, http: http('hetzner') }));
+  if (config.vultr) providers.set('vultr', new VultrProvider({ ...config.vultr, pollIntervalMs: tuning.pollIntervalMs, http: http('vultr') }));
+  if (config.upcloud) providers.set('upcloud', new UpCloudProvider({ ...config.upcloud, pollIntervalMs: tuning.pollIntervalMs, http: http('upcloud') }));
   return providers;
+}
+
+/** The id of the account a configured provider is called as (undefined when it is not configured). */
+export function accountIdFor(provider: ProviderName, config: ProvidersConfig): string | undefined {
+  const credentials = config[provider];
+  return credentials ? providerAccountId(provider, credentials) : undefined;
 }

@@ -9,7 +9,13 @@
  *   DELETE /_sandbox/faults/:id           remove one rule → 204 / 404
  *   GET    /_sandbox/:provider/config     current behaviour of one provider
  *   POST   /_sandbox/:provider/config     change delays / rate limit / pending failures
- *   POST   /_sandbox/reset                forget all resources, faults and rate-limit history → 204
+ *   GET    /_sandbox/requests             requests each provider received per credential since the
+ *                                         last reset: {"digitalocean": {"<token>": {"requests": n,
+ *                                         "rate_limited": m, "max_per_minute": k}}, …}; rate_limited
+ *                                         counts 429 answers (limiter or fault), max_per_minute the
+ *                                         most in any rolling 60 s; UpCloud's HTTP Basic is keyed
+ *                                         "basic:<user>", no credential "anonymous"
+ *   POST   /_sandbox/reset                forget all resources, faults, rate-limit history and request counts → 204
  *   GET    /_sandbox/clock                {now}
  *   POST   /_sandbox/clock                {advanceMs} or {setMs}; only with a manual clock (else 409)
  *
@@ -18,6 +24,7 @@
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Clock, ManualClock } from './clock.js';
 import { FaultRuleError, type Faults } from './faults.js';
+import type { RequestCountsReport } from './request-counts.js';
 import type { ProviderSimulator } from './server.js';
 
 export interface AdminDependencies {
@@ -28,6 +35,7 @@ export interface AdminDependencies {
   clock: Clock;
   /** Present only when the sandbox runs on a manual clock, which the admin API may move. */
   manualClock: ManualClock | undefined;
+  requestCounts: () => RequestCountsReport;
 }
 
 class AdminError extends Error {
@@ -81,6 +89,10 @@ export function createAdminRouter(deps: AdminDependencies): Router {
       throw new AdminError(404, 'not_found', `no fault rule with id ${req.params.id}`);
     }
     res.status(204).end();
+  });
+
+  router.get('/requests', (_req, res) => {
+    res.json(deps.requestCounts());
   });
 
   router.post('/reset', (_req, res) => {

@@ -13,6 +13,7 @@ import type { DigitalOceanSimulator } from './digitalocean.js';
 import { createSimulators, type SimulatorSettings } from './simulators.js';
 import { Faults, type SandboxProvider } from './faults.js';
 import { createAdminRouter } from './admin.js';
+import { RequestCounts, type RequestCountsReport } from './request-counts.js';
 import { SshHostState } from './ssh-state.js';
 import { startSshHost, type SandboxSshHost } from './ssh-host.js';
 import { DEFAULT_STATE_SAVE_INTERVAL_MS, SandboxStatePersistence } from './state-persistence.js';
@@ -27,6 +28,7 @@ export { type Clock, ManualClock, systemClock } from './clock.js';
 export type { FaultRecord, FaultRule } from './faults.js';
 export type { DigitalOceanConfig, DigitalOceanSimulator, DigitalOceanSnapshot } from './digitalocean.js';
 export type { SandboxState } from './state-snapshot.js';
+export type { CredentialRequestCounts, RequestCountsReport } from './request-counts.js';
 export { SnapshotFormatError } from './snapshot-fields.js';
 
 export interface SandboxOptions extends SimulatorSettings {
@@ -67,7 +69,9 @@ export interface Sandbox {
   digitalocean: DigitalOceanSimulator;
   /** Any simulated provider, by name. */
   simulator(provider: SandboxProvider): ProviderSimulator | undefined;
-  /** Forgets all simulated resources, faults and rate-limit history. */
+  /** Requests each provider received per credential, and its 429s (also GET /_sandbox/requests). */
+  requestCounts(): RequestCountsReport;
+  /** Forgets all simulated resources, faults, rate-limit history and request counts. */
   reset(): void;
   /** Every provider's resources and id counters as plain JSON, the state file's format. */
   snapshot(): SandboxState;
@@ -104,6 +108,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const token = opts.token ?? `sbx_${randomBytes(16).toString('hex')}`;
   const clock = opts.clock ?? systemClock;
   const faults = new Faults();
+  const requestCounts = new RequestCounts(clock);
 
   const providers = createSimulators({ clock, token, faults }, opts);
   const digitalocean = providers.find((p) => p.provider === 'digitalocean') as unknown as DigitalOceanSimulator & ProviderSimulator;
@@ -114,6 +119,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const reset = (): void => {
     faults.clear();
+    requestCounts.reset();
     for (const p of providers) p.reset();
     sshState.reset();
     ssh?.clear();
@@ -132,7 +138,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   // Before listening, so no request ever sees the sandbox without its saved resources.
   persistence?.load();
 
-  const app = buildApp({ token, clock, faults, providers, reset, sshState, sshCommands: () => ssh?.commands() ?? [] });
+  const app = buildApp({ token, clock, faults, providers, reset, sshState, requestCounts, sshCommands: () => ssh?.commands() ?? [] });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -179,6 +185,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clock,
     digitalocean,
     simulator: (provider) => providers.find((p) => p.provider === provider),
+    requestCounts: () => requestCounts.report(),
     reset,
     snapshot: () => captureSandboxState(providers, clock),
     restore: (state) => restoreSandboxState(providers, state),
@@ -196,6 +203,7 @@ function buildApp(deps: {
   providers: ProviderSimulator[];
   reset: () => void;
   sshState: SshHostState;
+  requestCounts: RequestCounts;
   sshCommands: () => unknown[];
 }): Express {
   const app = express();
@@ -217,6 +225,7 @@ function buildApp(deps: {
       reset: deps.reset,
       manualClock: deps.clock instanceof ManualClock ? deps.clock : undefined,
       clock: deps.clock,
+      requestCounts: () => deps.requestCounts.report(),
     }),
   );
   // A server created with keys in its cloud-config lets those keys in, as cloud-init would.
@@ -225,7 +234,8 @@ function buildApp(deps: {
     if (req.method === 'POST') res.once('finish', () => res.statusCode < 300 && deps.sshState.learnFromCreateBody(req.body));
     next();
   });
-  for (const provider of deps.providers) app.use(provider.mountPath, provider.router);
+  // Counted in front of each simulator, so its rate limiter, faults and auth all lie behind the count.
+  for (const provider of deps.providers) app.use(provider.mountPath, deps.requestCounts.middleware(provider.provider), provider.router);
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `no simulated provider serves ${req.method} ${req.path}` });

@@ -1,18 +1,30 @@
 import { bootConfig, onShutdown, requireRedisUrl } from '../core/boot.js';
+import { Keys } from '../core/keys.js';
 import { createLogger } from '../core/logger.js';
+import { createRequestBudgets } from '../core/rate-budget/index.js';
+import { connectRedis } from '../core/redis.js';
 import { createProviders } from '../providers/registry.js';
 import { startWorker } from './worker.js';
 
 const config = bootConfig('worker');
 const logger = createLogger(process.env.WORKER_NAME ?? 'worker', config.logLevel);
-const providers = createProviders(config.providers, {
-  pollIntervalMs: config.worker.pollIntervalMs,
-  requestTimeoutMs: config.worker.requestTimeoutMs,
-  maxConcurrency: config.worker.providerConcurrency,
-});
-const running = await startWorker(config, requireRedisUrl(config, 'worker'), logger, providers);
+const redisUrl = requireRedisUrl(config, 'worker');
+// The provider accounts' request budgets, shared with every other worker and API replica.
+const budgetRedis = connectRedis(redisUrl, 'worker-request-budgets');
+const providers = createProviders(
+  config.providers,
+  {
+    pollIntervalMs: config.worker.pollIntervalMs,
+    requestTimeoutMs: config.worker.requestTimeoutMs,
+    maxConcurrency: config.worker.providerConcurrency,
+  },
+  createRequestBudgets(budgetRedis, new Keys(config.keyPrefix), config),
+);
+const running = await startWorker(config, redisUrl, logger, providers);
 logger.info('worker started', { concurrency: config.worker.concurrency, providers: [...providers.keys()] });
 onShutdown(async () => {
   logger.info('worker stopping; letting active jobs finish');
   await running.close();
+  // After the jobs: their last provider calls still settle their budgets.
+  await budgetRedis.quit().catch(() => undefined);
 });

@@ -8,6 +8,7 @@ import type { Operation } from '../../src/core/operations/model.js';
 import type { SandboxProvider } from '../../src/sandbox/faults.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { createProviders } from '../../src/providers/registry.js';
+import { createRequestBudgets } from '../../src/core/rate-budget/index.js';
 import { markerTag, type Provider, type ProviderName, type ProviderServer } from '../../src/providers/types.js';
 import { SIMULATOR_ENV } from '../../src/sandbox/simulators.js';
 import { http, type HttpReply } from './http.js';
@@ -89,6 +90,12 @@ export class TestSystem {
       SWEEP_INTERVAL_MS: '500',
       JOB_BACKOFF_MS: '100',
       LOG_LEVEL: 'info',
+      // The sandbox above runs without rate limits, so the engine's shared budgets do too
+      // (tests polling every 50 ms would otherwise spend DigitalOcean's 250 a minute quickly).
+      RATE_LIMIT_DIGITALOCEAN: 'off',
+      RATE_LIMIT_HETZNER: 'off',
+      RATE_LIMIT_VULTR: 'off',
+      RATE_LIMIT_UPCLOUD: 'off',
       ...(opts.noProvider ? {} : sandboxProviderEnv(sandbox)),
       // The sandbox's servers answer SSH at one loopback endpoint.
       ...(sandbox.sshEndpoint ? { SSH_ENDPOINT_OVERRIDE: `${sandbox.sshEndpoint.host}:${sandbox.sshEndpoint.port}` } : {}),
@@ -163,7 +170,8 @@ export class TestSystem {
 
   /** Adapters pointed at the sandbox, for looking at what each provider holds over its own API. */
   get adapters(): Map<ProviderName, Provider> {
-    this.providerAdapters ??= createProviders(this.config.providers, { pollIntervalMs: 50 });
+    // Over the API's Redis connection: the test's own look at a provider spends the same budget as the engine.
+    this.providerAdapters ??= createProviders(this.config.providers, { pollIntervalMs: 50 }, createRequestBudgets(this.api.ctx.redis, this.api.ctx.keys, this.config));
     return this.providerAdapters;
   }
   private providerAdapters?: Map<ProviderName, Provider>;

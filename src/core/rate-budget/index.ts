@@ -1,0 +1,49 @@
+/**
+ * Each provider account's rate limit as one budget in Redis that every process shares (see
+ * budget.ts for the counting, model.ts for each provider's model and the priorities).
+ */
+import type { Redis } from 'ioredis';
+import type { RequestBudget } from '../../providers/request-budget.js';
+import type { ProviderName } from '../../providers/types.js';
+import type { Config } from '../config.js';
+import type { Keys } from '../keys.js';
+import { RedisRequestBudget } from './budget.js';
+import { budgetModel } from './model.js';
+
+export { providerAccountId } from '../../providers/request-budget.js';
+export { DEFAULT_MAX_IN_PROCESS_WAIT_MS, RedisRequestBudget, type RedisRequestBudgetOptions } from './budget.js';
+export { type BudgetModel, budgetModel, reserveFor } from './model.js';
+
+export type RequestBudgets = (provider: ProviderName, accountId: string) => RequestBudget;
+
+/** `<prefix>:budget:<accountId>`: where one account's counts live. */
+export function budgetKeyBase(keys: Keys, accountId: string): string {
+  return `${keys.prefix}:budget:${accountId}`;
+}
+
+/**
+ * The budgets of one process, one per account, over its Redis connection. Budgets of the same
+ * account in other processes share its keys, which is the point.
+ */
+export function createRequestBudgets(
+  redis: Redis,
+  keys: Keys,
+  config: Pick<Config, 'rateLimits'>,
+  options: { maxWaitMs?: number } = {},
+): RequestBudgets {
+  const budgets = new Map<string, RedisRequestBudget>();
+  return (provider, accountId) => {
+    const id = `${provider}:${accountId}`;
+    let budget = budgets.get(id);
+    if (!budget) {
+      budget = new RedisRequestBudget(redis, {
+        provider,
+        keyBase: budgetKeyBase(keys, accountId),
+        model: budgetModel(provider, config.rateLimits[provider]),
+        maxWaitMs: options.maxWaitMs,
+      });
+      budgets.set(id, budget);
+    }
+    return budget;
+  };
+}

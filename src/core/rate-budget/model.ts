@@ -1,0 +1,96 @@
+/**
+ * How each provider counts requests (PROVIDERS.md §1.8, §2.8, §3.8, §4.8), and how much of a
+ * limit each request priority may use. Pure functions; the Redis side is in budget.ts.
+ */
+import type { RequestPriority } from '../../providers/request-budget.js';
+import type { ProviderName } from '../../providers/types.js';
+import type { RateLimitWindow } from '../config.js';
+
+export type BudgetModel =
+  /** Every request counts in each window for exactly one window length from when it was made. */
+  | { kind: 'windows'; windows: RateLimitWindow[] }
+  /** `capacity` tokens refilling continuously; a request takes one. */
+  | { kind: 'bucket'; capacity: number; refillPerSecond: number }
+  /** No self-limiting; a 429 still pauses the account everywhere. */
+  | { kind: 'none' };
+
+/**
+ * DigitalOcean counts sliding windows per token, Vultr a sliding second per client, UpCloud
+ * publishes nothing (a window is the safe guess); Hetzner refills a bucket, whose one
+ * configured window reads as "capacity per refill period" (3600/1h = +1 per second).
+ */
+export function budgetModel(provider: ProviderName, windows: RateLimitWindow[] | null): BudgetModel {
+  if (windows === null || windows.length === 0) return { kind: 'none' };
+  if (provider === 'hetzner') {
+    const { limit, windowMs } = windows[0]!;
+    return { kind: 'bucket', capacity: limit, refillPerSecond: (limit * 1000) / windowMs };
+  }
+  return { kind: 'windows', windows };
+}
+
+/**
+ * Share of a limit kept back from each priority: reads leave ~5% for creates, deletes and
+ * actions; polls stop at ~15% left, so when the budget runs low the work that changes
+ * something still gets through and watchers simply look a little later.
+ */
+const RESERVE_FRACTION: Record<RequestPriority, number> = { mutation: 0, read: 0.05, poll: 0.15 };
+
+/** Requests kept back from `priority` out of `limit`; never the whole limit, so every priority can run on an idle account. */
+export function reserveFor(priority: RequestPriority, limit: number): number {
+  return Math.min(Math.ceil(limit * RESERVE_FRACTION[priority]), Math.max(0, limit - 1));
+}
+
+/**
+ * How long one request counts in our window: the window plus a margin, because we stamp a
+ * request when it leaves and the provider when it arrives. Counting it a little longer than
+ * the provider does keeps our window a superset of theirs despite network delay.
+ */
+export function countedSpanMs(windowMs: number): number {
+  return windowMs + Math.min(1000, Math.ceil(windowMs * 0.2));
+}
+
+/** Pause after a 429 that says nothing about when to come back. */
+export function defaultPauseMs(model: BudgetModel): number {
+  if (model.kind === 'bucket') return Math.ceil(1000 / model.refillPerSecond);
+  // The shortest window, within 1–5 s: Vultr's second is over after one, DigitalOcean's minute is not worth waiting out blind.
+  if (model.kind === 'windows') return Math.min(5000, Math.max(1000, Math.min(...model.windows.map((w) => w.windowMs))));
+  return 5000;
+}
+
+/** No single pause lasts longer than this, whatever a header says (a bogus reset must not stop an account for a day). */
+export function longestPauseMs(model: BudgetModel): number {
+  if (model.kind === 'windows') return Math.max(...model.windows.map((w) => countedSpanMs(w.windowMs)));
+  return 3_600_000;
+}
+
+/**
+ * How long a 429 asks every process to stay away, in ms: Retry-After when sent; for a bucket
+ * one token's refill (Hetzner's reset is when the bucket is *full*, far too late); for windows
+ * the reset (DigitalOcean's is when the oldest counted request expires); else a default.
+ * Absolute header times become durations with this process's clock.
+ */
+export function pauseAfter429(model: BudgetModel, headers: Headers, now = Date.now()): number {
+  let ms = retryAfterMs(headers, now);
+  if (ms === undefined && model.kind !== 'bucket') {
+    const reset = headers.get('ratelimit-reset');
+    if (reset !== null && reset.trim() !== '' && Number.isFinite(Number(reset))) ms = Number(reset) * 1000 - now;
+  }
+  if (ms === undefined || ms <= 0) ms = defaultPauseMs(model);
+  return Math.min(Math.ceil(ms), longestPauseMs(model));
+}
+
+function retryAfterMs(headers: Headers, now: number): number | undefined {
+  const value = headers.get('retry-after');
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : date - now;
+}
+
+/** A whole, non-negative header number, or undefined. */
+export function headerCount(headers: Headers, name: string): number | undefined {
+  const value = headers.get(name);
+  if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
+  return Number(value);
+}

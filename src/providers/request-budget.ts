@@ -1,0 +1,85 @@
+/**
+ * The request budget of one provider account, as the HTTP client sees it. A provider's rate
+ * limit belongs to the account (DigitalOcean counts per token, Hetzner per project), not to a
+ * process, so every API replica and worker must draw on the same budget; the implementation
+ * that shares it through Redis lives in src/core/rate-budget/. This file holds only what the
+ * HTTP client needs, so providers do not depend on the engine's core.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { ErrorCodes, ProviderError } from '../core/errors.js';
+
+/**
+ * Who goes first when the budget runs low: creates, deletes and actions ('mutation') may use
+ * the whole limit, other reads leave a small reserve for them, and the watchers' polls
+ * ('poll') give way well before the limit so a backlog of polls cannot starve real work.
+ */
+export type RequestPriority = 'mutation' | 'read' | 'poll';
+
+export interface RequestBudget {
+  /**
+   * Waits (at most a short in-process wait, ~2 s) until this process may send one request to
+   * the account. When the budget frees later than that, throws RequestBudgetExhaustedError (a
+   * ProviderError {code: PROVIDER_RATE_LIMITED, retryable: true, retryAfterSeconds}) WITHOUT
+   * sending, so the caller can park its job. Rejects with AbortedError when the signal fires.
+   */
+  take(priority: RequestPriority, signal?: AbortSignal): Promise<void>;
+  /**
+   * Every answer's status and headers: corrects the budget from the provider's rate-limit
+   * headers (e.g. DigitalOcean ratelimit-remaining/ratelimit-reset, Hetzner RateLimit-Remaining);
+   * a 429 pauses the whole account on every process until its Retry-After / reset.
+   */
+  settle(status: number, headers: Headers): Promise<void>;
+}
+
+/**
+ * "The budget says wait": the request was never sent. A ProviderError with the same code as a
+ * provider's own 429, so callers park the job the same way; `providerStatus` is absent because
+ * the provider never saw it.
+ */
+export class RequestBudgetExhaustedError extends ProviderError {
+  constructor(provider: string, waitMs: number) {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    super({
+      provider,
+      code: ErrorCodes.PROVIDER_RATE_LIMITED,
+      retryable: true,
+      retryAfterSeconds: seconds,
+      message: `${provider}: the account's shared request budget is spent; next request allowed in about ${seconds}s (not sent)`,
+    });
+  }
+}
+
+const priorityScope = new AsyncLocalStorage<RequestPriority>();
+
+/**
+ * Runs `fn` with every provider request made inside it (however deep, across awaits) at
+ * `priority`, unless a request names its own. Lets the poll watcher mark its polls without
+ * each adapter passing a priority through.
+ */
+export function withRequestPriority<T>(priority: RequestPriority, fn: () => Promise<T>): Promise<T> {
+  return priorityScope.run(priority, fn);
+}
+
+export function currentRequestPriority(): RequestPriority | undefined {
+  return priorityScope.getStore();
+}
+
+/** What identifies a provider account: where its API is and the credential it is called with. */
+export interface AccountCredentials {
+  baseUrl: string;
+  token?: string;
+  username?: string;
+  password?: string;
+}
+
+/**
+ * A short, stable id of one provider account: sha256 of the API base URL and the credential,
+ * so two tokens (or the sandbox and the real API) are two budgets, and no Redis key or log line
+ * carries the credential itself.
+ */
+export function providerAccountId(provider: string, credentials: AccountCredentials): string {
+  const credential = credentials.token ?? `${credentials.username ?? ''}:${credentials.password ?? ''}`;
+  const baseUrl = credentials.baseUrl.replace(/\/+$/, '');
+  return createHash('sha256').update(`${provider}\n${baseUrl}\n${credential}`).digest('hex').slice(0, 16);
+}
