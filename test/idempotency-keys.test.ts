@@ -213,7 +213,7 @@ describe('Idempotency-Key expiry and server errors', () => {
     await sys?.stop();
   });
 
-  const hetzner = { ...createBody, provider: 'hetzner', plan: 'cx22', zone: 'fsn1' };
+  const hetzner = { ...createBody, provider: 'hetzner', plan: 'cx23', zone: 'fsn1' };
 
   test('an expired key makes a new operation', async () => {
     const first = await create(sys, 'short-lived', hetzner);

@@ -96,21 +96,23 @@ describe('a server through its life: create, inventory, power actions, delete', 
     assert.equal((await sys.droplets()).length, before);
   });
 
-  test('check_mode with an unknown size fails naming it, creating nothing', async () => {
-    const op = await sys.createServer({ hostname: 'dry-02', check_mode: true, plan: 's-99vcpu-1tb' });
-    const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
-    assert.equal(done.status, 'failed');
-    assert.equal(done.error!.code, 'PROVIDER_REJECTED');
-    assert.match(done.error!.message, /s-99vcpu-1tb/);
-    assert.equal(done.error!.retryable, false);
+  test('check_mode with an unknown size is a 400 naming it (the cached catalogue knows), creating nothing', async () => {
+    const res = await sys.request('POST', '/v1/servers/create', {
+      body: { workspace: 'production', provider: 'digitalocean', plan: 's-99vcpu-1tb', hostname: 'dry-02', zone: 'nyc3', check_mode: true, tags: [] },
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error, 'VALIDATION_FAILED');
+    assert.equal(res.body.details[0].field, 'plan');
+    assert.match(res.body.details[0].problem, /s-99vcpu-1tb/);
   });
 
   test('a provider 4xx fails the operation at once with the provider message', async () => {
-    const op = await sys.createServer({ hostname: 'bad-01', image: 'no-such-image' });
+    // A numeric image id the catalogue (which lists images by slug) cannot rule out: the create itself is refused.
+    const op = await sys.createServer({ hostname: 'bad-01', image: '999999999' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
     assert.equal(done.status, 'failed');
     assert.equal(done.error!.code, 'PROVIDER_REJECTED');
-    assert.match(done.error!.message, /no-such-image/);
+    assert.match(done.error!.message, /999999999/);
     assert.equal(done.error!.retryable, false);
     assert.equal(done.attempt, 1, 'not retried');
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 0);

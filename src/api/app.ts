@@ -18,7 +18,7 @@ import { taskservRoutes } from './routes/taskservs.js';
 import type { EventHub } from '../core/events/hub.js';
 import { multiCloudRoutes } from './routes/multi-cloud.js';
 import { detailErrorHandler } from './middleware/detail-errors.js';
-import { Catalog } from '../core/catalog.js';
+import { catalogFor } from '../core/context.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { systemRoutes } from './routes/system.js';
 
@@ -59,7 +59,7 @@ export function createApp(deps: ApiDeps): express.Express {
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
   serverRoutes(route, deps.ctx, deps.providers);
-  catalogRoutes(route, new Catalog(deps.ctx.redis, deps.ctx.keys, deps.providers, deps.ctx.config.catalogTtlSeconds));
+  catalogRoutes(route, catalogFor(deps.ctx, deps.providers));
   operationRoutes(route, deps.ctx, deps.hub);
   workflowRoutes(route, deps.ctx);
   eventRoutes(route, deps.ctx, deps.hub);

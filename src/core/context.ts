@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { Provider, ProviderName } from '../providers/types.js';
+import { Catalog } from './catalog.js';
 import type { Config } from './config.js';
 import { Keys } from './keys.js';
 import type { Logger } from './logger.js';
@@ -16,6 +18,21 @@ export interface CoreContext {
   inventory: ServerInventory;
   queues: OperationQueues;
   logger: Logger;
+  /**
+   * The provider catalogue cache (regions, plans, images in Redis), made on first use by
+   * `catalogFor`, which also hands it the adapters it may read with.
+   */
+  catalog?: Catalog;
+}
+
+/**
+ * This context's catalogue, made on first call; `providers` it does not know yet are added
+ * (the API passes its adapters once, a worker the adapter of the operation at hand).
+ */
+export function catalogFor(ctx: CoreContext, providers: Iterable<Provider> | Map<ProviderName, Provider>): Catalog {
+  ctx.catalog ??= new Catalog(ctx.redis, ctx.keys, new Map(), ctx.config.catalogTtlSeconds);
+  for (const provider of providers instanceof Map ? providers.values() : providers) ctx.catalog.use(provider);
+  return ctx.catalog;
 }
 
 export function createCoreContext(config: Config, redisUrl: string, logger: Logger, name: string): CoreContext {

@@ -1,4 +1,4 @@
-import type { CoreContext } from '../../core/context.js';
+import { catalogFor, type CoreContext } from '../../core/context.js';
 import { requestServerConsole } from '../../core/servers/console.js';
 import { getServer, requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../../core/servers/requests.js';
 import type { Provider, ProviderName } from '../../providers/types.js';
@@ -10,6 +10,8 @@ const accepted = { description: 'Accepted: the operation, pending', schema: oper
 const operationLocation = (id: string) => ({ Location: `/v1/operations/${id}` });
 
 export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>): void {
+  // Creates and resizes are checked against the cached catalogue at submit: an unknown plan, zone or image is a 400.
+  const checks = { catalogue: catalogFor(ctx, providers) };
   route({
     method: 'GET', path: '/v1/servers', tag: 'servers', summary: 'List the servers the engine manages',
     permission: 'server_read', query: listServersQuery,
@@ -23,9 +25,13 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
   route({
     method: 'POST', path: '/v1/servers/create', tag: 'servers', summary: 'Create a server',
     permission: 'server_create', body: createServerBody,
-    responses: { 202: accepted, 503: { description: 'The provider is not configured', schema: errorRef } },
+    responses: {
+      202: accepted,
+      400: { description: 'Bad input, including a plan, zone or image the cached provider catalogue does not know', schema: errorRef },
+      503: { description: 'The provider is not configured', schema: errorRef },
+    },
     handler: async ({ body, user, traceId }) => {
-      const op = await requestServerCreate(ctx, body, { username: user.username, traceId });
+      const op = await requestServerCreate(ctx, body, { username: user.username, traceId }, checks);
       return { status: 202, body: op, headers: operationLocation(op.id) };
     },
   });
@@ -62,7 +68,7 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     permission: 'server_action', params: serverIdParams, body: resizeServerBody,
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
     handler: async ({ params, body, user, traceId }) => {
-      const op = await requestServerResize(ctx, params.id, body.plan, { username: user.username, traceId });
+      const op = await requestServerResize(ctx, params.id, body.plan, { username: user.username, traceId }, checks);
       return { status: 202, body: op, headers: operationLocation(op.id) };
     },
   });

@@ -1,9 +1,11 @@
+import type { Catalog } from '../catalog.js';
 import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
 import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
 import type { Operation, OperationType } from '../operations/model.js';
 import { submitOperation } from '../operations/submit.js';
 import type { PowerAction, ProviderName } from '../../providers/types.js';
+import { catalogueProblems, resizePlanProblems } from './create-check.js';
 import type { ServerRecord } from './inventory.js';
 
 export interface Actor {
@@ -26,6 +28,15 @@ export interface CreateServerRequest {
 
 const RESERVED_TAG_PREFIX = 'pe-op:';
 
+export interface SubmitChecks {
+  /**
+   * Check plan, zone and image against this cached catalogue before accepting: one it names
+   * as unknown is a 400. When the catalogue cannot be read right now the request is accepted
+   * and the worker finds out.
+   */
+  catalogue?: Catalog;
+}
+
 function assertConfigured(ctx: CoreContext, provider: ProviderName): void {
   if (!configuredProviders(ctx.config).includes(provider)) throw new ProviderNotConfiguredError(provider, PROVIDER_SETTING[provider]);
 }
@@ -36,10 +47,14 @@ async function existingServer(ctx: CoreContext, id: string): Promise<ServerRecor
   return server;
 }
 
-export async function requestServerCreate(ctx: CoreContext, body: CreateServerRequest, actor: Actor): Promise<Operation> {
+export async function requestServerCreate(ctx: CoreContext, body: CreateServerRequest, actor: Actor, checks: SubmitChecks = {}): Promise<Operation> {
   const reserved = body.tags.findIndex((t) => t.startsWith(RESERVED_TAG_PREFIX));
   if (reserved >= 0) throw new ValidationError([{ field: `tags[${reserved}]`, problem: `must not start with '${RESERVED_TAG_PREFIX}', which the engine reserves` }]);
   assertConfigured(ctx, body.provider);
+  if (checks.catalogue) {
+    const problems = await catalogueProblems(checks.catalogue, body);
+    if (problems.length > 0) throw new ValidationError(problems);
+  }
   return submitOperation(ctx, {
     type: 'server.create',
     workspace: body.workspace,
@@ -94,9 +109,13 @@ function submitForServer(
 }
 
 /** A resize remembers whether the server ran when it was asked for, so a rerun restores exactly that. */
-export async function requestServerResize(ctx: CoreContext, id: string, plan: string, actor: Actor): Promise<Operation> {
+export async function requestServerResize(ctx: CoreContext, id: string, plan: string, actor: Actor, checks: SubmitChecks = {}): Promise<Operation> {
   const server = await existingServer(ctx, id);
   if (server.plan === plan) throw new ValidationError([{ field: 'plan', problem: `server ${id} already has plan '${plan}'` }]);
+  if (checks.catalogue && configuredProviders(ctx.config).includes(server.provider)) {
+    const problems = await resizePlanProblems(checks.catalogue, server.provider, plan);
+    if (problems.length > 0) throw new ValidationError(problems);
+  }
   return submitForServer(ctx, server, 'server.resize', { server_id: id, plan, previous_plan: server.plan, start_after: server.status === 'running' }, actor);
 }
 
