@@ -49,7 +49,7 @@ function input(marker: string, overrides: Partial<CreateServerInput> = {}): Crea
 test('create, then waitUntilRunning ends with a running droplet that has a public IPv4', async (t) => {
   const { provider } = await setup(t);
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-create'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-create'), ctx);
   assert.equal(created.provider, 'digitalocean');
   assert.match(created.providerId, /^\d+$/);
   assert.equal(created.status, 'provisioning');
@@ -64,13 +64,13 @@ test('create, then waitUntilRunning ends with a running droplet that has a publi
   assert.equal(running.status, 'running');
   assert.match(running.ipv4 ?? '', /^\d+\.\d+\.\d+\.\d+$/);
   assert.equal(running.providerId, created.providerId);
-  assert.ok(progress.includes(`droplet ${created.providerId} is new, waiting for active`), progress.join(' | '));
+  assert.ok(progress.includes(`waiting for droplet ${created.providerId} to become active: new`), progress.join(' | '));
 });
 
 test('findByMarker finds the droplet made with that marker and nothing for another marker', async (t) => {
   const { provider } = await setup(t);
   const doProvider = provider();
-  const mine = await doProvider.createServer(input('op-mine'), ctx);
+  const { server: mine } = await doProvider.createServer(input('op-mine'), ctx);
   await doProvider.createServer(input('op-other'), ctx);
   const found = await doProvider.findByMarker('op-mine', ctx);
   assert.equal(found?.providerId, mine.providerId);
@@ -107,7 +107,7 @@ test('listServers follows pagination past the first page', async (t) => {
   const doProvider = provider({ listPageSize: 10 });
   const created = new Set<string>();
   for (let i = 0; i < 25; i++) {
-    const s = await doProvider.createServer(input(`op-list-${i}`, { name: `list-${i}` }), ctx);
+    const { server: s } = await doProvider.createServer(input(`op-list-${i}`, { name: `list-${i}` }), ctx);
     created.add(s.providerId);
   }
   const listed = await doProvider.listServers(ctx);
@@ -120,7 +120,7 @@ test('listServers follows pagination past the first page', async (t) => {
 test('power_off, power_on and reboot wait for their action and return the refreshed droplet', async (t) => {
   const { provider } = await setup(t);
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-power'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-power'), ctx);
   await doProvider.waitUntilRunning(created.providerId, ctx);
 
   const off = await doProvider.powerAction(created.providerId, 'power_off', ctx);
@@ -137,7 +137,7 @@ test('power_off, power_on and reboot wait for their action and return the refres
 test('resize powers a running droplet off, resizes it and powers it back on, reporting each step', async (t) => {
   const { provider } = await setup(t);
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-resize'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-resize'), ctx);
   await doProvider.waitUntilRunning(created.providerId, ctx);
   const steps: string[] = [];
   const resized = await doProvider.resize(created.providerId, 's-2vcpu-4gb', true, { onProgress: (m) => steps.push(m) });
@@ -157,7 +157,7 @@ test('resize powers a running droplet off, resizes it and powers it back on, rep
 test('a resize DigitalOcean refuses fails with its message', async (t) => {
   const { provider } = await setup(t);
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-shrink', { plan: 's-2vcpu-4gb' }), ctx);
+  const { server: created } = await doProvider.createServer(input('op-shrink', { plan: 's-2vcpu-4gb' }), ctx);
   await doProvider.waitUntilRunning(created.providerId, ctx);
   const err = await rejectsWith(doProvider.resize(created.providerId, 's-1vcpu-512mb-10gb', true, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
@@ -192,7 +192,7 @@ test('an errored create action fails waitUntilRunning with PROVIDER_ACTION_FAILE
   const { sandbox, provider } = await setup(t);
   const doProvider = provider();
   sandbox.digitalocean.configure({ failNextCreates: 1 });
-  const created = await doProvider.createServer(input('op-create-fails'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-create-fails'), ctx);
   const err = await rejectsWith(doProvider.waitUntilRunning(created.providerId, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
   assert.equal(err.code, ErrorCodes.PROVIDER_ACTION_FAILED);
@@ -207,7 +207,7 @@ test('an errored create action fails waitUntilRunning with PROVIDER_ACTION_FAILE
 test('an errored power action fails with PROVIDER_ACTION_FAILED', async (t) => {
   const { sandbox, provider } = await setup(t);
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-action-fails'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-action-fails'), ctx);
   await doProvider.waitUntilRunning(created.providerId, ctx);
   sandbox.digitalocean.configure({ failNextActions: 1 });
   const err = await rejectsWith(doProvider.powerAction(created.providerId, 'power_off', ctx));
@@ -219,7 +219,7 @@ test('an errored power action fails with PROVIDER_ACTION_FAILED', async (t) => {
 test('delete removes the droplet; getServer is then null and a second delete reports existed:false', async (t) => {
   const { provider } = await setup(t);
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-delete'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-delete'), ctx);
   assert.deepEqual(await doProvider.deleteServer(created.providerId, ctx), { existed: true });
   assert.equal(await doProvider.getServer(created.providerId, ctx), null);
   assert.deepEqual(await doProvider.deleteServer(created.providerId, ctx), { existed: false });
@@ -227,7 +227,7 @@ test('delete removes the droplet; getServer is then null and a second delete rep
 
 test('a burst of 503s on a GET is retried and succeeds; without retries the same burst fails', async (t) => {
   const { sandbox, provider } = await setup(t);
-  const created = await provider().createServer(input('op-503'), ctx);
+  const { server: created } = await provider().createServer(input('op-503'), ctx);
   const dropletPath = '^/v2/droplets/\\d+$';
 
   sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: dropletPath, kind: 'status', status: 503, count: 3 });
@@ -255,7 +255,7 @@ test('a 503 on the create POST is not retried: it fails retryable and no droplet
 test('aborting waitUntilRunning rejects promptly with AbortedError', async (t) => {
   const { provider } = await setup(t, { activeDelayMs: 600_000 });
   const doProvider = provider();
-  const created = await doProvider.createServer(input('op-abort'), ctx);
+  const { server: created } = await doProvider.createServer(input('op-abort'), ctx);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 200);
   const started = Date.now();

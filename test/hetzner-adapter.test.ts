@@ -49,9 +49,10 @@ function input(marker: string, overrides: Partial<CreateServerInput> = {}): Crea
 }
 
 test('create, then waitUntilRunning ends with a running server that has a public IPv4', async (t) => {
-  const { provider, api } = await setup(t);
+  // Initializing long enough that the first look reliably sees it.
+  const { provider, api } = await setup(t, { initializeDelayMs: 400 });
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-create'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-create'), ctx);
   assert.equal(created.provider, 'hetzner');
   assert.match(created.providerId, /^\d+$/);
   assert.equal(created.status, 'provisioning');
@@ -72,14 +73,14 @@ test('create, then waitUntilRunning ends with a running server that has a public
   assert.equal(running.providerStatus, 'running');
   assert.equal(created.providerStatus, 'initializing');
   assert.equal(running.providerId, created.providerId);
-  assert.ok(progress.includes(`server ${created.providerId} is initializing, waiting for running`), progress.join(' | '));
+  assert.ok(progress.includes(`waiting for server ${created.providerId} to be running: initializing`), progress.join(' | '));
   assert.equal(progress.at(-1), `server ${created.providerId} is running at ${running.ipv4}`);
 });
 
 test('findByMarker finds the server made with that marker and nothing for another marker', async (t) => {
   const { provider } = await setup(t);
   const hetzner = provider();
-  const mine = await hetzner.createServer(input('op-mine'), ctx);
+  const { server: mine } = await hetzner.createServer(input('op-mine'), ctx);
   await hetzner.createServer(input('op-other'), ctx);
   const found = await hetzner.findByMarker('op-mine', ctx);
   assert.equal(found?.providerId, mine.providerId);
@@ -140,7 +141,7 @@ test('listServers follows pagination past the first page', async (t) => {
   const hetzner = provider({ listPageSize: 10 });
   const created = new Set<string>();
   for (let i = 0; i < 25; i++) {
-    created.add((await hetzner.createServer(input(`op-list-${i}`, { name: `list-${i}` }), ctx)).providerId);
+    created.add((await hetzner.createServer(input(`op-list-${i}`, { name: `list-${i}` }), ctx)).server.providerId);
   }
   const ids = (await hetzner.listServers(ctx)).map((s) => s.providerId);
   assert.equal(ids.length, 25);
@@ -151,7 +152,7 @@ test('listServers follows pagination past the first page', async (t) => {
 test('power_off, power_on and reboot wait for their action and return the refreshed server', async (t) => {
   const { provider } = await setup(t);
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-power'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-power'), ctx);
   await hetzner.waitUntilRunning(created.providerId, ctx);
 
   const off = await hetzner.powerAction(created.providerId, 'power_off', ctx);
@@ -172,7 +173,7 @@ test('power_off, power_on and reboot wait for their action and return the refres
 test('a power action on a server that is still starting waits for it instead of failing with locked', async (t) => {
   const { provider } = await setup(t);
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-early'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-early'), ctx);
   const off = await hetzner.powerAction(created.providerId, 'power_off', ctx);
   assert.equal(off.status, 'stopped');
 });
@@ -180,7 +181,7 @@ test('a power action on a server that is still starting waits for it instead of 
 test('resize powers a running server off, changes its type and powers it back on, reporting each step', async (t) => {
   const { provider, api } = await setup(t);
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-resize'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-resize'), ctx);
   await hetzner.waitUntilRunning(created.providerId, ctx);
   const steps: string[] = [];
   const resized = await hetzner.resize(created.providerId, 'cx33', true, { onProgress: (m) => steps.push(m) });
@@ -209,7 +210,7 @@ test('resize powers a running server off, changes its type and powers it back on
 test('a type change Hetzner refuses fails with its message', async (t) => {
   const { provider } = await setup(t);
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-arm'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-arm'), ctx);
   await hetzner.waitUntilRunning(created.providerId, ctx);
   const err = await rejectsWith(hetzner.resize(created.providerId, 'cax11', true, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
@@ -221,7 +222,7 @@ test('request_console hands out a VNC websocket URL and password', async (t) => 
   const { provider } = await setup(t);
   const hetzner = provider();
   assert.equal(hetzner.supportsConsole, true);
-  const created = await hetzner.createServer(input('op-console'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-console'), ctx);
   await hetzner.waitUntilRunning(created.providerId, ctx);
   const access = await hetzner.requestConsole(created.providerId, ctx);
   assert.equal(access.type, 'vnc-websocket');
@@ -231,7 +232,7 @@ test('request_console hands out a VNC websocket URL and password', async (t) => 
   assert.equal((missing as ProviderError).code, ErrorCodes.PROVIDER_NOT_FOUND);
 
   // While its create actions hold the server Hetzner answers `locked`; the adapter waits that out.
-  const booting = await hetzner.createServer(input('op-console-early'), ctx);
+  const { server: booting } = await hetzner.createServer(input('op-console-early'), ctx);
   const steps: string[] = [];
   const early = await hetzner.requestConsole(booting.providerId, { onProgress: (m) => steps.push(m) });
   assert.match(early.url, /^wss:\/\//);
@@ -266,7 +267,7 @@ test('an errored create action fails waitUntilRunning with PROVIDER_ACTION_FAILE
   const { provider, configure } = await setup(t);
   const hetzner = provider();
   configure({ failNextCreates: 1 });
-  const created = await hetzner.createServer(input('op-create-fails'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-create-fails'), ctx);
   const err = await rejectsWith(hetzner.waitUntilRunning(created.providerId, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
   assert.equal(err.code, ErrorCodes.PROVIDER_ACTION_FAILED);
@@ -281,7 +282,7 @@ test('an errored create action fails waitUntilRunning with PROVIDER_ACTION_FAILE
 test('an errored power action fails with PROVIDER_ACTION_FAILED', async (t) => {
   const { provider, configure } = await setup(t);
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-action-fails'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-action-fails'), ctx);
   await hetzner.waitUntilRunning(created.providerId, ctx);
   configure({ failNextActions: 1 });
   const err = await rejectsWith(hetzner.powerAction(created.providerId, 'power_off', ctx));
@@ -303,7 +304,7 @@ test('a duplicate name fails with Hetzner\'s uniqueness_error message', async (t
 test('delete waits until the server is gone; getServer is then null and a second delete reports existed:false', async (t) => {
   const { provider } = await setup(t);
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-delete'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-delete'), ctx);
   await hetzner.waitUntilRunning(created.providerId, ctx);
   const progress: string[] = [];
   assert.deepEqual(await hetzner.deleteServer(created.providerId, { onProgress: (m) => progress.push(m) }), { existed: true });
@@ -312,14 +313,14 @@ test('delete waits until the server is gone; getServer is then null and a second
   assert.deepEqual(await hetzner.deleteServer(created.providerId, ctx), { existed: false });
 
   // A server still being created can be deleted too, as a cancelled create needs.
-  const young = await hetzner.createServer(input('op-young'), ctx);
+  const { server: young } = await hetzner.createServer(input('op-young'), ctx);
   assert.deepEqual(await hetzner.deleteServer(young.providerId, ctx), { existed: true });
   assert.equal(await hetzner.findByMarker('op-young', ctx), null);
 });
 
 test('a burst of 503s on a GET is retried and succeeds; without retries the same burst fails', async (t) => {
   const { sandbox, provider } = await setup(t);
-  const created = await provider().createServer(input('op-503'), ctx);
+  const { server: created } = await provider().createServer(input('op-503'), ctx);
   const serverPath = '^/v1/servers/\\d+$';
 
   sandbox.faults.add({ provider: 'hetzner', method: 'GET', path: serverPath, kind: 'status', status: 503, count: 3 });
@@ -397,7 +398,7 @@ test('Hetzner rate-limit headers read as the wait for the next token', () => {
 test('aborting waitUntilRunning rejects promptly with AbortedError', async (t) => {
   const { provider } = await setup(t, { initializeDelayMs: 600_000 });
   const hetzner = provider();
-  const created = await hetzner.createServer(input('op-abort'), ctx);
+  const { server: created } = await hetzner.createServer(input('op-abort'), ctx);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 200);
   const started = Date.now();

@@ -44,15 +44,27 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
 
   test('a 429 storm delays the operation but never fails it, and spends no attempt', async () => {
     const sys = await system({ JOB_ATTEMPTS: '1' });
-    // More 429s than the HTTP client retries: the job must wait out the limit and go on.
-    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: '^/v2/droplets/\\d+$', kind: 'status', status: 429, retryAfterSec: 1, count: 7 });
+    // More 429s than the HTTP client retries, on the looks at the booting droplet: the watcher
+    // must wait out each pause and go on, the operation never noticing but for the time.
+    const rule = sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: '^/v2/droplets/\\d+$', kind: 'status', status: 429, retryAfterSec: 1, count: 7 });
     const op = await sys.createServer({ hostname: 'limited-01' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 30000);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
-    assert.ok(done.attempt >= 2, 'the job ran again after the pause');
+    assert.equal(done.attempt, 1, 'with JOB_ATTEMPTS=1 the pauses spent no attempt');
+    assert.equal(sys.sandbox.faults.list().find((r) => r.id === rule)?.matched, 7, 'the storm hit every time');
+    assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
+  });
+
+  test('a 429 on the create itself puts the job to sleep and runs it again without spending an attempt', async () => {
+    const sys = await system({ JOB_ATTEMPTS: '1' });
+    sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 429, retryAfterSec: 1, count: 1 });
+    const op = await sys.createServer({ hostname: 'limited-02' });
+    const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 30000);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.attempt, 1, 'the pause is not an attempt');
     const events = await sys.api.ctx.redis.xrange(sys.api.ctx.keys.events(), '-', '+');
     const said = events.map(([, f]) => f).filter((f) => f.includes(op.id)).map((f) => f[f.indexOf('message') + 1]);
-    assert.ok(said.some((m) => /rate limiting/.test(m ?? '')), `progress: ${said.join(' | ')}`);
+    assert.ok(said.some((m) => /budget spent for now/.test(m ?? '')), `progress: ${said.join(' | ')}`);
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
   });
 

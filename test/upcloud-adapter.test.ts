@@ -52,7 +52,7 @@ function input(marker: string, overrides: Partial<CreateServerInput> = {}): Crea
 test('create, then waitUntilRunning ends with a running server that has a public IPv4', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-create'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-create'), ctx);
   assert.equal(created.provider, 'upcloud');
   assert.match(created.providerId, /^00[0-9a-f]{6}-/);
   assert.equal(created.status, 'provisioning');
@@ -69,7 +69,7 @@ test('create, then waitUntilRunning ends with a running server that has a public
   assert.equal(running.status, 'running');
   assert.equal(running.ipv4, created.ipv4);
   assert.equal(running.image, UPCLOUD_DEFAULT_TEMPLATE);
-  assert.ok(progress.some((m) => /is maintenance \(\d+% built\), waiting for started/.test(m)), progress.join(' | '));
+  assert.ok(progress.some((m) => /to start: maintenance \(\d+% built\)$/.test(m)), progress.join(' | '));
   assert.ok(progress.at(-1)?.includes('is started at'), progress.join(' | '));
 
   // Another adapter, which never saw the create, finds the template through the boot disk.
@@ -81,7 +81,7 @@ test('user tags travel as valid UpCloud labels and come back as the same tags', 
   const { provider, raw } = await setup(t);
   const upcloud = provider();
   const tags = ['env:test', 'env:other', 'web', 'x', 'a:b:c', '_under', 'pe-tag-1', 'pe-op', 'k:'];
-  const created = await upcloud.createServer(input('op-tags', { tags }), ctx);
+  const { server: created } = await upcloud.createServer(input('op-tags', { tags }), ctx);
   assert.deepEqual([...created.tags].sort(), [...tags, 'pe-op:op-tags'].sort());
 
   const labels = (await raw(`/server/${created.providerId}`)).server.labels.label as Array<{ key: string; value: string }>;
@@ -96,7 +96,7 @@ test('user tags travel as valid UpCloud labels and come back as the same tags', 
 test('findByMarker finds the server made with that marker and nothing for another marker', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const mine = await upcloud.createServer(input('op-mine'), ctx);
+  const { server: mine } = await upcloud.createServer(input('op-mine'), ctx);
   await upcloud.createServer(input('op-other'), ctx);
   await upcloud.createServer(input('op-mine-2'), ctx);
   const found = await upcloud.findByMarker('op-mine', ctx);
@@ -133,7 +133,7 @@ test('listServers pages through limit/offset and returns every server with its a
   const { provider } = await setup(t);
   const upcloud = provider({ listPageSize: 3 });
   const created = new Set<string>();
-  for (let i = 0; i < 7; i++) created.add((await upcloud.createServer(input(`op-list-${i}`), ctx)).providerId);
+  for (let i = 0; i < 7; i++) created.add((await upcloud.createServer(input(`op-list-${i}`), ctx)).server.providerId);
   const listed = await upcloud.listServers(ctx);
   assert.equal(listed.length, 7);
   assert.deepEqual(new Set(listed.map((s) => s.providerId)), created);
@@ -143,7 +143,7 @@ test('listServers pages through limit/offset and returns every server with its a
 test('power_off, power_on and reboot wait until the state matches', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-power'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-power'), ctx);
   await upcloud.waitUntilRunning(created.providerId, ctx);
 
   const off = await upcloud.powerAction(created.providerId, 'power_off', ctx);
@@ -166,7 +166,7 @@ test('power_off, power_on and reboot wait until the state matches', async (t) =>
 test('delete of a started server stops it first, says so, and removes it with its storages', async (t) => {
   const { provider, raw } = await setup(t);
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-delete'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-delete'), ctx);
   await upcloud.waitUntilRunning(created.providerId, ctx);
 
   const steps: string[] = [];
@@ -183,7 +183,7 @@ test('delete of a started server stops it first, says so, and removes it with it
 test('delete of a server still being built waits for it, then stops and deletes it', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-delete-early'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-delete-early'), ctx);
   const steps: string[] = [];
   assert.deepEqual(await upcloud.deleteServer(created.providerId, { onProgress: (m) => steps.push(m) }), { existed: true });
   assert.ok(steps.some((m) => m.includes('is maintenance; waiting for it to settle')), steps.join(' | '));
@@ -193,7 +193,7 @@ test('delete of a server still being built waits for it, then stops and deletes 
 test('resize stops a running server, changes the plan and starts it again, reporting each step', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-resize'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-resize'), ctx);
   await upcloud.waitUntilRunning(created.providerId, ctx);
 
   const steps: string[] = [];
@@ -218,7 +218,7 @@ test('resize stops a running server, changes the plan and starts it again, repor
 test('a resize to an unknown plan is refused before the server is stopped', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-resize-bad'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-resize-bad'), ctx);
   await upcloud.waitUntilRunning(created.providerId, ctx);
   const err = await rejectsWith(upcloud.resize(created.providerId, '99xCPU-1TB', true, ctx));
   assert.ok(err instanceof ProviderError);
@@ -262,7 +262,7 @@ test('catalogue: zones, plans with EUR prices and templates come from the API', 
 test('HTTP Basic credentials work; a wrong password is PROVIDER_UNAUTHORIZED without the secret', async (t) => {
   const { provider } = await setup(t);
   const basic = provider({ token: undefined, username: 'sandbox', password: TOKEN });
-  const created = await basic.createServer(input('op-basic'), ctx);
+  const { server: created } = await basic.createServer(input('op-basic'), ctx);
   assert.equal((await basic.getServer(created.providerId, ctx))?.providerId, created.providerId);
 
   const wrong = 'not-the-password-987654';
@@ -305,7 +305,7 @@ test('UpCloud errors keep its code and message, in the legacy and the problem+js
 
 test('a burst of 503s on a GET is retried and succeeds; without retries the same burst fails', async (t) => {
   const { sandbox, provider } = await setup(t);
-  const created = await provider().createServer(input('op-503'), ctx);
+  const { server: created } = await provider().createServer(input('op-503'), ctx);
   const serverPath = '^/1.3/server/[^/]+$';
 
   sandbox.faults.add({ provider: 'upcloud', method: 'GET', path: serverPath, kind: 'status', status: 503, count: 3 });
@@ -342,7 +342,7 @@ test('a create that ends in state error fails waitUntilRunning with PROVIDER_ACT
   const { sandbox, provider } = await setup(t);
   const upcloud = provider();
   sandbox.simulator('upcloud')!.configure({ failNextCreates: 1 });
-  const created = await upcloud.createServer(input('op-create-fails'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-create-fails'), ctx);
   const err = await rejectsWith(upcloud.waitUntilRunning(created.providerId, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
   assert.equal(err.code, ErrorCodes.PROVIDER_ACTION_FAILED);
@@ -353,7 +353,7 @@ test('a server stuck in maintenance makes waitUntilRunning give up with PROVIDER
   const { sandbox, provider } = await setup(t);
   sandbox.simulator('upcloud')!.configure({ stuckNextCreates: 1 });
   const upcloud = provider({ waitTimeoutMs: 300 });
-  const created = await upcloud.createServer(input('op-stuck'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-stuck'), ctx);
   const err = await rejectsWith(upcloud.waitUntilRunning(created.providerId, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
   assert.equal(err.code, ErrorCodes.PROVIDER_TIMEOUT);
@@ -363,7 +363,7 @@ test('a server stuck in maintenance makes waitUntilRunning give up with PROVIDER
 test('aborting waitUntilRunning rejects promptly with AbortedError', async (t) => {
   const { provider } = await setup(t, { createDelayMs: 600_000 });
   const upcloud = provider();
-  const created = await upcloud.createServer(input('op-abort'), ctx);
+  const { server: created } = await upcloud.createServer(input('op-abort'), ctx);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 200);
   const started = Date.now();

@@ -53,7 +53,7 @@ function input(marker: string, overrides: Partial<CreateServerInput> = {}): Crea
 test('create, then waitUntilRunning ends with a running instance that has a public IPv4', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider();
-  const created = await vultr.createServer(input('op-create'), ctx);
+  const { server: created } = await vultr.createServer(input('op-create'), ctx);
   assert.equal(created.provider, 'vultr');
   assert.match(created.providerId, /^[0-9a-f-]{36}$/);
   assert.equal(created.status, 'provisioning');
@@ -80,19 +80,19 @@ test('user data reaches Vultr base64-encoded; without it none is sent', async (t
   const { provider, api } = await setup(t);
   const vultr = provider();
   const userData = '#cloud-config\npackages:\n  - nginx\n';
-  const withData = await vultr.createServer(input('op-user-data', { userData }), ctx);
+  const { server: withData } = await vultr.createServer(input('op-user-data', { userData }), ctx);
   const stored = await api(`/instances/${withData.providerId}/user-data`);
   assert.equal(stored.user_data.data, Buffer.from(userData, 'utf8').toString('base64'));
   assert.equal(Buffer.from(stored.user_data.data, 'base64').toString('utf8'), userData);
 
-  const without = await vultr.createServer(input('op-no-user-data'), ctx);
+  const { server: without } = await vultr.createServer(input('op-no-user-data'), ctx);
   assert.equal((await api(`/instances/${without.providerId}/user-data`)).user_data.data, '');
 });
 
 test('findByMarker finds the instance made with that marker and nothing for another marker', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider();
-  const mine = await vultr.createServer(input('op-mine'), ctx);
+  const { server: mine } = await vultr.createServer(input('op-mine'), ctx);
   await vultr.createServer(input('op-other'), ctx);
   const found = await vultr.findByMarker('op-mine', ctx);
   assert.equal(found?.providerId, mine.providerId);
@@ -131,7 +131,7 @@ test('listServers follows the cursor past the first page', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider({ listPageSize: 3 });
   const created = new Set<string>();
-  for (let i = 0; i < 8; i++) created.add((await vultr.createServer(input(`op-list-${i}`, { name: `list-${i}` }), ctx)).providerId);
+  for (let i = 0; i < 8; i++) created.add((await vultr.createServer(input(`op-list-${i}`, { name: `list-${i}` }), ctx)).server.providerId);
   const listed = await vultr.listServers(ctx);
   const ids = listed.map((s) => s.providerId);
   assert.equal(ids.length, 8);
@@ -142,7 +142,7 @@ test('listServers follows the cursor past the first page', async (t) => {
 test('power_off, power_on and reboot wait for the power state and return the refreshed instance', async (t) => {
   const { provider, api } = await setup(t);
   const vultr = provider();
-  const created = await vultr.createServer(input('op-power'), ctx);
+  const { server: created } = await vultr.createServer(input('op-power'), ctx);
 
   // Asked while the instance is still being provisioned, the halt waits for it to come up first.
   const off = await vultr.powerAction(created.providerId, 'power_off', ctx);
@@ -162,14 +162,14 @@ test('power_off, power_on and reboot wait for the power state and return the ref
 test('resize changes the plan without a power-off, reporting each step; a rerun only fixes the power state', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider();
-  const created = await vultr.createServer(input('op-resize'), ctx);
+  const { server: created } = await vultr.createServer(input('op-resize'), ctx);
   await vultr.waitUntilRunning(created.providerId, ctx);
 
   const steps: string[] = [];
   const resized = await vultr.resize(created.providerId, 'vc2-2c-4gb', true, { onProgress: (m) => steps.push(m) });
   assert.equal(resized.plan, 'vc2-2c-4gb');
   assert.equal(resized.status, 'running');
-  const order = ['changing the plan', 'is resizing', 'now on plan'].map((words) => steps.findIndex((m) => m.includes(words)));
+  const order = ['changing the plan', ': resizing/', 'is on plan'].map((words) => steps.findIndex((m) => m.includes(words)));
   assert.ok(order.every((i) => i >= 0), `steps: ${steps.join(' | ')}`);
   assert.deepEqual([...order].sort((a, b) => a - b), order, 'change, resizing, done');
   assert.ok(!steps.some((m) => /halt|power/i.test(m.replace('no power-off needed', ''))), `steps: ${steps.join(' | ')}`);
@@ -180,7 +180,7 @@ test('resize changes the plan without a power-off, reporting each step; a rerun 
   const again = await vultr.resize(created.providerId, 'vc2-2c-4gb', true, { onProgress: (m) => rerunSteps.push(m) });
   assert.equal(again.plan, 'vc2-2c-4gb');
   assert.equal(again.status, 'running');
-  assert.ok(rerunSteps.some((m) => m.includes('already on plan vc2-2c-4gb')), rerunSteps.join(' | '));
+  assert.ok(rerunSteps.some((m) => m.includes('is on plan vc2-2c-4gb')), rerunSteps.join(' | '));
   assert.ok(!rerunSteps.some((m) => m.includes('changing the plan')), rerunSteps.join(' | '));
 
   // A halted instance asked to stay halted keeps its power state through the resize.
@@ -193,7 +193,7 @@ test('resize changes the plan without a power-off, reporting each step; a rerun 
 test('a downsize Vultr refuses fails with Vultr\'s own message', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider();
-  const created = await vultr.createServer(input('op-shrink', { plan: 'vc2-2c-4gb' }), ctx);
+  const { server: created } = await vultr.createServer(input('op-shrink', { plan: 'vc2-2c-4gb' }), ctx);
   await vultr.waitUntilRunning(created.providerId, ctx);
   const err = await rejectsWith(vultr.resize(created.providerId, 'vc2-1c-1gb', true, ctx));
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
@@ -206,7 +206,7 @@ test('requestConsole hands out the instance\'s kvm URL', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider();
   assert.equal(vultr.supportsConsole, true);
-  const created = await vultr.createServer(input('op-console'), ctx);
+  const { server: created } = await vultr.createServer(input('op-console'), ctx);
   await vultr.waitUntilRunning(created.providerId, ctx);
   const access = await vultr.requestConsole(created.providerId, ctx);
   assert.equal(access.type, 'kvm-url');
@@ -240,7 +240,7 @@ test('catalogue: regions, plans with USD prices and locations, and images come f
 test('delete removes the instance; getServer is then null and a second delete reports existed:false', async (t) => {
   const { provider } = await setup(t);
   const vultr = provider();
-  const created = await vultr.createServer(input('op-delete'), ctx);
+  const { server: created } = await vultr.createServer(input('op-delete'), ctx);
   assert.deepEqual(await vultr.deleteServer(created.providerId, ctx), { existed: true });
   assert.equal(await vultr.getServer(created.providerId, ctx), null);
   assert.deepEqual(await vultr.deleteServer(created.providerId, ctx), { existed: false });
@@ -248,7 +248,7 @@ test('delete removes the instance; getServer is then null and a second delete re
 
 test('a burst of 503s on a GET is retried and succeeds; without retries the same burst fails', async (t) => {
   const { sandbox, provider } = await setup(t);
-  const created = await provider().createServer(input('op-503'), ctx);
+  const { server: created } = await provider().createServer(input('op-503'), ctx);
   const instancePath = '^/v2/instances/[0-9a-f-]+$';
 
   sandbox.faults.add({ provider: 'vultr', method: 'GET', path: instancePath, kind: 'status', status: 503, count: 3 });
@@ -300,7 +300,7 @@ test('a 429 storm from the per-IP limit delays requests but every one succeeds',
 
 test('an injected run of 429s on one instance read is sat out', async (t) => {
   const { sandbox, provider } = await setup(t);
-  const created = await provider().createServer(input('op-429'), ctx);
+  const { server: created } = await provider().createServer(input('op-429'), ctx);
   sandbox.faults.add({ provider: 'vultr', method: 'GET', path: '^/v2/instances/', kind: 'status', status: 429, count: 3 });
   const vultr = provider({ http: { baseDelayMs: 40, maxDelayMs: 200, random: () => 0.99 } });
   const started = Date.now();
@@ -313,7 +313,7 @@ test('an injected run of 429s on one instance read is sat out', async (t) => {
 test('aborting waitUntilRunning rejects promptly with AbortedError', async (t) => {
   const { provider } = await setup(t, { activeDelayMs: 600_000 });
   const vultr = provider();
-  const created = await vultr.createServer(input('op-abort'), ctx);
+  const { server: created } = await vultr.createServer(input('op-abort'), ctx);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 200);
   const started = Date.now();
@@ -328,8 +328,8 @@ test('a suspended create fails waitUntilRunning with PROVIDER_ACTION_FAILED; a s
   const vultr = provider({ waitTimeoutMs: 600 });
   simulator.configure({ suspendNextCreates: 1, stallNextCreates: 1 });
 
-  const stuck = await vultr.createServer(input('op-stuck'), ctx);
-  const suspended = await vultr.createServer(input('op-suspended'), ctx);
+  const { server: stuck } = await vultr.createServer(input('op-stuck'), ctx);
+  const { server: suspended } = await vultr.createServer(input('op-suspended'), ctx);
 
   const failed = await rejectsWith(vultr.waitUntilRunning(suspended.providerId, ctx));
   assert.ok(failed instanceof ProviderError, `got ${String(failed)}`);

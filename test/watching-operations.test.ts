@@ -78,7 +78,8 @@ describe('watching operations: long-poll and server-sent events with resume', ()
     assert.equal(all.body.operation_id, op.id);
     const lines = all.body.entries.map((e: { line: string }) => e.line);
     assert.ok(lines.some((l: string) => /creating log-01/.test(l)), lines.join(' | '));
-    assert.ok(lines.some((l: string) => /is active at/.test(l)));
+    assert.ok(lines.some((l: string) => /waiting for droplet \d+ to become active/.test(l)), lines.join(' | '));
+    assert.ok(lines.some((l: string) => /server \d+ is running at \d+\.\d+\.\d+\.\d+/.test(l)), lines.join(' | '));
     assert.ok(all.body.entries.every((e: { source: string; stream: string }) => e.source === 'engine' && e.stream === 'engine'));
     assert.equal(all.body.total, all.body.entries.length);
     const page = await sys.request('GET', `/v1/operations/${op.id}/logs?from=1&limit=1`);

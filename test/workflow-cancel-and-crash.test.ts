@@ -69,7 +69,8 @@ describe('cancelling a workflow and killing its worker', () => {
       assert.equal(s.status, 'completed');
       assert.equal((await sys.serversMarkedBy('digitalocean', s.operation_id!)).length, 1, `exactly one server for ${s.id}`);
     }
-    assert.equal(step(wf, 'a').result.resumed, true, 'the rerun of a found its server');
+    // (The killed run had parked a waiting for its droplet: the next run took the create from
+    // a's journal, or, killed before that was written, found the droplet by its marker.)
     assert.equal(step(wf, 'c').status, 'completed');
     const droplets = await sys.droplets();
     assert.equal(droplets.filter((d) => d.name.startsWith('crash-')).length, 2);

@@ -40,6 +40,8 @@ export const ErrorCodes = {
   PROVIDER_BAD_RESPONSE: 'PROVIDER_BAD_RESPONSE',
   // A workflow ended failed because one of its steps did; the message names the step.
   WORKFLOW_STEP_FAILED: 'WORKFLOW_STEP_FAILED',
+  // The operation ran past its deadline (OPERATION_DEADLINES); what it made was cleaned up.
+  TIMEOUT: 'TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -77,6 +79,7 @@ const statusByCode: Record<ErrorCode, number> = {
   PROVIDER_ACTION_FAILED: 502,
   PROVIDER_BAD_RESPONSE: 502,
   WORKFLOW_STEP_FAILED: 422,
+  TIMEOUT: 504,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

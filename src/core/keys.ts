@@ -54,6 +54,22 @@ export class Keys {
   bullPrefix(): string {
     return `${this.prefix}:bull`;
   }
+  /**
+   * What one operation's processor has done so far (its step results, the outcomes of its
+   * waits, its deadline), so a run that resumes after a wait or a crash replays instead of
+   * repeating (see workers/journal.ts).
+   */
+  journal(id: string): string {
+    return `${this.prefix}:op:${id}:journal`;
+  }
+  /** Operations waiting on one provider account, scored by when the watcher should next look (epoch ms). */
+  waits(account: string): string {
+    return `${this.prefix}:waits:${account}`;
+  }
+  /** What each of those operations waits for (JSON by operation id). */
+  waitSpecs(account: string): string {
+    return `${this.prefix}:waits:${account}:spec`;
+  }
   /** The output lines of one operation (see operations/log.ts), oldest first. */
   operationLogs(id: string): string {
     return `${this.prefix}:op:${id}:logs`;

@@ -16,14 +16,18 @@ import {
   type CatalogPlan,
   type CatalogRegion,
   type ConsoleAccess,
+  type CreateOutcome,
   type CreatePlan,
   type CreateServerInput,
+  type ServerWait,
+  type StepOutcome,
+  type WaitCheck,
   type PowerAction,
   type Provider,
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
-import { encodeId, isNotFound, adapterErrors, pollPause } from './adapter-kit.js';
+import { adapterErrors, driveSteps, encodeId, isNotFound, judgeWait, waitInProcess, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface DigitalOceanProviderOptions {
   /** `https://api.digitalocean.com/v2`, or the sandbox's `http://127.0.0.1:PORT/v2`. */
@@ -95,6 +99,12 @@ const { notFound, actionFailed, badResponse } = adapterErrors(PROVIDER, 'droplet
 const MAX_PAGE_SIZE = 200;
 /** A guard against a provider whose `next` link never ends. */
 const MAX_PAGES = 10_000;
+/** Up to this many waits, reading each droplet costs fewer requests than listing the account. */
+const FEW_WAITS = 2;
+/** Action reads one round may spend on waits the droplets cannot decide. */
+const MAX_ACTION_READS = 5;
+/** A droplet still `new` this long after its create is worth asking its create action about. */
+const CREATE_ACTION_CHECK_AFTER_MS = 60_000;
 
 export class DigitalOceanProvider implements Provider {
   readonly name = PROVIDER;
@@ -104,11 +114,8 @@ export class DigitalOceanProvider implements Provider {
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
   private readonly waitTimeoutMs: number;
-  /**
-   * Create-action ids by droplet id, so waitUntilRunning can see an `errored` create that
-   * the droplet itself would only show as a droplet stuck in `new`.
-   */
-  private readonly createActions = new Map<string, number>();
+  /** Pages the last full listing of the account took: the cost of one more. */
+  private accountPages = 1;
 
   constructor(options: DigitalOceanProviderOptions) {
     this.http = new ProviderHttpClient({
@@ -174,7 +181,7 @@ export class DigitalOceanProvider implements Provider {
     return live[0] ?? null;
   }
 
-  async createServer(input: CreateServerInput, ctx: CallContext): Promise<ProviderServer> {
+  async createServer(input: CreateServerInput, ctx: CallContext): Promise<CreateOutcome> {
     const tags = [...new Set([...input.tags, markerTag(input.marker)])];
     const res = await this.http.request<{ droplet?: DoDroplet; links?: DoLinks }>('POST', 'droplets', {
       signal: ctx.signal,
@@ -190,11 +197,17 @@ export class DigitalOceanProvider implements Provider {
       },
     });
     const droplet = expectDroplet(res.body?.droplet, 'POST /droplets');
+    const server = toServer(droplet);
     const createAction = res.body?.links?.actions?.find((a) => a.rel === 'create') ?? res.body?.links?.actions?.[0];
-    if (createAction && typeof createAction.id === 'number') {
-      this.createActions.set(String(droplet.id), createAction.id);
-    }
-    return toServer(droplet);
+    const wait = this.runningWait(server);
+    // Only the create action can say the create errored: the droplet itself just stays `new`.
+    if (wait && createAction && typeof createAction.id === 'number') wait.actionIds = [String(createAction.id)];
+    return { server, wait };
+  }
+
+  runningWait(server: ProviderServer): ServerWait | null {
+    if (server.status === 'running' && server.ipv4) return null;
+    return { providerId: server.providerId, until: 'running', label: `droplet ${server.providerId} to become active` };
   }
 
   async getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null> {
@@ -202,102 +215,156 @@ export class DigitalOceanProvider implements Provider {
     return droplet ? toServer(droplet) : null;
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    let lastReport = '';
-    let lookedUpCreateAction = false;
-    const report = (message: string) => {
-      if (message !== lastReport) ctx.onProgress?.(message);
-      lastReport = message;
-    };
-    for (;;) {
-      const droplet = await this.getDroplet(providerId, ctx);
-      if (!droplet) {
-        this.createActions.delete(providerId);
-        throw notFound(providerId, 'disappeared while waiting for it to become active');
-      }
-      const server = toServer(droplet);
-      if (server.status === 'running' && server.ipv4) {
-        this.createActions.delete(providerId);
-        report(`droplet ${providerId} is active at ${server.ipv4}`);
-        return server;
-      }
-      if (server.status === 'gone') {
-        throw actionFailed(`droplet ${providerId} was archived while waiting for it to become active`);
-      }
-      if (droplet.status === 'new' && !this.createActions.has(providerId) && !lookedUpCreateAction) {
-        lookedUpCreateAction = true;
-        await this.rememberCreateAction(providerId, ctx);
-      }
-      const actionId = this.createActions.get(providerId);
-      if (actionId !== undefined) {
-        const action = await this.getAction(actionId, ctx).catch((err: unknown) => {
-          // An action the API no longer knows tells us nothing; the droplet's own status still does.
-          if (isNotFound(err)) return null;
-          throw err;
-        });
-        if (!action) this.createActions.delete(providerId);
-        else if (action.status === 'errored') {
-          this.createActions.delete(providerId);
-          throw actionFailed(`create action ${actionId} for droplet ${providerId} errored`);
-        }
-      }
-      if (droplet.status === 'active') report(`droplet ${providerId} is active, waiting for its public IPv4`);
-      else report(`droplet ${providerId} is ${droplet.status}, waiting for active`);
-      await this.pause(deadline, `droplet ${providerId} to become active`, ctx);
-    }
-  }
-
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
+  /** A deleted droplet answers 404 at once (§1.5); waiting for it to leave the listing confirms it. */
+  async deleteStep(providerId: string, ctx: CallContext): Promise<StepOutcome> {
     try {
       await this.http.request('DELETE', `droplets/${encodeId(providerId)}`, { signal: ctx.signal });
     } catch (err) {
-      if (isNotFound(err)) return { existed: false };
+      if (isNotFound(err)) return { wait: null, again: false, existed: false, note: `droplet ${providerId} was already gone` };
       throw err;
     }
-    this.createActions.delete(providerId);
-    const deadline = Date.now() + this.waitTimeoutMs;
-    for (;;) {
-      const droplet = await this.getDroplet(providerId, ctx);
-      if (!droplet || droplet.status === 'archive') return { existed: true };
-      ctx.onProgress?.(`droplet ${providerId} is being deleted`);
-      await this.pause(deadline, `droplet ${providerId} to be deleted`, ctx);
+    return { wait: { providerId, until: 'gone', label: `droplet ${providerId} to be deleted` }, again: false, existed: true, note: `deleting droplet ${providerId}` };
+  }
+
+  /**
+   * Asking an off droplet to power off (or an active one to power on) only earns a 422; a
+   * rerun of the same operation finds the work already done instead. A droplet another
+   * action holds is waited out first (a second action would be refused).
+   */
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+    const before = await this.getDroplet(providerId, ctx);
+    if (!before) throw notFound(providerId, 'does not exist');
+    if (before.locked) return { wait: this.settledWait(providerId), again: true, note: `droplet ${providerId} is busy with another action; waiting before ${action}` };
+    if (action === 'power_off' && before.status === 'off') return { wait: null, again: false, note: `droplet ${providerId} is already off` };
+    if (action === 'power_on' && before.status === 'active') return { wait: null, again: false, note: `droplet ${providerId} is already active` };
+    const started = await this.startAction(providerId, { type: action }, ctx);
+    return {
+      wait: {
+        providerId,
+        until: action === 'power_off' ? 'stopped' : 'running',
+        actionIds: [String(started.id)],
+        label: `${action} of droplet ${providerId}`,
+      },
+      again: false,
+      note: `${action} of droplet ${providerId} started (action ${started.id})`,
+    };
+  }
+
+  /** DigitalOcean resizes only a powered-off droplet (a running one answers 422). */
+  async resizeStep(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<StepOutcome> {
+    const droplet = await this.getDroplet(providerId, ctx);
+    if (!droplet) throw notFound(providerId, 'does not exist');
+    if (droplet.locked) return { wait: this.settledWait(providerId), again: true, note: `droplet ${providerId} is busy with another action; waiting before resizing` };
+    const current = droplet.size_slug ?? droplet.size?.slug ?? '';
+    if (current !== plan) {
+      if (droplet.status !== 'off') {
+        const off = await this.startAction(providerId, { type: 'power_off' }, ctx);
+        return {
+          wait: { providerId, until: 'stopped', actionIds: [String(off.id)], label: `power_off of droplet ${providerId} before its resize` },
+          again: true,
+          note: `powering off droplet ${providerId} before resizing it`,
+        };
+      }
+      const resize = await this.startAction(providerId, { type: 'resize', size: plan, disk: false }, ctx);
+      return {
+        wait: { providerId, until: 'settled', plan, actionIds: [String(resize.id)], label: `resize of droplet ${providerId} to ${plan}` },
+        again: true,
+        note: `resizing droplet ${providerId} from ${current} to ${plan}`,
+      };
     }
+    if (startAfter && droplet.status !== 'active') {
+      const on = await this.startAction(providerId, { type: 'power_on' }, ctx);
+      return {
+        wait: { providerId, until: 'running', actionIds: [String(on.id)], label: `power_on of droplet ${providerId} after its resize` },
+        again: false,
+        note: `powering droplet ${providerId} back on`,
+      };
+    }
+    return { wait: null, again: false, note: `droplet ${providerId} is on ${plan}` };
+  }
+
+  /**
+   * A few waits are read droplet by droplet; more share one listing of the account's
+   * droplets. An action is read only when the droplet cannot tell: it is unlocked yet not
+   * where the wait wants it (the action may have errored), or still `new` long after its
+   * create began (only the create action says whether it errored).
+   */
+  async checkWaits(waits: ServerWait[], ctx: CallContext): Promise<WaitCheck[]> {
+    const droplets = new Map<string, DoDroplet>();
+    const ids = new Set(waits.map((w) => w.providerId));
+    // In a big account listing every page can cost more than reading the few droplets waited on.
+    if (ids.size <= Math.max(FEW_WAITS, this.accountPages)) {
+      for (const id of ids) {
+        const droplet = await this.getDroplet(id, ctx);
+        if (droplet) droplets.set(id, droplet);
+      }
+    } else {
+      const all = await this.listAll<DoDroplet>('droplets', 'droplets', ctx);
+      this.accountPages = Math.max(1, Math.ceil(all.length / this.pageSize));
+      for (const droplet of all) droplets.set(String(droplet.id), droplet);
+    }
+    const actions = new Map<string, ActionState>();
+    let actionReads = 0;
+    const checks: WaitCheck[] = [];
+    for (const wait of waits) {
+      const droplet = droplets.get(wait.providerId);
+      const server = droplet ? toServer(droplet) : null;
+      let check = judgeWait(wait, server);
+      // A wait made for a droplet found by its marker (or by waitUntilRunning) knows no create
+      // action; a droplet still `new` long after is then asked for it in its action list.
+      const findCreate = !wait.actionIds?.length && wait.until === 'running' && droplet?.status === 'new';
+      if (check.state === 'waiting' && droplet && ((wait.actionIds?.length ?? 0) > 0 || findCreate) && actionReads < MAX_ACTION_READS) {
+        const inconclusive = droplet.status === 'new' ? Date.now() - (wait.since ?? Date.now()) > CREATE_ACTION_CHECK_AFTER_MS : !droplet.locked;
+        if (inconclusive && findCreate) {
+          actionReads++;
+          const create = await this.createActionOf(wait.providerId, ctx);
+          if (create) {
+            actions.set(String(create.id), actionState(create));
+            check = judgeWait({ ...wait, actionIds: [String(create.id)] }, server, actions);
+          }
+        } else if (inconclusive) {
+          for (const id of wait.actionIds ?? []) {
+            if (actions.has(id)) continue;
+            actionReads++;
+            const action = await this.getAction(Number(id), ctx).catch((err: unknown) => {
+              if (isNotFound(err)) return null;
+              throw err;
+            });
+            if (action) actions.set(id, actionState(action));
+          }
+          check = judgeWait(wait, server, actions);
+        }
+      }
+      checks.push(check);
+    }
+    return checks;
+  }
+
+  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
+    // In process the caller holds a slot anyway, so a droplet still `new` has its create
+    // action looked at from the first poll (`since` long past), as before waits were parked.
+    const wait: ServerWait = { providerId, until: 'running', label: `droplet ${providerId} to become active`, since: 0 };
+    const server = await waitInProcess(this, wait, ctx, this.timing());
+    if (!server) throw notFound(providerId, 'disappeared while waiting for it to become active');
+    ctx.onProgress?.(`droplet ${providerId} is active at ${server.ipv4}`);
+    return server;
+  }
+
+  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
+    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
+    return { existed: first?.existed !== false };
   }
 
   async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    const before = await this.getDroplet(providerId, ctx);
-    if (!before) throw notFound(providerId, 'does not exist');
-    // Asking an off droplet to power off (or an active one to power on) only earns a 422; a
-    // rerun of the same operation should find the work already done instead.
-    if (!before.locked) {
-      if (action === 'power_off' && before.status === 'off') return toServer(before);
-      if (action === 'power_on' && before.status === 'active') return toServer(before);
-    }
-
-    await this.runAction(providerId, { type: action }, ctx);
+    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
     const after = await this.getDroplet(providerId, ctx);
     if (!after) throw notFound(providerId, `disappeared during ${action}`);
     return toServer(after);
   }
 
-  /** DigitalOcean resizes only a powered-off droplet (a running one answers 422). */
   async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    let droplet = await this.getDroplet(providerId, ctx);
-    if (!droplet) throw notFound(providerId, 'does not exist');
-    if (droplet.size_slug !== plan) {
-      if (droplet.status !== 'off') {
-        ctx.onProgress?.(`powering off droplet ${providerId} before resizing it`);
-        await this.powerAction(providerId, 'power_off', ctx);
-      }
-      ctx.onProgress?.(`resizing droplet ${providerId} from ${droplet.size_slug} to ${plan}`);
-      await this.runAction(providerId, { type: 'resize', size: plan, disk: false }, ctx);
-    }
-    if (startAfter) {
-      ctx.onProgress?.(`powering droplet ${providerId} back on`);
-      await this.powerAction(providerId, 'power_on', ctx);
-    }
-    droplet = await this.getDroplet(providerId, ctx);
+    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
+    const droplet = await this.getDroplet(providerId, ctx);
     if (!droplet) throw notFound(providerId, 'disappeared during the resize');
     return toServer(droplet);
   }
@@ -338,22 +405,22 @@ export class DigitalOceanProvider implements Provider {
     }));
   }
 
-  /** Starts an action and polls it until it completes; `errored` becomes PROVIDER_ACTION_FAILED. */
-  private async runAction(providerId: string, body: Record<string, unknown>, ctx: CallContext): Promise<void> {
+  private async startAction(providerId: string, body: Record<string, unknown>, ctx: CallContext): Promise<DoAction> {
     const res = await this.http.request<{ action?: DoAction }>('POST', `droplets/${encodeId(providerId)}/actions`, {
       signal: ctx.signal,
       body,
     });
-    let current = expectAction(res.body?.action, `POST /droplets/${providerId}/actions`);
-    const deadline = Date.now() + this.waitTimeoutMs;
-    while (current.status !== 'completed') {
-      if (current.status === 'errored') {
-        throw actionFailed(`${String(body.type)} action ${current.id} on droplet ${providerId} errored`);
-      }
-      ctx.onProgress?.(`${String(body.type)} of droplet ${providerId} is ${current.status}`);
-      await this.pause(deadline, `${String(body.type)} of droplet ${providerId}`, ctx);
-      current = await this.getAction(current.id, ctx);
-    }
+    const action = expectAction(res.body?.action, `POST /droplets/${providerId}/actions`);
+    if (action.status === 'errored') throw actionFailed(`${String(body.type)} action ${action.id} on droplet ${providerId} errored`);
+    return action;
+  }
+
+  private settledWait(providerId: string): ServerWait {
+    return { providerId, until: 'settled', label: `droplet ${providerId} to finish its running action` };
+  }
+
+  private timing(): InProcessTiming {
+    return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {
@@ -373,20 +440,15 @@ export class DigitalOceanProvider implements Provider {
     }
   }
 
-  /**
-   * A droplet created by another process (or before a restart) has no cached create action;
-   * the droplet's action list still has it, and only the action can say the create errored.
-   */
-  private async rememberCreateAction(providerId: string, ctx: CallContext): Promise<void> {
-    let actions: DoAction[];
+  /** The droplet's create action, from its action list; null when it has none or is gone. */
+  private async createActionOf(providerId: string, ctx: CallContext): Promise<DoAction | null> {
     try {
-      actions = await this.listAll<DoAction>(`droplets/${encodeId(providerId)}/actions`, 'actions', ctx);
+      const actions = await this.listAll<DoAction>(`droplets/${encodeId(providerId)}/actions`, 'actions', ctx);
+      return actions.find((a) => a.type === 'create') ?? null;
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return null;
       throw err;
     }
-    const create = actions.find((a) => a.type === 'create');
-    if (create && typeof create.id === 'number') this.createActions.set(providerId, create.id);
   }
 
   private async getAction(actionId: number, ctx: CallContext): Promise<DoAction> {
@@ -420,10 +482,6 @@ export class DigitalOceanProvider implements Provider {
       next = typeof following === 'string' && following !== '' && batch.length > 0 ? following : undefined;
     }
     return items;
-  }
-
-  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
 }
 
@@ -482,6 +540,12 @@ function expectDroplet(value: unknown, what: string): DoDroplet {
     throw badResponse(`${what} answered without a droplet`);
   }
   return d;
+}
+
+function actionState(action: DoAction): ActionState {
+  if (action.status === 'completed') return { status: 'done' };
+  if (action.status === 'errored') return { status: 'error', message: `${action.type} errored` };
+  return { status: 'running' };
 }
 
 function expectAction(value: unknown, what: string): DoAction {

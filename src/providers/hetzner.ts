@@ -2,10 +2,13 @@
  * Hetzner Cloud API v1 adapter (PROVIDERS.md §2). Whether it talks to the real API or the
  * local sandbox depends only on `baseUrl` and `token`.
  *
- * Everything asynchronous on Hetzner is an action object; the adapter starts one, then
- * polls it at `/actions/{id}` until it ends `success` or `error`. Servers carry the
- * operation marker as the label `pe-op=<operation id>`.
+ * Everything asynchronous on Hetzner is an action object; a step starts one and hands back
+ * what to wait for, and checkWaits reads servers (one listing for many waits) and, only
+ * when a server cannot tell, the actions themselves (`GET /actions?id=…`, 25 at a time)
+ * until they end `success` or `error`. Servers carry the operation marker as the label
+ * `pe-op=<operation id>`.
  */
+import { ErrorCodes } from '../core/errors.js';
 import { ProviderHttpClient, type HttpResponse, type ProviderHttpClientOptions } from './http-client.js';
 import { tagProblems, tagToLabel, tagsToLabels } from './hetzner-labels.js';
 import {
@@ -36,13 +39,17 @@ import {
   type CatalogPlan,
   type CatalogRegion,
   type ConsoleAccess,
+  type CreateOutcome,
   type CreatePlan,
   type CreateServerInput,
   type PowerAction,
   type Provider,
   type ProviderServer,
+  type ServerWait,
+  type StepOutcome,
+  type WaitCheck,
 } from './types.js';
-import { encodeId, progressReporter, pollPause } from './adapter-kit.js';
+import { driveSteps, encodeId, judgeWait, pollPause, waitInProcess, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface HetznerProviderOptions {
   /** `https://api.hetzner.cloud/v1`, or the sandbox's `http://127.0.0.1:PORT/hetzner/v1`. */
@@ -64,6 +71,10 @@ const MAX_PAGES = 10_000;
 const ACTIONS_PER_REQUEST = 25;
 /** Statuses that end by themselves; an action acting on the server is still running. */
 const TRANSITIONAL = new Set(['initializing', 'starting', 'stopping', 'migrating', 'rebuilding']);
+/** Up to this many waits, reading each server costs fewer requests than listing the project. */
+const FEW_WAITS = 2;
+/** Action lists of servers found by their marker one round may read (to see whether their create failed). */
+const MAX_ACTION_LISTS = 5;
 const POWER_ENDPOINTS: Record<PowerAction, string> = { power_on: 'poweron', power_off: 'poweroff', reboot: 'reboot' };
 
 export class HetznerProvider implements Provider {
@@ -74,12 +85,6 @@ export class HetznerProvider implements Provider {
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
   private readonly waitTimeoutMs: number;
-  /**
-   * The create's action ids (create_server, start_server) by server id, so waitUntilRunning
-   * can see a create that failed, which the server itself only shows as `off`. Presence
-   * here also means the server is on its first boot.
-   */
-  private readonly createActions = new Map<string, number[]>();
 
   constructor(options: HetznerProviderOptions) {
     this.http = new ProviderHttpClient({
@@ -137,10 +142,10 @@ export class HetznerProvider implements Provider {
     const live = servers.filter((s) => s.status !== 'deleting');
     live.sort((a, b) => a.created.localeCompare(b.created) || a.id - b.id);
     const found = live[0];
-    return found ? this.toServer(found) : null;
+    return found ? toServer(found) : null;
   }
 
-  async createServer(input: CreateServerInput, ctx: CallContext): Promise<ProviderServer> {
+  async createServer(input: CreateServerInput, ctx: CallContext): Promise<CreateOutcome> {
     const labels = tagsToLabels([...input.tags, markerTag(input.marker)]);
     const res = await this.http.request<{ server?: HcServer; action?: HcAction; next_actions?: HcAction[] }>(
       'POST',
@@ -159,131 +164,220 @@ export class HetznerProvider implements Provider {
         },
       },
     );
-    const server = expectServer(res.body?.server, 'POST /servers');
+    const created = expectServer(res.body?.server, 'POST /servers');
+    const server = toServer(created, true);
+    // create_server and start_server: only they can say the create failed, which the server
+    // itself shows only as `off`.
     const actionIds = [res.body?.action, ...(res.body?.next_actions ?? [])]
       .filter((a): a is HcAction => typeof a?.id === 'number')
-      .map((a) => a.id);
-    this.createActions.set(String(server.id), actionIds);
-    return this.toServer(server);
-  }
-
-  async getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null> {
-    const server = await this.fetchServer(providerId, ctx);
-    return server ? this.toServer(server) : null;
+      .map((a) => String(a.id));
+    const wait = this.runningWait(server);
+    if (wait && actionIds.length > 0) wait.actionIds = actionIds;
+    return { server, wait };
   }
 
   /**
    * Hetzner assigns the public IPv4 at create, so running is the only thing to wait for. A
-   * server created without IPv4 is returned running with `ipv4: null`: waiting longer
-   * would not give it one.
+   * server created without IPv4 counts as running with `ipv4: null`: waiting longer would
+   * not give it one.
    */
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const report = progressReporter(ctx);
-    let lookedUpCreateActions = false;
-    for (;;) {
-      const hc = await this.fetchServer(providerId, ctx);
-      if (!hc) {
-        this.createActions.delete(providerId);
-        throw notFound(providerId, 'disappeared while waiting for it to be running');
-      }
-      const server = this.toServer(hc);
-      if (server.status === 'running') {
-        this.createActions.delete(providerId);
-        report(`server ${providerId} is running at ${server.ipv4 ?? 'no public IPv4'}`);
-        return server;
-      }
-      if (hc.status === 'deleting') {
-        this.createActions.delete(providerId);
-        throw actionFailed(`server ${providerId} is being deleted while waiting for it to be running`);
-      }
-      if (!this.createActions.has(providerId) && !lookedUpCreateActions) {
-        lookedUpCreateActions = true;
-        await this.rememberCreateActions(providerId, ctx);
-      }
-      const failed = (await this.getActions(this.createActions.get(providerId) ?? [], ctx)).find((a) => a.status === 'error');
-      if (failed) {
-        this.createActions.delete(providerId);
-        throw actionFailed(`${failed.command} action ${failed.id} for server ${providerId} failed: ${describeActionError(failed)}`);
-      }
-      report(`server ${providerId} is ${hc.status}, waiting for running`);
-      await this.pause(deadline, `server ${providerId} to be running`, ctx);
-    }
+  runningWait(server: ProviderServer): ServerWait | null {
+    if (server.status === 'running') return null;
+    return { providerId: server.providerId, until: 'running', label: runningLabel(server.providerId) };
+  }
+
+  async getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null> {
+    const server = await this.fetchServer(providerId, ctx);
+    return server ? toServer(server) : null;
   }
 
   /**
-   * Deletes and waits until the server answers 404. Hetzner may refuse with `locked` while
-   * another action holds the server; that is waited out, and a server already `deleting`
-   * (an earlier attempt's delete) is simply waited for.
+   * Hetzner may refuse a delete with `locked` while another action holds the server; that is
+   * waited out and the delete sent again, and a server already `deleting` (an earlier
+   * attempt's delete) is simply waited for until it answers 404.
    */
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.http.request('DELETE', `servers/${encodeId(providerId)}`, { signal: ctx.signal });
-        break;
-      } catch (err) {
-        // Gone after a refused attempt means someone else's delete finished meanwhile.
-        if (isNotFound(err)) return { existed: attempt > 0 };
-        if (!isLocked(err)) throw err;
-      }
-      const server = await this.fetchServer(providerId, ctx);
-      if (!server) return { existed: true };
-      if (server.status === 'deleting') break;
-      ctx.onProgress?.(`server ${providerId} is locked by another action, waiting to delete it`);
-      await this.pause(deadline, `server ${providerId} to accept the delete`, ctx);
+  async deleteStep(providerId: string, ctx: CallContext): Promise<StepOutcome> {
+    const gone: ServerWait = { providerId, until: 'gone', label: `server ${providerId} to be deleted` };
+    try {
+      await this.http.request('DELETE', `servers/${encodeId(providerId)}`, { signal: ctx.signal });
+      return { wait: gone, again: false, existed: true, note: `server ${providerId} is being deleted` };
+    } catch (err) {
+      if (isNotFound(err)) return { wait: null, again: false, existed: false, note: `server ${providerId} was already gone` };
+      if (!isLocked(err)) throw err;
     }
-    this.createActions.delete(providerId);
-    for (;;) {
-      if (!(await this.fetchServer(providerId, ctx))) return { existed: true };
-      ctx.onProgress?.(`server ${providerId} is being deleted`);
-      await this.pause(deadline, `server ${providerId} to be deleted`, ctx);
-    }
+    const server = await this.fetchServer(providerId, ctx);
+    // Gone after a refused delete means someone else's delete finished meanwhile.
+    if (!server) return { wait: null, again: false, existed: true, note: `server ${providerId} is gone` };
+    if (server.status === 'deleting') return { wait: gone, again: false, existed: true, note: `server ${providerId} is being deleted` };
+    return {
+      wait: settledWait(providerId, 'accept the delete'),
+      again: true,
+      existed: true,
+      note: `server ${providerId} is locked by another action, waiting to delete it`,
+    };
   }
 
   /**
-   * Waits out whatever the server is doing, skips work already done (a rerun finding it
-   * off or running), and reboots a stopped server by starting it, so every action ends
-   * with the server where the caller asked, as on the other providers.
+   * Waits out whatever the server is doing, skips work already done (a rerun finding it off
+   * or running), and reboots a stopped server by starting it, so every action ends with the
+   * server where the caller asked, as on the other providers.
    */
-  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    const before = await this.settledServer(providerId, ctx);
-    if (action === 'power_off' && before.status === 'off') return this.toServer(before);
-    if (action === 'power_on' && before.status === 'running') return this.toServer(before);
-    const endpoint = action === 'reboot' && before.status === 'off' ? 'poweron' : POWER_ENDPOINTS[action];
-    await this.runAction(providerId, endpoint, undefined, ctx);
-    const after = await this.fetchServer(providerId, ctx);
-    if (!after) throw notFound(providerId, `disappeared during ${action}`);
-    return this.toServer(after);
-  }
-
-  async listServers(ctx: CallContext): Promise<ProviderServer[]> {
-    const servers = await this.listAll<HcServer>('servers', 'servers', ctx);
-    return servers.map((s) => this.toServer(s));
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+    const before = await this.settledOrWait(providerId, action, ctx);
+    if ('wait' in before) return before;
+    const server = before.server;
+    if (action === 'power_off' && server.status === 'off') return { wait: null, again: false, note: `server ${providerId} is already off` };
+    if (action === 'power_on' && server.status === 'running') return { wait: null, again: false, note: `server ${providerId} is already running` };
+    const startInstead = action === 'reboot' && server.status === 'off';
+    const endpoint = startInstead ? 'poweron' : POWER_ENDPOINTS[action];
+    const started = await this.startAction(providerId, endpoint, undefined, ctx);
+    if (!started) return this.lockedOutcome(providerId, action);
+    return {
+      wait: {
+        providerId,
+        until: action === 'power_off' ? 'stopped' : 'running',
+        actionIds: [String(started.id)],
+        label: `${action} of server ${providerId}`,
+      },
+      again: false,
+      note: startInstead
+        ? `server ${providerId} is off; starting it instead of rebooting (action ${started.id})`
+        : `${action} of server ${providerId} started (action ${started.id})`,
+    };
   }
 
   /**
    * Hetzner changes the type of a powered-off server only. The disk is kept
    * (`upgrade_disk: false`) so the server can be moved back to a smaller type later.
    */
-  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    const server = await this.settledServer(providerId, ctx);
+  async resizeStep(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<StepOutcome> {
+    const before = await this.settledOrWait(providerId, 'its type change', ctx);
+    if ('wait' in before) return before;
+    const server = before.server;
     const current = server.server_type?.name ?? '';
     if (current !== plan) {
       if (server.status !== 'off') {
-        ctx.onProgress?.(`powering off server ${providerId} before changing its type`);
-        await this.powerAction(providerId, 'power_off', ctx);
+        const off = await this.startAction(providerId, 'poweroff', undefined, ctx);
+        if (!off) return this.lockedOutcome(providerId, 'its type change');
+        return {
+          wait: { providerId, until: 'stopped', actionIds: [String(off.id)], label: `power_off of server ${providerId} before its type change` },
+          again: true,
+          note: `powering off server ${providerId} before changing its type`,
+        };
       }
-      ctx.onProgress?.(`changing the type of server ${providerId} from ${current} to ${plan}`);
-      await this.runAction(providerId, 'change_type', { server_type: plan, upgrade_disk: false }, ctx);
+      const change = await this.startAction(providerId, 'change_type', { server_type: plan, upgrade_disk: false }, ctx);
+      if (!change) return this.lockedOutcome(providerId, 'its type change');
+      return {
+        // change_type leaves the server off, on its new type.
+        wait: { providerId, until: 'stopped', plan, actionIds: [String(change.id)], label: `type change of server ${providerId} to ${plan}` },
+        again: true,
+        note: `changing the type of server ${providerId} from ${current} to ${plan}`,
+      };
     }
-    if (startAfter) {
-      ctx.onProgress?.(`powering server ${providerId} back on`);
-      await this.powerAction(providerId, 'power_on', ctx);
+    if (startAfter && server.status !== 'running') {
+      const on = await this.startAction(providerId, 'poweron', undefined, ctx);
+      if (!on) return this.lockedOutcome(providerId, 'starting it');
+      return {
+        wait: { providerId, until: 'running', actionIds: [String(on.id)], label: `power_on of server ${providerId} after its type change` },
+        again: false,
+        note: `powering server ${providerId} back on`,
+      };
     }
+    // Nothing to say: a rerun that finds the work done reports nothing.
+    return { wait: null, again: false };
+  }
+
+  /**
+   * A few waits are read server by server; more share one listing of the project's servers
+   * (50 a page). An action is read only when its server cannot decide: no action holds the
+   * server any more and it is in a status it keeps, so its actions have ended and only they
+   * say whether one failed. Those reads go out together, 25 ids per `GET /actions?id=…`.
+   * A wait for a server found by its marker knows no create actions; when that server sits
+   * `off`, its action list is read to see whether the create failed.
+   */
+  async checkWaits(waits: ServerWait[], ctx: CallContext): Promise<WaitCheck[]> {
+    const servers = new Map<string, HcServer>();
+    if (waits.length <= FEW_WAITS) {
+      for (const id of new Set(waits.map((w) => w.providerId))) {
+        const server = await this.fetchServer(id, ctx);
+        if (server) servers.set(id, server);
+      }
+    } else {
+      for (const server of await this.listAll<HcServer>('servers', 'servers', ctx)) servers.set(String(server.id), server);
+    }
+
+    const toConfirm = new Set<number>();
+    const toLookUp = new Set<string>();
+    for (const wait of waits) {
+      const server = servers.get(wait.providerId);
+      if (!server || wait.until === 'gone' || server.status === 'deleting') continue;
+      if (server.locked || TRANSITIONAL.has(server.status)) continue;
+      if (wait.actionIds?.length) {
+        for (const id of wait.actionIds) if (/^\d+$/.test(id)) toConfirm.add(Number(id));
+      } else if (wait.until === 'running' && server.status === 'off' && toLookUp.size < MAX_ACTION_LISTS) {
+        toLookUp.add(wait.providerId);
+      }
+    }
+    const actions = new Map<string, HcAction>();
+    for (const action of await this.getActions([...toConfirm], ctx)) actions.set(String(action.id), action);
+    const createActions = new Map<string, HcAction[]>();
+    for (const id of toLookUp) createActions.set(id, await this.createActionsOf(id, ctx));
+
+    return waits.map((wait) => {
+      const server = servers.get(wait.providerId) ?? null;
+      if (server?.status === 'deleting' && wait.until !== 'gone') {
+        return wait.until === 'running'
+          ? { state: 'failed', code: ErrorCodes.PROVIDER_ACTION_FAILED, message: `server ${wait.providerId} is being deleted while waiting for it to be running` }
+          : { state: 'failed', code: ErrorCodes.PROVIDER_NOT_FOUND, message: `server ${wait.providerId} is being deleted while waiting for ${wait.label}` };
+      }
+      const known = wait.actionIds?.length
+        ? wait.actionIds.map((id) => actions.get(id)).filter((a): a is HcAction => a !== undefined)
+        : (createActions.get(wait.providerId) ?? []);
+      const failed = known.find((a) => a.status === 'error');
+      if (failed) {
+        const preposition = failed.command === 'create_server' || (wait.until === 'running' && !wait.actionIds?.length) ? 'for' : 'on';
+        return {
+          state: 'failed',
+          code: ErrorCodes.PROVIDER_ACTION_FAILED,
+          message: `${failed.command} action ${failed.id} ${preposition} server ${wait.providerId} failed: ${describeActionError(failed)}`,
+        };
+      }
+      const states = new Map<string, ActionState>(
+        known.map((a) => [String(a.id), { status: a.status === 'success' ? 'done' : a.status === 'error' ? 'error' : 'running' }]),
+      );
+      return judgeWait(wait, server ? toServer(server, wait.until === 'running') : null, states, { ipRequired: false });
+    });
+  }
+
+  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
+    const server = await waitInProcess(this, { providerId, until: 'running', label: runningLabel(providerId) }, ctx, this.timing());
+    if (!server) throw notFound(providerId, 'disappeared while waiting for it to be running');
+    ctx.onProgress?.(`server ${providerId} is running at ${server.ipv4 ?? 'no public IPv4'}`);
+    return server;
+  }
+
+  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
+    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
+    return { existed: first?.existed !== false };
+  }
+
+  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
+    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
+    const after = await this.fetchServer(providerId, ctx);
+    if (!after) throw notFound(providerId, `disappeared during ${action}`);
+    return toServer(after);
+  }
+
+  async listServers(ctx: CallContext): Promise<ProviderServer[]> {
+    const servers = await this.listAll<HcServer>('servers', 'servers', ctx);
+    return servers.map((s) => toServer(s));
+  }
+
+  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
+    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
     const after = await this.fetchServer(providerId, ctx);
     if (!after) throw notFound(providerId, 'disappeared during the resize');
-    return this.toServer(after);
+    return toServer(after);
   }
 
   /** VNC over websocket; the URL is valid for about a minute. */
@@ -353,10 +447,6 @@ export class HetznerProvider implements Provider {
 
   // ---- internals ------------------------------------------------------------------------
 
-  private toServer(server: HcServer): ProviderServer {
-    return toServer(server, this.createActions.has(String(server.id)));
-  }
-
   private async fetchServer(providerId: string, ctx: CallContext): Promise<HcServer | null> {
     try {
       const res = await this.http.request<{ server?: HcServer }>('GET', `servers/${encodeId(providerId)}`, {
@@ -369,33 +459,45 @@ export class HetznerProvider implements Provider {
     }
   }
 
-  /** The server once no action holds it and it is in a status it keeps. */
-  private async settledServer(providerId: string, ctx: CallContext): Promise<HcServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    for (;;) {
-      const server = await this.fetchServer(providerId, ctx);
-      if (!server) throw notFound(providerId, 'does not exist');
-      if (server.status === 'deleting') throw notFound(providerId, 'is being deleted');
-      if (!server.locked && !TRANSITIONAL.has(server.status)) return server;
-      ctx.onProgress?.(`server ${providerId} is ${server.status}, waiting for its running action to finish`);
-      await this.pause(deadline, `server ${providerId} to finish its running action`, ctx);
-    }
+  /**
+   * The server when no action holds it and it is in a status it keeps; otherwise the move
+   * that waits for that (an action on a held server would only earn `locked`).
+   */
+  private async settledOrWait(providerId: string, before: string, ctx: CallContext): Promise<{ server: HcServer } | StepOutcome> {
+    const server = await this.fetchServer(providerId, ctx);
+    if (!server) throw notFound(providerId, 'does not exist');
+    if (server.status === 'deleting') throw notFound(providerId, 'is being deleted');
+    if (!server.locked && !TRANSITIONAL.has(server.status)) return { server };
+    return {
+      wait: settledWait(providerId, 'finish its running action'),
+      again: true,
+      note: `server ${providerId} is ${server.status}, waiting for its running action to finish before ${before}`,
+    };
   }
 
-  /** Starts a server action and polls it until it ends; `error` becomes PROVIDER_ACTION_FAILED. */
-  private async runAction(providerId: string, name: string, body: Record<string, unknown> | undefined, ctx: CallContext): Promise<void> {
-    const started = await this.postServerAction<{ action?: HcAction }>(providerId, name, body, ctx);
-    let action = expectAction(started?.action, `POST /servers/${providerId}/actions/${name}`);
-    const deadline = Date.now() + this.waitTimeoutMs;
-    for (;;) {
-      if (action.status === 'success') return;
-      if (action.status === 'error') {
-        throw actionFailed(`${action.command} action ${action.id} on server ${providerId} failed: ${describeActionError(action)}`);
-      }
-      ctx.onProgress?.(`${action.command} of server ${providerId} is ${action.status} (${action.progress ?? 0}%)`);
-      await this.pause(deadline, `${action.command} of server ${providerId}`, ctx);
-      action = await this.getAction(action.id, ctx);
+  /** What a step does when the action it sent was refused with `locked`: wait, then decide again. */
+  private lockedOutcome(providerId: string, before: string): StepOutcome {
+    return {
+      wait: settledWait(providerId, 'finish its running action'),
+      again: true,
+      note: `server ${providerId} is locked by another action, waiting before ${before}`,
+    };
+  }
+
+  /** Starts a server action; null when Hetzner refused it with `locked` (nothing was started). */
+  private async startAction(providerId: string, name: string, body: Record<string, unknown> | undefined, ctx: CallContext): Promise<HcAction | null> {
+    let res: HttpResponse<{ action?: HcAction }>;
+    try {
+      res = await this.http.request<{ action?: HcAction }>('POST', `servers/${encodeId(providerId)}/actions/${name}`, { signal: ctx.signal, body });
+    } catch (err) {
+      if (isLocked(err)) return null;
+      throw err;
     }
+    const action = expectAction(res.body?.action, `POST /servers/${providerId}/actions/${name}`);
+    if (action.status === 'error') {
+      throw actionFailed(`${action.command} action ${action.id} on server ${providerId} failed: ${describeActionError(action)}`);
+    }
+    return action;
   }
 
   /**
@@ -421,12 +523,7 @@ export class HetznerProvider implements Provider {
     }
   }
 
-  private async getAction(actionId: number, ctx: CallContext): Promise<HcAction> {
-    const res = await this.http.request<{ action?: HcAction }>('GET', `actions/${actionId}`, { signal: ctx.signal });
-    return expectAction(res.body?.action, `GET /actions/${actionId}`);
-  }
-
-  /** Several actions in as few requests as hcloud-go would use: `GET /actions?id=…&id=…`. */
+  /** Several actions in as few requests as hcloud-go would use: `GET /actions?id=…&id=…`, 25 ids a request. */
   private async getActions(ids: readonly number[], ctx: CallContext): Promise<HcAction[]> {
     const actions: HcAction[] = [];
     for (let i = 0; i < ids.length; i += ACTIONS_PER_REQUEST) {
@@ -437,19 +534,17 @@ export class HetznerProvider implements Provider {
   }
 
   /**
-   * A server created by another process (or before a restart) has no cached create
-   * actions; its action list still has them, and only they can say the create failed.
+   * A server created by another process (or before a restart) comes with no create action
+   * ids; its action list still has them, and only they can say the create failed.
    */
-  private async rememberCreateActions(providerId: string, ctx: CallContext): Promise<void> {
-    let actions: HcAction[];
+  private async createActionsOf(providerId: string, ctx: CallContext): Promise<HcAction[]> {
     try {
-      actions = await this.listAll<HcAction>(`servers/${encodeId(providerId)}/actions`, 'actions', ctx, { sort: 'id' });
+      const actions = await this.listAll<HcAction>(`servers/${encodeId(providerId)}/actions`, 'actions', ctx, { sort: 'id' });
+      return actions.filter((a) => a.command === 'create_server' || a.command === 'start_server');
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return [];
       throw err;
     }
-    const ids = actions.filter((a) => a.command === 'create_server' || a.command === 'start_server').map((a) => a.id);
-    if (ids.length > 0) this.createActions.set(providerId, ids);
   }
 
   /** Reads every page of a collection, following `meta.pagination.next_page` until it is null. */
@@ -475,9 +570,21 @@ export class HetznerProvider implements Provider {
     }
   }
 
+  private timing(): InProcessTiming {
+    return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
+  }
+
   private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
     return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
+}
+
+function runningLabel(providerId: string): string {
+  return `server ${providerId} to be running`;
+}
+
+function settledWait(providerId: string, what: string): ServerWait {
+  return { providerId, until: 'settled', label: `server ${providerId} to ${what}` };
 }
 
 /** Where a server type can be created: its `locations` list, or where it has a price. */

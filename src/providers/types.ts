@@ -114,6 +114,59 @@ export interface CatalogImage {
   distribution: string;
 }
 
+/**
+ * What an operation waits for at its provider (a server booting, an action running, a delete
+ * finishing, a power state settling). Plain JSON: it is kept in Redis while the operation is
+ * parked, and one watcher per account checks many of them with one listing.
+ */
+export interface ServerWait {
+  providerId: string;
+  /**
+   * running: running with its public address (when the provider gives one);
+   * stopped: powered off and settled; gone: deleted (404);
+   * settled: no action holds it and it is in a status it keeps (running or stopped).
+   */
+  until: 'running' | 'stopped' | 'gone' | 'settled';
+  /** Provider actions (DigitalOcean, Hetzner) that must end too; one ending in error fails the wait. */
+  actionIds?: string[];
+  /** The plan the server must show (a resize the provider carries out without an action object). */
+  plan?: string;
+  /** For progress: "droplet 123 to become active". */
+  label: string;
+  /** When the wait began (epoch ms); adapters look harder (an action's own state) at waits that run long. */
+  since?: number;
+}
+
+/** One watcher look at one wait. */
+export type WaitCheck =
+  /** `status` is the provider's own word for where the server is, for progress. */
+  | { state: 'waiting'; status: string }
+  /** `server` is null only when waiting `until: 'gone'`. */
+  | { state: 'done'; server: ProviderServer | null }
+  | { state: 'failed'; code: string; message: string };
+
+/**
+ * One move toward a goal (delete, power action, resize): the adapter reads where the server
+ * is, sends at most one mutation, and says what to wait for and whether to be called again
+ * after the wait. Every move is decided from the server's current state, so calling it again
+ * after a crash never skips or repeats a finished stage.
+ */
+export interface StepOutcome {
+  wait: ServerWait | null;
+  /** Call the same step again once the wait is over. */
+  again: boolean;
+  /** What this move did, for progress ("powering off droplet 123 before resizing it"). */
+  note?: string;
+  /** Delete only: false when the server was already gone. */
+  existed?: boolean;
+}
+
+export interface CreateOutcome {
+  server: ProviderServer;
+  /** What to wait for before the server is running; null when it already is. */
+  wait: ServerWait | null;
+}
+
 export interface Provider {
   readonly name: ProviderName;
   /** The image a create uses when the request names none: the provider's current Ubuntu LTS, as its create call takes it. */
@@ -124,8 +177,21 @@ export interface Provider {
   planCreate(input: CreateServerInput, ctx: CallContext): Promise<CreatePlan>;
   /** The server an earlier attempt of this operation created, if any. */
   findByMarker(marker: string, ctx: CallContext): Promise<ProviderServer | null>;
-  /** Sends the create and returns as soon as the provider accepted it (not yet running). */
-  createServer(input: CreateServerInput, ctx: CallContext): Promise<ProviderServer>;
+  /** Sends the create and returns as soon as the provider accepted it (not yet running), with what to wait for. */
+  createServer(input: CreateServerInput, ctx: CallContext): Promise<CreateOutcome>;
+  /** What to wait for before a server found by its marker (an earlier attempt's) is running; null when it is. */
+  runningWait(server: ProviderServer): ServerWait | null;
+  /** One move of a delete; `again` until the server is gone or on its way. */
+  deleteStep(providerId: string, ctx: CallContext): Promise<StepOutcome>;
+  /** One move of a power action; the action is sent at most once per call chain that ends with `again: false`. */
+  powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome>;
+  /** One move of a resize (power off, change plan, power on as the provider needs). */
+  resizeStep(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<StepOutcome>;
+  /**
+   * Looks at many waits with the fewest requests the provider's API allows (its server
+   * listing, its action listing), answering one WaitCheck per wait, in order.
+   */
+  checkWaits(waits: ServerWait[], ctx: CallContext): Promise<WaitCheck[]>;
   /** null when the provider answers 404. */
   getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null>;
   /** Polls until the server is running with its address; throws AbortedError when the signal fires. */

@@ -4,9 +4,9 @@
  * `Authorization: Bearer`, a user name and password as HTTP Basic.
  *
  * UpCloud has no action objects: every operation answers with the server (or nothing) and
- * the adapter polls the server's `state` until it reads what the operation should end in.
- * A server can be deleted, and its plan changed, only while it is stopped, so delete and
- * resize stop it first and say so through ctx.onProgress.
+ * a step hands back the `state` to wait for, which checkWaits reads (one listing for many
+ * waits). A server can be deleted, and its plan changed, only while it is stopped, so the
+ * delete and resize steps stop it first and say so in their notes.
  */
 import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
 import { ProviderHttpClient, type ProviderHttpClientOptions } from './http-client.js';
@@ -29,13 +29,17 @@ import type {
   CatalogPlan,
   CatalogRegion,
   ConsoleAccess,
+  CreateOutcome,
   CreatePlan,
   CreateServerInput,
   PowerAction,
   Provider,
   ProviderServer,
+  ServerWait,
+  StepOutcome,
+  WaitCheck,
 } from './types.js';
-import { encodeId, isNotFound, progressReporter, adapterErrors, pollPause } from './adapter-kit.js';
+import { adapterErrors, driveSteps, encodeId, isNotFound, judgeWait, waitInProcess, type InProcessTiming } from './adapter-kit.js';
 
 export interface UpCloudProviderOptions {
   /** `https://api.upcloud.com/1.3`, or the sandbox's `http://127.0.0.1:PORT/upcloud/1.3`. */
@@ -55,7 +59,7 @@ export interface UpCloudProviderOptions {
 }
 
 const PROVIDER = 'upcloud';
-const { notFound, rejected, actionFailed, badResponse } = adapterErrors(PROVIDER, 'server');
+const { notFound, rejected, badResponse } = adapterErrors(PROVIDER, 'server');
 /** Ubuntu Server 24.04 LTS, the template UUID a create clones (§4.10). */
 export const UPCLOUD_DEFAULT_TEMPLATE = '01000000-0000-4000-8000-000030240200';
 const MAX_PAGE_SIZE = 100;
@@ -63,6 +67,9 @@ const MAX_PAGE_SIZE = 100;
 const MAX_PAGES = 10_000;
 /** Seconds a soft stop may take before UpCloud turns it into a hard stop. */
 const SOFT_STOP_TIMEOUT_SEC = '60';
+const STOP_BODY = { stop_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT_SEC } };
+/** Up to this many waits, reading each server costs fewer requests than listing the account. */
+const FEW_WAITS = 2;
 
 export class UpCloudProvider implements Provider {
   readonly name = PROVIDER;
@@ -131,7 +138,7 @@ export class UpCloudProvider implements Provider {
     return null;
   }
 
-  async createServer(input: CreateServerInput, ctx: CallContext): Promise<ProviderServer> {
+  async createServer(input: CreateServerInput, ctx: CallContext): Promise<CreateOutcome> {
     // The boot disk gets the plan's included storage; the size must be given with the clone.
     const plan = (await this.plans(ctx)).find((p) => p.name === input.plan);
     const sshKeys = input.sshKeys ?? [];
@@ -173,10 +180,17 @@ export class UpCloudProvider implements Provider {
         },
       },
     });
-    const server = expectServer(res.body?.server, 'POST /server');
-    const bootDisk = bootStorageOf(server);
+    const created = expectServer(res.body?.server, 'POST /server');
+    const bootDisk = bootStorageOf(created);
     if (bootDisk) this.templateOfDisk.set(bootDisk, input.image);
-    return toProviderServer(server, input.image);
+    const server = toProviderServer(created, input.image);
+    return { server, wait: this.runningWait(server) };
+  }
+
+  /** A new server goes maintenance → started, with its addresses from the create answer on. */
+  runningWait(server: ProviderServer): ServerWait | null {
+    if (server.status === 'running' && server.ipv4) return null;
+    return { providerId: server.providerId, until: 'running', label: runningLabel(server.providerId) };
   }
 
   async getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null> {
@@ -184,93 +198,179 @@ export class UpCloudProvider implements Provider {
     return server ? this.toServer(server, ctx) : null;
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const report = progressReporter(ctx);
-    for (;;) {
-      const server = await this.fetchServer(providerId, ctx);
-      if (!server) throw notFound(providerId, 'disappeared while waiting for it to start');
-      const normalized = await this.toServer(server, ctx);
-      if (server.state === 'started' && normalized.ipv4) {
-        report(`UpCloud server ${providerId} is started at ${normalized.ipv4}`);
-        return normalized;
-      }
-      if (server.state === 'error') throw actionFailed(`server ${providerId} went into state error while it was being created`);
-      // A new server goes maintenance → started; one that reads stopped will not start by itself.
-      if (server.state === 'stopped') throw actionFailed(`server ${providerId} is stopped instead of starting after create`);
-      const progress = server.progress !== undefined ? ` (${server.progress}% built)` : '';
-      report(`UpCloud server ${providerId} is ${server.state}${progress}, waiting for started`);
-      await this.pause(deadline, `server ${providerId} to start`, ctx);
+  /**
+   * UpCloud deletes only a stopped server: a started one is stopped first (one move), then
+   * deleted with its storages (the next). Maintenance and error settle by themselves and
+   * are waited out; a 409 means the state moved on since we looked, so we look again.
+   */
+  async deleteStep(providerId: string, ctx: CallContext): Promise<StepOutcome> {
+    const server = await this.fetchServer(providerId, ctx);
+    if (!server) return { wait: null, again: false, existed: false, note: `UpCloud server ${providerId} was already gone` };
+    const path = `server/${encodeId(providerId)}`;
+    if (server.state === 'stopped') {
+      // storages=1: without it the disks outlive the server and keep billing.
+      const outcome = await this.attempt('DELETE', path, ctx, { query: { storages: 1, backups: 'delete' } });
+      if (outcome === 'conflict') return this.settleFirst(providerId, 'deleting it', true);
+      if (outcome === 'gone') return { wait: null, again: false, existed: true, note: `UpCloud server ${providerId} is gone` };
+      return {
+        wait: { providerId, until: 'gone', label: `UpCloud server ${providerId} to be deleted` },
+        again: false,
+        existed: true,
+        note: `deleting UpCloud server ${providerId} and its storages`,
+      };
     }
+    if (server.state === 'started') {
+      const outcome = await this.attempt('POST', `${path}/stop`, ctx, { body: STOP_BODY });
+      if (outcome === 'conflict') return this.settleFirst(providerId, 'stopping and deleting it', true);
+      if (outcome === 'gone') return { wait: null, again: false, existed: true, note: `UpCloud server ${providerId} is gone` };
+      return {
+        wait: stoppedWait(providerId),
+        again: true,
+        existed: true,
+        note: `stopping UpCloud server ${providerId} first: UpCloud deletes only stopped servers`,
+      };
+    }
+    return this.settleFirst(providerId, 'stopping and deleting it', true, server.state);
+  }
+
+  /**
+   * Asking for the state a server is already in earns a 409, so a rerun finds the work done
+   * instead. A reboot of a stopped server starts it (it ends where DigitalOcean's does:
+   * running); a restart and a start both end started (a restart passes through maintenance).
+   */
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+    const server = await this.fetchServer(providerId, ctx);
+    if (!server) throw notFound(providerId, 'does not exist');
+    const state = server.state;
+    if (action === 'power_off' && state === 'stopped') return { wait: null, again: false, note: `UpCloud server ${providerId} is already stopped` };
+    if (action === 'power_on' && state === 'started') return { wait: null, again: false, note: `UpCloud server ${providerId} is already started` };
+    if (state !== 'started' && state !== 'stopped') return this.settleFirst(providerId, action, false, state);
+
+    const path = `server/${encodeId(providerId)}`;
+    let outcome: 'done' | 'conflict' | 'gone';
+    let sent: StepOutcome;
+    if (state === 'started' && action === 'power_off') {
+      outcome = await this.attempt('POST', `${path}/stop`, ctx, { body: STOP_BODY });
+      sent = { wait: stoppedWait(providerId), again: false, note: `stopping UpCloud server ${providerId}` };
+    } else if (state === 'started') {
+      outcome = await this.attempt('POST', `${path}/restart`, ctx, {
+        body: { restart_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT_SEC, timeout_action: 'destroy' } },
+      });
+      sent = { wait: { providerId, until: 'running', label: `restart of UpCloud server ${providerId}` }, again: false, note: `restarting UpCloud server ${providerId}` };
+    } else {
+      outcome = await this.attempt('POST', `${path}/start`, ctx, {});
+      sent = {
+        wait: { providerId, until: 'running', label: `UpCloud server ${providerId} to start` },
+        again: false,
+        note:
+          action === 'reboot'
+            ? `UpCloud server ${providerId} is stopped; starting it instead of restarting`
+            : `starting UpCloud server ${providerId}`,
+      };
+    }
+    if (outcome === 'gone') throw notFound(providerId, `disappeared during ${action}`);
+    // Refused because the state moved on since we looked: nothing was sent, look again once it settles.
+    if (outcome === 'conflict') return this.settleFirst(providerId, action, false);
+    return sent;
+  }
+
+  /** UpCloud changes the plan only of a stopped server (a started one answers 409 SERVER_STATE_ILLEGAL). */
+  async resizeStep(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<StepOutcome> {
+    const server = await this.fetchServer(providerId, ctx);
+    if (!server) throw notFound(providerId, 'does not exist');
+    const path = `server/${encodeId(providerId)}`;
+    if (server.plan !== plan) {
+      // Checked first so an unknown plan never costs the server a stop.
+      if (!(await this.plans(ctx)).some((p) => p.name === plan)) throw rejected(`unknown plan '${plan}'`);
+      if (server.state === 'started') {
+        const outcome = await this.attempt('POST', `${path}/stop`, ctx, { body: STOP_BODY });
+        if (outcome === 'gone') throw notFound(providerId, 'disappeared while stopping');
+        if (outcome === 'conflict') return this.settleFirst(providerId, 'resizing it', false);
+        return {
+          wait: stoppedWait(providerId),
+          again: true,
+          note: `stopping UpCloud server ${providerId} before resizing it: UpCloud changes the plan only of a stopped server`,
+        };
+      }
+      if (server.state !== 'stopped') return this.settleFirst(providerId, 'resizing it', false, server.state);
+      const outcome = await this.attempt('PUT', path, ctx, { body: { server: { plan } } });
+      if (outcome === 'gone') throw notFound(providerId, 'disappeared during the resize');
+      if (outcome === 'conflict') return this.settleFirst(providerId, 'resizing it', false);
+      return {
+        // The change runs in maintenance and ends stopped.
+        wait: { providerId, until: 'stopped', plan, label: `plan change of UpCloud server ${providerId} to ${plan}` },
+        again: true,
+        note: `changing the plan of UpCloud server ${providerId} from ${server.plan ?? 'unknown'} to ${plan}`,
+      };
+    }
+    if (startAfter && server.state !== 'started') {
+      if (server.state !== 'stopped') return this.settleFirst(providerId, 'starting it', false, server.state);
+      const outcome = await this.attempt('POST', `${path}/start`, ctx, {});
+      if (outcome === 'gone') throw notFound(providerId, 'disappeared during the resize');
+      if (outcome === 'conflict') return this.settleFirst(providerId, 'starting it', false);
+      return {
+        wait: { providerId, until: 'running', label: `UpCloud server ${providerId} to start after its resize` },
+        again: false,
+        note: `starting UpCloud server ${providerId} again after the resize`,
+      };
+    }
+    // Nothing to say: a rerun that finds the work done reports nothing.
+    return { wait: null, again: false };
+  }
+
+  /**
+   * A few waits are read server by server (`GET /server/{uuid}`, with addresses); more share
+   * one listing of the account's servers (100 a page). Listing items are summaries without
+   * addresses, and offset paging can miss a server when the list shifts, so a wait the
+   * listing says has ended (done or failed) is confirmed with that server's details: one
+   * extra read per wait, once, when it ends. A wait still going costs nothing beyond the
+   * listing.
+   */
+  async checkWaits(waits: ServerWait[], ctx: CallContext): Promise<WaitCheck[]> {
+    const few = waits.length <= FEW_WAITS;
+    const details = new Map<string, UcServer | null>();
+    const summaries = new Map<string, UcServer>();
+    if (few) {
+      for (const id of new Set(waits.map((w) => w.providerId))) details.set(id, await this.fetchServer(id, ctx));
+    } else {
+      for (const summary of await this.listSummaries(ctx)) summaries.set(summary.uuid, summary);
+    }
+    const checks: WaitCheck[] = [];
+    for (const wait of waits) {
+      let check: WaitCheck;
+      if (!details.has(wait.providerId)) {
+        check = judgeUpCloudWait(wait, summaries.get(wait.providerId) ?? null, false);
+        if (check.state === 'waiting') {
+          checks.push(check);
+          continue;
+        }
+        details.set(wait.providerId, await this.fetchServer(wait.providerId, ctx));
+      }
+      const server = details.get(wait.providerId) ?? null;
+      check = judgeUpCloudWait(wait, server, true);
+      if (check.state === 'done' && check.server && server) check = { state: 'done', server: await this.toServer(server, ctx) };
+      checks.push(check);
+    }
+    return checks;
+  }
+
+  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
+    const server = await waitInProcess(this, { providerId, until: 'running', label: runningLabel(providerId) }, ctx, this.timing());
+    if (!server) throw notFound(providerId, 'disappeared while waiting for it to start');
+    ctx.onProgress?.(`UpCloud server ${providerId} is started at ${server.ipv4}`);
+    return server;
   }
 
   async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
-    let server = await this.fetchServer(providerId, ctx);
-    if (!server) return { existed: false };
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const report = progressReporter(ctx);
-    while (server) {
-      if (server.state === 'stopped') {
-        report(`deleting UpCloud server ${providerId} and its storages`);
-        // storages=1: without it the disks outlive the server and keep billing.
-        const outcome = await this.attempt('DELETE', `server/${encodeId(providerId)}`, ctx, {
-          query: { storages: 1, backups: 'delete' },
-        });
-        if (outcome !== 'conflict') break;
-        // Someone started it meanwhile; look again after a pause rather than hammering DELETE.
-        await this.pause(deadline, `server ${providerId} to be deletable`, ctx);
-      } else if (server.state === 'started') {
-        report(`stopping UpCloud server ${providerId} first: UpCloud deletes only stopped servers`);
-        await this.stopAndWait(providerId, deadline, ctx);
-      } else {
-        report(`UpCloud server ${providerId} is ${server.state}; waiting for it to settle before stopping and deleting it`);
-        await this.pause(deadline, `server ${providerId} to settle`, ctx);
-      }
-      server = await this.fetchServer(providerId, ctx);
-    }
-    // Confirm it is gone: a server that still answers was not deleted.
-    while (await this.fetchServer(providerId, ctx)) {
-      report(`UpCloud server ${providerId} is being deleted`);
-      await this.pause(deadline, `server ${providerId} to be deleted`, ctx);
-    }
-    return { existed: true };
+    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
+    return { existed: first?.existed !== false };
   }
 
   async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const report = progressReporter(ctx);
-    for (;;) {
-      const server = await this.fetchServer(providerId, ctx);
-      if (!server) throw notFound(providerId, 'does not exist');
-      const state = server.state;
-      // Asking for the state a server is already in earns a 409; a rerun should find the work done.
-      if (action === 'power_off' && state === 'stopped') return this.toServer(server, ctx);
-      if (action === 'power_on' && state === 'started') return this.toServer(server, ctx);
-
-      let outcome: 'done' | 'conflict' | 'gone' | 'settling';
-      if (state === 'started' && action === 'power_off') {
-        const stopped = await this.stopAndWait(providerId, deadline, ctx);
-        if (stopped) return stopped;
-        outcome = 'conflict';
-      } else if (state === 'started') {
-        outcome = await this.attempt('POST', `server/${encodeId(providerId)}/restart`, ctx, {
-          body: { restart_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT_SEC, timeout_action: 'destroy' } },
-        });
-      } else if (state === 'stopped') {
-        // A reboot of a stopped server ends where DigitalOcean's does: running.
-        if (action === 'reboot') report(`UpCloud server ${providerId} is stopped; starting it instead of restarting`);
-        outcome = await this.attempt('POST', `server/${encodeId(providerId)}/start`, ctx, {});
-      } else {
-        // maintenance and error both settle by themselves; act on the state they settle in.
-        report(`UpCloud server ${providerId} is ${state}; waiting for it to settle before ${action}`);
-        outcome = 'settling';
-      }
-      if (outcome === 'gone') throw notFound(providerId, `disappeared during ${action}`);
-      // Restart and start both end started (a restart passes through maintenance).
-      if (outcome === 'done') return this.waitForState(providerId, 'started', deadline, ctx);
-      // Refused because the state moved on, or still settling: look again after a pause.
-      await this.pause(deadline, `server ${providerId} to settle`, ctx);
-    }
+    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
+    const after = await this.getServer(providerId, ctx);
+    if (!after) throw notFound(providerId, `disappeared during ${action}`);
+    return after;
   }
 
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {
@@ -280,27 +380,8 @@ export class UpCloudProvider implements Provider {
     return servers.filter((s): s is ProviderServer => s !== null);
   }
 
-  /** UpCloud changes the plan only of a stopped server (a started one answers 409 SERVER_STATE_ILLEGAL). */
   async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const server = await this.fetchServer(providerId, ctx);
-    if (!server) throw notFound(providerId, 'does not exist');
-    if (server.plan !== plan) {
-      // Checked first so an unknown plan never costs the server a stop.
-      if (!(await this.plans(ctx)).some((p) => p.name === plan)) throw rejected(`unknown plan '${plan}'`);
-      if (server.state !== 'stopped') {
-        ctx.onProgress?.(`stopping UpCloud server ${providerId} before resizing it: UpCloud changes the plan only of a stopped server`);
-        await this.powerAction(providerId, 'power_off', ctx);
-      }
-      ctx.onProgress?.(`changing the plan of UpCloud server ${providerId} from ${server.plan ?? 'unknown'} to ${plan}`);
-      await this.http.request('PUT', `server/${encodeId(providerId)}`, { signal: ctx.signal, body: { server: { plan } } });
-      // The change runs in maintenance and ends stopped.
-      await this.waitForState(providerId, 'stopped', deadline, ctx);
-    }
-    if (startAfter) {
-      ctx.onProgress?.(`starting UpCloud server ${providerId} again after the resize`);
-      return this.powerAction(providerId, 'power_on', ctx);
-    }
+    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
     const after = await this.getServer(providerId, ctx);
     if (!after) throw notFound(providerId, 'disappeared during the resize');
     return after;
@@ -412,28 +493,23 @@ export class UpCloudProvider implements Provider {
   }
 
   /**
-   * The stop answer still reads `started`; the server reads `stopped` once the soft stop is
-   * done. Null when UpCloud refused because the server was no longer started: the caller
-   * looks at it again.
+   * The move that waits for a server in maintenance or error (both settle by themselves)
+   * or one whose state moved on under a request, before deciding again.
    */
-  private async stopAndWait(providerId: string, deadline: number, ctx: CallContext): Promise<ProviderServer | null> {
-    const outcome = await this.attempt('POST', `server/${encodeId(providerId)}/stop`, ctx, {
-      body: { stop_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT_SEC } },
-    });
-    if (outcome === 'gone') throw notFound(providerId, 'disappeared while stopping');
-    if (outcome === 'conflict') return null;
-    return this.waitForState(providerId, 'stopped', deadline, ctx);
+  private settleFirst(providerId: string, before: string, deleting: boolean, state?: string): StepOutcome {
+    const outcome: StepOutcome = {
+      wait: { providerId, until: 'settled', label: `UpCloud server ${providerId} to settle` },
+      again: true,
+      note:
+        state === undefined
+          ? `UpCloud server ${providerId} changed state meanwhile; waiting for it to settle before ${before}`
+          : `UpCloud server ${providerId} is ${state}; waiting for it to settle before ${before}`,
+    };
+    return deleting ? { ...outcome, existed: true } : outcome;
   }
 
-  private async waitForState(providerId: string, wanted: 'started' | 'stopped', deadline: number, ctx: CallContext): Promise<ProviderServer> {
-    const report = progressReporter(ctx);
-    for (;;) {
-      const server = await this.fetchServer(providerId, ctx);
-      if (!server) throw notFound(providerId, `disappeared while waiting for it to be ${wanted}`);
-      if (server.state === wanted) return this.toServer(server, ctx);
-      report(`UpCloud server ${providerId} is ${server.state}, waiting for ${wanted}`);
-      await this.pause(deadline, `server ${providerId} to be ${wanted}`, ctx);
-    }
+  private timing(): InProcessTiming {
+    return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 
   /**
@@ -485,10 +561,35 @@ export class UpCloudProvider implements Provider {
     if (!Array.isArray(list)) throw badResponse(`GET /${path} answered without a ${outer}.${inner} list`);
     return list as T[];
   }
+}
 
-  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
+function runningLabel(providerId: string): string {
+  return `UpCloud server ${providerId} to start`;
+}
+
+function stoppedWait(providerId: string): ServerWait {
+  return { providerId, until: 'stopped', label: `UpCloud server ${providerId} to stop` };
+}
+
+/**
+ * One wait against a server as UpCloud shows it (details, or a listing's summary, which has
+ * no addresses). A server waited for to be running that reads `error` or `stopped` will not
+ * get there: a build or restart that went wrong ends in `error`, a start is `started` at
+ * once and a restart passes through maintenance, never `stopped`.
+ */
+function judgeUpCloudWait(wait: ServerWait, server: UcServer | null, hasDetails: boolean): WaitCheck {
+  if (server && wait.until === 'running') {
+    if (server.state === 'error') {
+      return { state: 'failed', code: ErrorCodes.PROVIDER_ACTION_FAILED, message: `server ${wait.providerId} went into state error while waiting for ${wait.label}` };
+    }
+    if (server.state === 'stopped') {
+      return { state: 'failed', code: ErrorCodes.PROVIDER_ACTION_FAILED, message: `server ${wait.providerId} is stopped instead of starting (while waiting for ${wait.label})` };
+    }
   }
+  const check = judgeWait(wait, server ? toProviderServer(server, null) : null, undefined, { ipRequired: hasDetails });
+  if (check.state !== 'waiting' || !server) return check;
+  const progress = server.progress !== undefined ? ` (${server.progress}% built)` : '';
+  return { state: 'waiting', status: `${server.state}${progress}` };
 }
 
 function authorizationHeader(options: UpCloudProviderOptions): string {

@@ -20,14 +20,18 @@ import {
   type CatalogPlan,
   type CatalogRegion,
   type ConsoleAccess,
+  type CreateOutcome,
   type CreatePlan,
   type CreateServerInput,
   type PowerAction,
   type Provider,
   type ProviderServer,
   type ServerStatus,
+  type ServerWait,
+  type StepOutcome,
+  type WaitCheck,
 } from './types.js';
-import { encodeId, isNotFound, progressReporter, adapterErrors, pollPause } from './adapter-kit.js';
+import { adapterErrors, driveSteps, encodeId, isNotFound, judgeWait, waitInProcess, type InProcessTiming } from './adapter-kit.js';
 
 export interface VultrProviderOptions {
   /** `https://api.vultr.com/v2`, or the sandbox's `http://127.0.0.1:PORT/vultr/v2`. */
@@ -98,6 +102,9 @@ const MAX_PAGES = 10_000;
 const UNASSIGNED_IPV4 = '0.0.0.0';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Up to this many waits, reading each instance costs fewer requests than listing the account. */
+const FEW_WAITS = 2;
+
 /** What each power action asks of the API, and the power state that says it is done. */
 const POWER_REQUESTS: Record<PowerAction, { path: 'halt' | 'start' | 'reboot'; settled: 'stopped' | 'running' }> = {
   power_off: { path: 'halt', settled: 'stopped' },
@@ -113,6 +120,8 @@ export class VultrProvider implements Provider {
   private readonly http: ProviderHttpClient;
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
+  /** `per_page` of the listing checkWaits reads: the most the API allows unless told otherwise. */
+  private readonly waitPageSize: number;
   private readonly waitTimeoutMs: number;
 
   constructor(options: VultrProviderOptions) {
@@ -125,6 +134,7 @@ export class VultrProvider implements Provider {
     });
     this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
     this.pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, options.listPageSize ?? 100));
+    this.waitPageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, options.listPageSize ?? MAX_PAGE_SIZE));
     this.waitTimeoutMs = options.waitTimeoutMs ?? 15 * 60_000;
   }
 
@@ -171,7 +181,7 @@ export class VultrProvider implements Provider {
     return servers[0] ?? null;
   }
 
-  async createServer(input: CreateServerInput, ctx: CallContext): Promise<ProviderServer> {
+  async createServer(input: CreateServerInput, ctx: CallContext): Promise<CreateOutcome> {
     const tags = [...new Set([...input.tags, markerTag(input.marker)])];
     const res = await this.http.request<{ instance?: VultrInstance }>('POST', 'instances', {
       signal: ctx.signal,
@@ -187,7 +197,14 @@ export class VultrProvider implements Provider {
         tags,
       },
     });
-    return toServer(expectInstance(res.body?.instance, 'POST /instances'));
+    const server = toServer(expectInstance(res.body?.instance, 'POST /instances'));
+    return { server, wait: this.runningWait(server) };
+  }
+
+  /** Ready is active + running + ok with a `main_ip` other than 0.0.0.0. */
+  runningWait(server: ProviderServer): ServerWait | null {
+    if (server.status === 'running' && server.ipv4) return null;
+    return { providerId: server.providerId, until: 'running', label: runningLabel(server.providerId) };
   }
 
   async getServer(providerId: string, ctx: CallContext): Promise<ProviderServer | null> {
@@ -195,53 +212,43 @@ export class VultrProvider implements Provider {
     return instance ? toServer(instance) : null;
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const report = progressReporter(ctx);
-    for (;;) {
-      const instance = await this.getInstance(providerId, ctx);
-      if (!instance) throw notFound(providerId, 'disappeared while waiting for it to become ready');
-      const server = toServer(instance);
-      if (server.status === 'running' && server.ipv4) {
-        report(`instance ${providerId} is active at ${server.ipv4}`);
-        return server;
-      }
-      // A suspended instance does not come back by waiting.
-      if (instance.status === 'suspended') {
-        throw actionFailed(`instance ${providerId} was suspended while being provisioned`);
-      }
-      report(`instance ${providerId} is ${describe(instance)}, waiting for active/running/ok`);
-      await this.pause(deadline, `instance ${providerId} to become ready`, ctx);
-    }
-  }
-
-  /** Vultr answers 204 and the instance is 404 soon after; we wait for the 404. */
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
+  /** Vultr answers 204 and the instance is 404 soon after; the wait is for the 404. */
+  async deleteStep(providerId: string, ctx: CallContext): Promise<StepOutcome> {
     try {
       await this.http.request('DELETE', `instances/${encodeId(providerId)}`, { signal: ctx.signal });
     } catch (err) {
-      if (isNotFound(err)) return { existed: false };
+      if (isNotFound(err)) return { wait: null, again: false, existed: false, note: `instance ${providerId} was already gone` };
       throw err;
     }
-    const deadline = Date.now() + this.waitTimeoutMs;
-    for (;;) {
-      const instance = await this.getInstance(providerId, ctx);
-      if (!instance) return { existed: true };
-      ctx.onProgress?.(`instance ${providerId} is being destroyed`);
-      await this.pause(deadline, `instance ${providerId} to be destroyed`, ctx);
-    }
+    return {
+      wait: { providerId, until: 'gone', label: `instance ${providerId} to be destroyed` },
+      again: false,
+      existed: true,
+      note: `instance ${providerId} is being destroyed`,
+    };
   }
 
-  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
+  /**
+   * Vultr refuses any change while another holds the instance ("Server is currently
+   * locked"), so a held instance is waited out first. A rerun finds the work already done
+   * instead of repeating it. A reboot leaves nothing to see (the instance may never look
+   * other than running), so its wait is for the instance running and settled again.
+   */
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
     const { path, settled } = POWER_REQUESTS[action];
-    // Vultr refuses any change while another holds the instance ("Server is currently locked").
-    const before = await this.waitUntilSettled(providerId, `${action} of instance ${providerId}`, ctx);
-    // A rerun of the same operation finds the work already done instead of repeating it.
-    if (action !== 'reboot' && before.power_status === settled) return toServer(before);
-
-    await this.http.request('POST', `instances/${encodeId(providerId)}/${path}`, { signal: ctx.signal });
-    const after = await this.waitUntilSettled(providerId, `${action} of instance ${providerId}`, ctx, (i) => i.power_status === settled);
-    return toServer(after);
+    const before = await this.settledOrWait(providerId, `${action} of instance ${providerId}`, ctx);
+    if ('wait' in before) return before;
+    if (action !== 'reboot' && before.instance.power_status === settled) {
+      return { wait: null, again: false, note: `instance ${providerId} is already ${settled}` };
+    }
+    if (!(await this.send('POST', `instances/${encodeId(providerId)}/${path}`, undefined, ctx))) {
+      return this.lockedOutcome(providerId, `${action} of instance ${providerId}`);
+    }
+    return {
+      wait: { providerId, until: settled, label: `${action} of instance ${providerId}` },
+      again: false,
+      note: `${action} of instance ${providerId} requested`,
+    };
   }
 
   /**
@@ -250,22 +257,81 @@ export class VultrProvider implements Provider {
    * when the caller wants it running. A rerun that finds the plan already changed only does
    * that last step.
    */
-  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    let instance = await this.waitUntilSettled(providerId, `resize of instance ${providerId}`, ctx);
+  async resizeStep(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<StepOutcome> {
+    const before = await this.settledOrWait(providerId, `resize of instance ${providerId}`, ctx);
+    if ('wait' in before) return before;
+    const instance = before.instance;
     if (instance.plan !== plan) {
-      ctx.onProgress?.(`changing the plan of instance ${providerId} from ${instance.plan} to ${plan} (no power-off needed)`);
-      await this.http.request('PATCH', `instances/${encodeId(providerId)}`, { signal: ctx.signal, body: { plan } });
-      ctx.onProgress?.(`instance ${providerId} is resizing`);
-      instance = await this.waitUntilSettled(providerId, `resize of instance ${providerId}`, ctx, (i) => i.plan === plan);
-      ctx.onProgress?.(`instance ${providerId} is now on plan ${plan}`);
-    } else {
-      ctx.onProgress?.(`instance ${providerId} is already on plan ${plan}`);
+      if (!(await this.send('PATCH', `instances/${encodeId(providerId)}`, { plan }, ctx))) {
+        return this.lockedOutcome(providerId, `resize of instance ${providerId}`);
+      }
+      return {
+        wait: { providerId, until: 'settled', plan, label: `resize of instance ${providerId} to ${plan}` },
+        again: true,
+        note: `changing the plan of instance ${providerId} from ${instance.plan} to ${plan} (no power-off needed)`,
+      };
     }
     if (startAfter && instance.power_status !== 'running') {
-      ctx.onProgress?.(`starting instance ${providerId} again`);
-      return this.powerAction(providerId, 'power_on', ctx);
+      if (!(await this.send('POST', `instances/${encodeId(providerId)}/start`, undefined, ctx))) {
+        return this.lockedOutcome(providerId, `start of instance ${providerId}`);
+      }
+      return {
+        wait: { providerId, until: 'running', label: `start of instance ${providerId} after its resize` },
+        again: false,
+        note: `instance ${providerId} is on plan ${plan}; starting it again`,
+      };
     }
-    return toServer(instance);
+    return { wait: null, again: false, note: `instance ${providerId} is on plan ${plan}` };
+  }
+
+  /**
+   * A few waits are read instance by instance; more share one listing of the account's
+   * instances (500 a page). Vultr has no action objects, so the instances' three status
+   * fields decide every wait; a suspended instance does not come back by waiting.
+   */
+  async checkWaits(waits: ServerWait[], ctx: CallContext): Promise<WaitCheck[]> {
+    const instances = new Map<string, VultrInstance>();
+    if (waits.length <= FEW_WAITS) {
+      for (const id of new Set(waits.map((w) => w.providerId))) {
+        const instance = await this.getInstance(id, ctx);
+        if (instance) instances.set(id, instance);
+      }
+    } else {
+      for (const instance of await this.listAll<VultrInstance>('instances', 'instances', ctx, {}, this.waitPageSize)) {
+        instances.set(instance.id, instance);
+      }
+    }
+    return waits.map((wait): WaitCheck => {
+      const instance = instances.get(wait.providerId) ?? null;
+      if (instance?.status === 'suspended' && wait.until !== 'gone') {
+        return { state: 'failed', code: ErrorCodes.PROVIDER_ACTION_FAILED, message: `instance ${wait.providerId} is suspended (while waiting for ${wait.label})` };
+      }
+      const check = judgeWait(wait, instance ? toServer(instance) : null);
+      // The whole triple says more than `status` alone (active/running/installingbooting).
+      return check.state === 'waiting' && instance ? { state: 'waiting', status: describe(instance) } : check;
+    });
+  }
+
+  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
+    const server = await waitInProcess(this, { providerId, until: 'running', label: runningLabel(providerId) }, ctx, this.timing());
+    if (!server) throw notFound(providerId, 'disappeared while waiting for it to become ready');
+    ctx.onProgress?.(`instance ${providerId} is active at ${server.ipv4}`);
+    return server;
+  }
+
+  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
+    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
+    return { existed: first?.existed !== false };
+  }
+
+  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
+    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
+    return this.current(providerId, `disappeared during ${action}`, ctx);
+  }
+
+  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
+    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
+    return this.current(providerId, 'disappeared during the resize', ctx);
   }
 
   async requestConsole(providerId: string, ctx: CallContext): Promise<ConsoleAccess> {
@@ -324,27 +390,47 @@ export class VultrProvider implements Provider {
   }
 
   /**
-   * Polls until no task holds the instance (not pending, booting, resizing or locked) and
-   * `done` (if given) holds. Throws PROVIDER_NOT_FOUND when it disappears and
+   * The instance when no task holds it (not pending, booting, resizing or locked);
+   * otherwise the move that waits for that. Throws PROVIDER_NOT_FOUND when it is gone and
    * PROVIDER_ACTION_FAILED when it is suspended.
    */
-  private async waitUntilSettled(
-    providerId: string,
-    waitingFor: string,
-    ctx: CallContext,
-    done: (instance: VultrInstance) => boolean = () => true,
-  ): Promise<VultrInstance> {
-    const deadline = Date.now() + this.waitTimeoutMs;
-    const report = progressReporter(ctx);
-    for (;;) {
-      const instance = await this.getInstance(providerId, ctx);
-      if (!instance) throw notFound(providerId, `disappeared while waiting for the ${waitingFor}`);
-      if (instance.status === 'suspended') throw actionFailed(`instance ${providerId} is suspended`);
-      const status = normalizeInstanceStatus(instance.status, instance.power_status, instance.server_status);
-      if ((status === 'running' || status === 'stopped') && done(instance)) return instance;
-      report(`instance ${providerId} is ${describe(instance)}, waiting for the ${waitingFor}`);
-      await this.pause(deadline, `the ${waitingFor}`, ctx);
+  private async settledOrWait(providerId: string, before: string, ctx: CallContext): Promise<{ instance: VultrInstance } | StepOutcome> {
+    const instance = await this.getInstance(providerId, ctx);
+    if (!instance) throw notFound(providerId, 'does not exist');
+    if (instance.status === 'suspended') throw actionFailed(`instance ${providerId} is suspended`);
+    const status = normalizeInstanceStatus(instance.status, instance.power_status, instance.server_status);
+    if (status === 'running' || status === 'stopped') return { instance };
+    return {
+      wait: settledWait(providerId),
+      again: true,
+      note: `instance ${providerId} is ${describe(instance)}, waiting for it to settle before the ${before}`,
+    };
+  }
+
+  /** What a step does when Vultr refused the change because a task holds the instance. */
+  private lockedOutcome(providerId: string, before: string): StepOutcome {
+    return { wait: settledWait(providerId), again: true, note: `instance ${providerId} is locked, waiting before the ${before}` };
+  }
+
+  /** Sends one change; false when Vultr refused it because the instance is locked (nothing changed). */
+  private async send(method: string, path: string, body: unknown, ctx: CallContext): Promise<boolean> {
+    try {
+      await this.http.request(method, path, { signal: ctx.signal, body });
+      return true;
+    } catch (err) {
+      if (err instanceof ProviderError && /currently locked/i.test(err.message)) return false;
+      throw err;
     }
+  }
+
+  private async current(providerId: string, what: string, ctx: CallContext): Promise<ProviderServer> {
+    const instance = await this.getInstance(providerId, ctx);
+    if (!instance) throw notFound(providerId, what);
+    return toServer(instance);
+  }
+
+  private timing(): InProcessTiming {
+    return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 
   private async getInstance(providerId: string, ctx: CallContext): Promise<VultrInstance | null> {
@@ -360,7 +446,13 @@ export class VultrProvider implements Provider {
   }
 
   /** Reads every page of a collection by passing `meta.links.next` back as `cursor` until it is empty. */
-  private async listAll<T>(path: string, key: string, ctx: CallContext, filter: Record<string, string> = {}): Promise<T[]> {
+  private async listAll<T>(
+    path: string,
+    key: string,
+    ctx: CallContext,
+    filter: Record<string, string> = {},
+    pageSize: number = this.pageSize,
+  ): Promise<T[]> {
     const items: T[] = [];
     const seenCursors = new Set<string>();
     let cursor: string | undefined;
@@ -369,7 +461,7 @@ export class VultrProvider implements Provider {
       // Filters go with every page: a Vultr cursor is only a position in the filtered list.
       const res: HttpResponse<Record<string, unknown>> = await this.http.request('GET', path, {
         signal: ctx.signal,
-        query: { ...filter, per_page: this.pageSize, cursor },
+        query: { ...filter, per_page: pageSize, cursor },
       });
       const batch: unknown = res.body?.[key];
       if (!Array.isArray(batch)) throw badResponse(`GET /${path} answered without a '${key}' list`);
@@ -380,10 +472,6 @@ export class VultrProvider implements Provider {
       seenCursors.add(next);
       cursor = next;
     }
-  }
-
-  private pause(deadline: number, waitingFor: string, ctx: CallContext): Promise<void> {
-    return pollPause(PROVIDER, { deadline, pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs }, waitingFor, ctx);
   }
 }
 
@@ -452,6 +540,14 @@ function imageOf(instance: VultrInstance): string | null {
   if (instance.image_id) return instance.image_id;
   if (typeof instance.os_id === 'number' && instance.os_id > 0) return String(instance.os_id);
   return null;
+}
+
+function runningLabel(providerId: string): string {
+  return `instance ${providerId} to become ready`;
+}
+
+function settledWait(providerId: string): ServerWait {
+  return { providerId, until: 'settled', label: `instance ${providerId} to settle` };
 }
 
 function describe(instance: VultrInstance): string {

@@ -45,6 +45,10 @@ export async function reconcileOnce(ctx: CoreContext, providers: Map<ProviderNam
     for (const local of await ctx.inventory.allOf(name)) {
       report.checked++;
       const found = byId.get(local.provider_id);
+      const differs = !found ? local.status !== 'gone' : Object.keys(drift(local, found)).length > 0;
+      // A server whose create is still under way changes because of the engine, not behind its
+      // back: its operation records the outcome when its wait is over.
+      if (differs && (await createInFlight(ctx, local))) continue;
       if (!found) {
         if (local.status === 'gone') continue;
         await ctx.inventory.markGone(local.id);
@@ -61,4 +65,9 @@ export async function reconcileOnce(ctx: CoreContext, providers: Map<ProviderNam
     }
   }
   return report;
+}
+
+async function createInFlight(ctx: CoreContext, local: ServerRecord): Promise<boolean> {
+  const status = await ctx.redis.hget(ctx.keys.operation(local.operation_id), 'status');
+  return status === 'pending' || status === 'running';
 }

@@ -1,10 +1,13 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
+import type { DeadlineType } from '../core/config.js';
 import type { CoreContext } from '../core/context.js';
-import { ErrorCodes, isAbort, ProviderError, EngineError } from '../core/errors.js';
+import { AbortedError, ErrorCodes, isAbort, ProviderError, EngineError, type ErrorCode } from '../core/errors.js';
 import { isTerminal, type Operation, type OperationError } from '../core/operations/model.js';
 import { notifyWorkflow } from '../core/workflows/notify.js';
 import type { OperationJobData } from '../core/queue.js';
-import type { CallContext, Provider } from '../providers/types.js';
+import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } from '../providers/types.js';
+import { Journal } from './journal.js';
+import { WaitRegistry } from './waiting/registry.js';
 
 /** What a processor does to undo its work when the operation is cancelled midway. */
 export type Compensation = (signal: AbortSignal) => Promise<Array<Record<string, unknown>>>;
@@ -17,8 +20,16 @@ export interface ProcessorEnv {
   /** Pass to every provider call: carries the abort signal and reports progress. */
   call: CallContext;
   progress(step: string, message: string): Promise<void>;
-  /** Registers what to undo should the operation be cancelled from here on. */
+  /** Registers what to undo should the operation be cancelled, or run past its deadline, from here on. */
   onCancel(compensation: Compensation): void;
+  /** Runs `fn` once per operation; a resumed run gets its kept result (see journal.ts). */
+  step<T>(name: string, fn: (rerun: boolean) => Promise<T>, opts?: { intent?: boolean }): Promise<T>;
+  /**
+   * The server once `wait` is over. The first call parks the operation (this run ends, the
+   * worker slot is free) and the account's watcher wakes it when the wait is over; the run
+   * that resumes gets the server here. Throws the wait's failure as a ProviderError.
+   */
+  waitFor(name: string, wait: ServerWait): Promise<ProviderServer | null>;
 }
 
 export type Processor = (op: Operation, env: ProcessorEnv) => Promise<Record<string, unknown>>;
@@ -29,12 +40,31 @@ export interface RunDeps {
   processors: Record<string, Processor>;
   /** Asks the BullMQ worker to abort this job's processor (worker.cancelJob). */
   cancelJob(jobId: string): void;
-  /** Pauses this provider's queue on this worker for `ms` (worker.rateLimit). */
-  rateLimit(ms: number): Promise<void>;
+  /** The provider account an operation's provider calls draw on; its watcher looks after the operation's waits. */
+  accountOf(provider: ProviderName): string;
 }
 
-// When the provider names no wait, back off this long before its queue runs again.
+// When the provider names no wait, back off this long before the job runs again.
 const DEFAULT_RATE_LIMIT_WAIT_MS = 5000;
+// Jobs the same 429 stopped wake spread over this much, not all in the same instant.
+const RATE_LIMIT_JITTER_MS = 2000;
+const CANCEL_REQUESTED = 'cancel requested';
+const DEADLINE_PASSED = 'deadline passed';
+
+/** Thrown by `waitFor` to end the run and park the operation. */
+class ParkRequest extends Error {
+  constructor(
+    readonly waitName: string,
+    readonly wait: ServerWait,
+  ) {
+    super(`parked waiting for ${wait.label}`);
+  }
+}
+
+function deadlineFor(ctx: CoreContext, type: string): number {
+  return ctx.config.worker.deadlinesMs[type as DeadlineType] ?? ctx.config.worker.deadlinesMs['server.create'];
+}
+
 
 const CANCEL_CHECK_MS = 1000;
 
@@ -54,15 +84,22 @@ function isRetryable(err: unknown): boolean {
  * abort signal, and finish with exactly one CAS to completed, failed or cancelled. A
  * retryable failure with attempts left is thrown back to BullMQ, which runs the job again
  * after a backoff; the operation stays running meanwhile.
+ *
+ * Waiting on the cloud ends the run without finishing the operation: the processor asks
+ * `waitFor`, the wait is recorded for the account's watcher and the job sleeps in BullMQ's
+ * delayed set until its deadline (park); the watcher wakes it when the wait is over, and
+ * the next run replays the processor from its journal up to that point and goes on.
  */
 export async function runOperation(
   deps: RunDeps,
   job: Job<OperationJobData>,
+  token: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<Record<string, unknown>> {
   const { ctx } = deps;
   const id = job.data.operationId;
-  const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: true, markStarted: true });
+  const journal = await Journal.load(ctx.redis, ctx.keys, id);
+  const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: !journal.resuming, markStarted: true });
   if (claim.outcome !== 'ok') {
     ctx.logger.info('not claimed', { operation_id: id, trace_id: job.data.traceId, outcome: claim.outcome });
     // A re-delivered job of a finished step: the worker that finished it may have died before telling its workflow.
@@ -71,7 +108,7 @@ export async function runOperation(
   }
   const op = claim.record;
   const log = ctx.logger.child({ operation_id: id, trace_id: op.trace_id, workspace: op.workspace, job_attempt: job.attemptsMade + 1 });
-  if (claim.previous === 'running') log.warn('resuming an operation an earlier attempt left running', { attempt: op.attempt });
+  if (claim.previous === 'running' && !journal.resuming) log.warn('resuming an operation an earlier attempt left running', { attempt: op.attempt });
 
   const processor = deps.processors[op.type];
   const provider = deps.providers.get(op.provider);
@@ -81,12 +118,20 @@ export async function runOperation(
     await notifyParent(ctx, id);
     return { failed: message };
   }
+  const account = deps.accountOf(op.provider);
+  const registry = new WaitRegistry(ctx.redis, ctx.keys);
+  if (journal.parkedOn !== undefined || journal.resuming) await registry.clear(account, id);
+
+  const startedAt = op.started_at ? Date.parse(op.started_at) : Date.now();
+  const deadline = await journal.fixDeadline(startedAt + deadlineFor(ctx, op.type));
 
   // Cancellation arrives over pub/sub; checking the record too covers a missed message
   // and a cancel requested while no worker held the job.
   const abort = new AbortController();
   signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
-  if (op.cancel_requested_at) abort.abort('cancel requested');
+  if (op.cancel_requested_at) abort.abort(CANCEL_REQUESTED);
+  if (Date.now() >= deadline) abort.abort(DEADLINE_PASSED);
+  const deadlineTimer = setTimeout(() => abort.abort(DEADLINE_PASSED), Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1)));
   const watch = setInterval(() => {
     ctx.redis.hget(ctx.keys.operation(id), 'cancel_requested_at').then((at) => {
       if (at && !abort.signal.aborted) deps.cancelJob(id);
@@ -108,30 +153,68 @@ export async function runOperation(
       await ctx.store.recordProgress(id, step, message);
     },
     onCancel: (c) => void compensations.push(c),
+    step: (name, fn, opts) => {
+      // A run that is being cut short replays what is kept but starts nothing new.
+      if (abort.signal.aborted && !journal.has(name)) throw new AbortedError(abort.signal.reason);
+      return journal.step(name, fn, opts);
+    },
+    waitFor: async (name, wait) => {
+      const outcome = journal.outcome(name);
+      if (outcome?.state === 'done') return outcome.server;
+      if (outcome?.state === 'failed') {
+        throw new ProviderError({ provider: op.provider, code: outcome.code as ErrorCode, retryable: false, message: `${op.provider}: ${outcome.message}` });
+      }
+      if (abort.signal.aborted) throw new AbortedError(abort.signal.reason);
+      throw new ParkRequest(name, wait);
+    },
   };
 
+  // Set when the run ends with the operation still open: parked, paused, or left to BullMQ's retry.
+  let handedBack = false;
   try {
     const result = await processor(op, env);
-    if (abort.signal.aborted) throw new Error('cancelled after the work finished');
+    if (abort.signal.aborted) throw new AbortedError('cancelled after the work finished');
     await ctx.store.transition(id, ['running'], 'completed', { result, finished_at: new Date().toISOString(), error: null });
     log.info('completed');
     return result;
   } catch (err) {
+    if (err instanceof ParkRequest && !abort.signal.aborted) {
+      handedBack = true;
+      const since = journal.since(err.waitName) ?? Date.now();
+      await registry.register(
+        { operationId: id, name: err.waitName, provider: op.provider, account, wait: { ...err.wait, since }, deadline },
+        Date.now() + ctx.config.worker.watchMinIntervalMs,
+      );
+      await ctx.store.recordProgress(id, 'wait', `waiting for ${err.wait.label}`, { waiting_for: err.wait.label, waiting_since: new Date(since).toISOString() });
+      await sleepUntil(ctx, job, token, deadline, `w:${err.waitName}`);
+      throw new DelayedError();
+    }
+    if (abort.signal.aborted && abort.signal.reason === DEADLINE_PASSED) {
+      await finishCleanedUp(ctx, id, compensations, log, 'failed', {
+        code: ErrorCodes.TIMEOUT,
+        message: `${op.type} did not finish within its deadline of ${Math.round(deadlineFor(ctx, op.type) / 1000)}s${journal.parkedOn ? ` (it was waiting for ${journal.parkedOn})` : ''}`,
+        retryable: false,
+      });
+      return { failed: ErrorCodes.TIMEOUT };
+    }
     const cancelRequested = abort.signal.aborted && (await ctx.store.get(id))?.cancel_requested_at;
     if (cancelRequested) {
-      await finishCancelled(ctx, id, compensations, log);
+      await finishCleanedUp(ctx, id, compensations, log, 'cancelled');
       return { cancelled: true };
     }
     if (err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED) {
-      // The provider refused for now, not for good: pause its queue and run the job again
-      // later, without spending one of its attempts.
-      const waitMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : DEFAULT_RATE_LIMIT_WAIT_MS;
-      await env.progress('rate_limited', `${op.provider} is rate limiting; waiting ${Math.ceil(waitMs / 1000)}s before going on`);
-      await deps.rateLimit(waitMs);
-      throw Worker.RateLimitError();
+      // The account's budget is spent for now, not for good: the job sleeps (its slot and its
+      // lock given back) and runs again later, without spending one of its attempts.
+      handedBack = true;
+      const waitMs = (err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : DEFAULT_RATE_LIMIT_WAIT_MS) + Math.floor(Math.random() * RATE_LIMIT_JITTER_MS);
+      await ctx.store.recordProgress(id, 'rate_limited', `${op.provider} budget spent for now; going on in about ${Math.ceil(waitMs / 1000)}s`);
+      await ctx.redis.hset(ctx.keys.journal(id), 'resume', '1');
+      await sleepUntil(ctx, job, token, Math.min(deadline, Date.now() + waitMs));
+      throw new DelayedError();
     }
     const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     if (isRetryable(err) && attemptsLeft) {
+      handedBack = true;
       await env.progress('retry', `attempt ${job.attemptsMade + 1} failed (${(err as Error).message}); retrying after backoff`);
       throw err;
     }
@@ -141,9 +224,29 @@ export async function runOperation(
     return { failed: error.code };
   } finally {
     clearInterval(watch);
-    // After the final transition (not after a retry, which leaves it running): wake its workflow.
-    if (op.parent_id) await notifyParent(ctx, id);
+    clearTimeout(deadlineTimer);
+    if (!handedBack) {
+      // Finished: nothing will replay it any more (a re-delivered job loses its claim).
+      await ctx.redis.del(ctx.keys.journal(id)).catch(() => 0);
+      // After the final transition (not after a retry or a park, which leave it running): wake its workflow.
+      if (op.parent_id) await notifyParent(ctx, id);
+    }
   }
+}
+
+/**
+ * Moves the job to the delayed set until `until`, giving back its slot and lock. A cancel
+ * or a wait outcome that arrived while the job was still active could not wake it, so look
+ * for both once it sleeps, and wake it at once when either is there.
+ */
+async function sleepUntil(ctx: CoreContext, job: Job<OperationJobData>, token: string | undefined, until: number, outcomeField?: string): Promise<void> {
+  await job.moveToDelayed(Math.max(until, Date.now() + 1), token);
+  const id = job.data.operationId;
+  const [cancelAt, outcome] = await Promise.all([
+    ctx.redis.hget(ctx.keys.operation(id), 'cancel_requested_at'),
+    outcomeField ? ctx.redis.hexists(ctx.keys.journal(id), outcomeField) : Promise.resolve(0),
+  ]);
+  if (cancelAt || outcome) await job.promote().catch(() => undefined);
 }
 
 /** Tells a step's workflow that the step finished; a no-op for other operations or unfinished ones. */
@@ -157,7 +260,15 @@ async function notifyParent(ctx: CoreContext, id: string): Promise<void> {
   }
 }
 
-async function finishCancelled(ctx: CoreContext, id: string, compensations: Compensation[], log: CoreContext['logger']): Promise<void> {
+/** Undoes what the operation half-made and ends it `cancelled`, or `failed` with `error` (a deadline). */
+async function finishCleanedUp(
+  ctx: CoreContext,
+  id: string,
+  compensations: Compensation[],
+  log: CoreContext['logger'],
+  to: 'cancelled' | 'failed',
+  error?: OperationError,
+): Promise<void> {
   const cleanedUp: Array<Record<string, unknown>> = [];
   const problems: string[] = [];
   // Compensation must not be cut short by the abort that triggered it: give it its own deadline.
@@ -169,9 +280,7 @@ async function finishCancelled(ctx: CoreContext, id: string, compensations: Comp
       problems.push((err as Error).message);
     }
   }
-  await ctx.store.transition(id, ['running'], 'cancelled', {
-    result: { cancelled: true, cleaned_up: cleanedUp, ...(problems.length ? { cleanup_errors: problems } : {}) },
-    finished_at: new Date().toISOString(),
-  });
-  log.info('cancelled', { cleaned_up: cleanedUp.length, cleanup_errors: problems.length });
+  const result = { ...(to === 'cancelled' ? { cancelled: true } : { timed_out: true }), cleaned_up: cleanedUp, ...(problems.length ? { cleanup_errors: problems } : {}) };
+  await ctx.store.transition(id, ['running'], to, { result, ...(error ? { error } : {}), finished_at: new Date().toISOString() });
+  log.info(to === 'cancelled' ? 'cancelled' : 'timed out', { cleaned_up: cleanedUp.length, cleanup_errors: problems.length });
 }

@@ -11,6 +11,8 @@ import { runOperation } from './run-operation.js';
 import { runWorkflowJob } from './run-workflow.js';
 import { sweepOnce } from './sweep.js';
 import { reconcileOnce } from './reconcile.js';
+import { AccountWatcher } from './waiting/watcher.js';
+import { accountIdFor } from '../providers/registry.js';
 
 /** Housekeeping that runs on a schedule, one run at a time across every worker process. */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -30,15 +32,20 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   // cancelJob is a no-op on a worker that does not hold the job, so asking every one is enough.
   const cancelJob = (id: string) => [...workers.values()].map((w) => w.cancelJob(id, 'cancel requested')).some(Boolean);
 
+  // Each provider account's waits are looked after by one watcher across the fleet (a lease).
+  const accountOf = (provider: ProviderName) => accountIdFor(provider, config.providers) ?? provider;
+  const watchers = [...providers.values()].map(
+    (provider) =>
+      new AccountWatcher(ctx, provider, accountOf(provider.name), ctx.queues.for(provider.name), {
+        minIntervalMs: config.worker.watchMinIntervalMs,
+        maxIntervalMs: config.worker.watchMaxIntervalMs,
+      }),
+  );
+
   for (const name of providers.keys()) {
     const worker: Worker<OperationJobData> = new Worker<OperationJobData>(
       operationsQueueName(name),
-      (job, _token, signal) =>
-        runOperation(
-          { ctx, providers, processors, cancelJob: (id) => void cancelJob(id), rateLimit: (ms) => worker.rateLimit(ms) },
-          job,
-          signal,
-        ),
+      (job, token, signal) => runOperation({ ctx, providers, processors, cancelJob: (id) => void cancelJob(id), accountOf }, job, token, signal),
       {
         connection: blocking,
         prefix: ctx.keys.bullPrefix(),
@@ -91,12 +98,14 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
 
   for (const worker of [...workers.values(), housekeeper, workflows]) void worker.run();
   await Promise.all([...workers.values(), housekeeper, workflows].map((w) => w.waitUntilReady()));
+  for (const watcher of watchers) watcher.start();
 
   return {
     ctx,
     workers,
     close: async () => {
       clearInterval(sweep);
+      await Promise.all(watchers.map((w) => w.stop()));
       await subscriber.quit().catch(() => undefined);
       await Promise.all([...workers.values(), housekeeper, workflows].map((w) => w.close()));
       await maintenance.close();

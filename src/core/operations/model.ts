@@ -44,6 +44,10 @@ export interface OperationProgress {
   step: string;
   message: string;
   at: string;
+  /** While the operation waits on its provider: what for, since when, and the last status the provider reported. */
+  waiting_for?: string;
+  waiting_since?: string;
+  provider_status?: string;
 }
 
 export interface Operation {

@@ -74,8 +74,9 @@ if ARGV[8] == '1' then redis.call('HSETNX', key, 'started_at', now) end
 if status ~= to then
   redis.call('ZREM', prefix .. ':ops:status:' .. status, id)
   redis.call('ZADD', prefix .. ':ops:status:' .. to, tonumber(cur[2]), id)
+  -- A claim that resumes a running operation changes no state: watchers hear nothing.
+  append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
 end
-append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
 local reply = {'ok', status}
 for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
 return reply`;

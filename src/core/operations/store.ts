@@ -158,9 +158,10 @@ export class OperationStore {
     return { outcome: outcome as 'finished' | 'conflict', previous: previous as OperationStatus };
   }
 
-  async recordProgress(id: string, step: string, message: string): Promise<boolean> {
+  /** `detail` adds structured fields to the progress (while waiting: since when, the provider's last status). */
+  async recordProgress(id: string, step: string, message: string, detail?: Omit<OperationProgress, 'step' | 'message' | 'at'>): Promise<boolean> {
     const at = new Date().toISOString();
-    const progress: OperationProgress = { step, message, at };
+    const progress: OperationProgress = { step, message, at, ...detail };
     return (await this.progressScript(this.keys.prefix, id, JSON.stringify(progress), at, message, String(MAX_LOG_LINES))) === 1;
   }
 

@@ -1,3 +1,4 @@
+import { checkCreateCached } from '../../core/servers/create-check.js';
 import type { CreateServerRequest } from '../../core/servers/requests.js';
 import { withEngineKey } from '../../core/ssh/cloud-init.js';
 import { engineKey } from '../../core/ssh/engine-key.js';
@@ -9,7 +10,7 @@ import type { Processor } from '../run-operation.js';
  * Creates one server, at most once per operation: the operation id rides on the server as
  * its marker, and every attempt first looks for a server an earlier attempt made.
  */
-export const serverCreate: Processor = async (op, { ctx, provider, sealed, call, progress, onCancel }) => {
+export const serverCreate: Processor = async (op, { ctx, provider, sealed, call, progress, onCancel, step, waitFor }) => {
   const request = op.request as unknown as CreateServerRequest;
   // Every server the engine makes lets the engine in: task services are installed over SSH.
   const { publicKey } = await engineKey(ctx.redis, ctx.keys, ctx.config.ssh);
@@ -26,7 +27,7 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
 
   if (request.check_mode) {
     await progress('validate', `checking zone, plan and image with ${provider.name}`);
-    const plan = await provider.planCreate(input, call);
+    const plan = await checkCreateCached(ctx, provider, input, call);
     return { check_mode: true, would_create: plan };
   }
 
@@ -40,24 +41,29 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
     return [{ resource: 'server', provider: made.provider, provider_id: made.providerId, hostname: made.name, action: 'deleted' }];
   });
 
-  // The claim counts attempts atomically: the first one can have no predecessor to find.
-  let server: ProviderServer | null = null;
-  if (op.attempt > 1) {
-    await progress('lookup', 'looking for a server made by an earlier attempt of this operation');
-    server = await provider.findByMarker(op.id, call);
-  }
-  const resumed = server !== null;
-  if (server) {
-    await progress('resume', `found ${provider.name} server ${server.providerId} from an earlier attempt; not creating another`);
-  } else {
-    await progress('create', `creating ${request.hostname} (${request.plan} in ${request.zone}) on ${provider.name}`);
-    server = await provider.createServer(input, call);
-  }
+  // The intent mark tells a rerun that an earlier run may have reached the provider: only
+  // then is there a server to look for, so a first run costs no lookup.
   const owner = { workspace: op.workspace, operationId: op.id };
-  await ctx.inventory.upsert(server, owner);
+  const created = await step(
+    'create',
+    async (rerun) => {
+      let found: ProviderServer | null = null;
+      if (rerun) {
+        await progress('lookup', 'looking for a server made by an earlier attempt of this operation');
+        found = await provider.findByMarker(op.id, call);
+      }
+      if (found) await progress('resume', `found ${provider.name} server ${found.providerId} from an earlier attempt; not creating another`);
+      else await progress('create', `creating ${request.hostname} (${request.plan} in ${request.zone}) on ${provider.name}`);
+      const outcome = found ? { server: found, wait: provider.runningWait(found) } : await provider.createServer(input, call);
+      await ctx.inventory.upsert(outcome.server, owner);
+      return { ...outcome, resumed: found !== null };
+    },
+    { intent: true },
+  );
 
-  await progress('wait', `waiting for ${provider.name} server ${server.providerId} to be running`);
-  server = await provider.waitUntilRunning(server.providerId, call);
+  const server = created.wait ? await waitFor('running', created.wait) : created.server;
+  if (!server) throw new Error(`${provider.name} server ${created.server.providerId} ended its wait without a server`);
+  await progress('running', `${provider.name} server ${server.providerId} is running at ${server.ipv4 ?? 'no public IPv4'}`);
   const record = await ctx.inventory.upsert(server, owner);
-  return { server_id: record.id, ip_address: record.ip_address, provider_id: record.provider_id, resumed, server: record };
+  return { server_id: record.id, ip_address: record.ip_address, provider_id: record.provider_id, resumed: created.resumed, server: record };
 };

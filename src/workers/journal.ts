@@ -1,0 +1,99 @@
+/**
+ * Glossary
+ * - journal: what one operation's processor has done so far, in one Redis hash beside the
+ *   operation (`<prefix>:op:<id>:journal`): each finished step's result (`s:<name>`), each
+ *   wait's outcome (`w:<name>`, written by the watcher), the operation's deadline.
+ * - step: one named piece of a processor whose result is kept; a run that resumes (after a
+ *   wait, a crash, a rate-limit pause) gets the kept result instead of doing it again.
+ * - intent: a mark written just before a step that changes something at a provider runs
+ *   (`i:<name>`); a rerun finding the mark without a result knows an earlier run may have
+ *   got as far as the provider, and looks there before sending again.
+ * - park: an operation waiting on the cloud gives its worker slot back: its job is moved to
+ *   BullMQ's delayed set until its deadline, and the watcher of its provider account wakes
+ *   it when the wait is over (see waiting/park.ts and waiting/watcher.ts).
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../core/keys.js';
+import type { WaitCheck } from '../providers/types.js';
+
+export class Journal {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly fields: Record<string, string>,
+  ) {}
+
+  static async load(redis: Redis, keys: Keys, operationId: string): Promise<Journal> {
+    const key = keys.journal(operationId);
+    return new Journal(redis, key, await redis.hgetall(key));
+  }
+
+  get isEmpty(): boolean {
+    return Object.keys(this.fields).length === 0;
+  }
+
+  /** The wait the operation was parked on when its last run ended, if any. */
+  get parkedOn(): string | undefined {
+    return this.fields.parked;
+  }
+
+  /** Set when the engine itself delayed the job (a wait, a rate-limit pause): the next run resumes rather than retries. */
+  get resuming(): boolean {
+    return this.fields.resume === '1';
+  }
+
+  get deadline(): number | undefined {
+    return this.fields.deadline ? Number(this.fields.deadline) : undefined;
+  }
+
+  /** Fixes the deadline on the first run; later runs keep the first one. */
+  async fixDeadline(deadline: number): Promise<number> {
+    if (this.deadline !== undefined) return this.deadline;
+    await this.redis.hsetnx(this.key, 'deadline', String(deadline));
+    const kept = Number((await this.redis.hget(this.key, 'deadline')) ?? deadline);
+    this.fields.deadline = String(kept);
+    return kept;
+  }
+
+  has(name: string): boolean {
+    return `s:${name}` in this.fields;
+  }
+
+  /**
+   * Runs `fn` once per operation: a later run gets the kept result. With `intent`, a mark is
+   * written first and `fn` learns whether an earlier run started it without finishing.
+   */
+  async step<T>(name: string, fn: (rerun: boolean) => Promise<T>, opts: { intent?: boolean } = {}): Promise<T> {
+    const kept = this.fields[`s:${name}`];
+    if (kept !== undefined) return JSON.parse(kept) as T;
+    let rerun = false;
+    if (opts.intent) {
+      rerun = `i:${name}` in this.fields;
+      if (!rerun) {
+        await this.redis.hset(this.key, `i:${name}`, String(Date.now()));
+        this.fields[`i:${name}`] = String(Date.now());
+      }
+    }
+    const result = await fn(rerun);
+    const encoded = JSON.stringify(result ?? null);
+    await this.redis.hset(this.key, `s:${name}`, encoded);
+    this.fields[`s:${name}`] = encoded;
+    return result;
+  }
+
+  /** What the watcher found for a wait, once it is over. */
+  outcome(name: string): WaitCheck | undefined {
+    const raw = this.fields[`w:${name}`];
+    return raw === undefined ? undefined : (JSON.parse(raw) as WaitCheck);
+  }
+
+  /** When the wait first began, kept across wakes that found it not over. */
+  since(name: string): number | undefined {
+    const raw = this.fields[`since:${name}`];
+    return raw === undefined ? undefined : Number(raw);
+  }
+
+  rememberSince(name: string, at: number): void {
+    this.fields[`since:${name}`] = String(at);
+  }
+}

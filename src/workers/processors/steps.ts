@@ -1,0 +1,32 @@
+import type { ProviderServer, StepOutcome } from '../../providers/types.js';
+import type { ProcessorEnv } from '../run-operation.js';
+
+/** Moves one multi-stage step may take before something is wrong (a provider that never settles). */
+const MAX_MOVES = 20;
+
+/**
+ * Runs a step of the provider contract (delete, power action, resize) to its end: each move
+ * is kept in the journal and its wait parks the operation, so a resumed run replays the moves
+ * already made and goes on from the first one not yet made.
+ */
+export async function runMoves(
+  env: ProcessorEnv,
+  name: string,
+  move: () => Promise<StepOutcome>,
+): Promise<{ outcomes: StepOutcome[]; server: ProviderServer | null }> {
+  const outcomes: StepOutcome[] = [];
+  // The server as the last wait left it: most callers need nothing fresher.
+  let server: ProviderServer | null = null;
+  for (let n = 0; n < MAX_MOVES; n++) {
+    const stage = `${name}#${n}`;
+    const outcome = await env.step(stage, async () => {
+      const made = await move();
+      if (made.note) await env.progress(name, made.note);
+      return made;
+    });
+    outcomes.push(outcome);
+    server = outcome.wait ? await env.waitFor(stage, outcome.wait) : null;
+    if (!outcome.again) return { outcomes, server };
+  }
+  throw new Error(`${name} did not finish after ${MAX_MOVES} moves`);
+}

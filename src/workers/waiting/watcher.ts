@@ -1,0 +1,176 @@
+/**
+ * One watcher per provider account across the whole fleet: every worker process runs one
+ * for each of its providers, and a Redis lease lets one of them act at a time (another takes
+ * over within a lease when that process dies). A round asks the provider about every
+ * waiting server at once (its listing, its action listing: see Provider.checkWaits), writes
+ * each finished wait's outcome into the operation's journal and wakes its job.
+ *
+ * How often: each wait has its own next look, sooner while it is young (a server that
+ * boots in 20 s is seen within about a second of it) and further apart as it grows old; a
+ * round runs when the earliest one is due, and serves all of them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { CoreContext } from '../../core/context.js';
+import { ErrorCodes, ProviderError } from '../../core/errors.js';
+import type { Provider } from '../../providers/types.js';
+import { withRequestPriority } from '../../providers/request-budget.js';
+import { WaitRegistry, type WaitEntry } from './registry.js';
+
+const TICK_MS = 250;
+const LEASE_MS = 5000;
+/** A round that takes longer than this is abandoned and tried again. */
+const ROUND_TIMEOUT_MS = 60_000;
+const ABANDONED_AFTER_MS = 10 * 60_000;
+
+// Renews the lease only for its holder, so a process that lost it cannot steal it back.
+const RENEW_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+export interface WatcherOptions {
+  minIntervalMs: number;
+  maxIntervalMs: number;
+}
+
+/** When to look at a wait again: about an eighth of its age, within the configured bounds. */
+export function nextLookDelay(ageMs: number, opts: WatcherOptions): number {
+  return Math.min(opts.maxIntervalMs, Math.max(opts.minIntervalMs, Math.round(ageMs / 8)));
+}
+
+export class AccountWatcher {
+  private readonly registry: WaitRegistry;
+  private readonly holder = randomUUID();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private ticking: Promise<void> = Promise.resolve();
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly provider: Provider,
+    private readonly account: string,
+    private readonly queue: Queue,
+    private readonly opts: WatcherOptions,
+  ) {
+    this.registry = new WaitRegistry(ctx.redis, ctx.keys);
+  }
+
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.ticking = this.tick()
+        .catch((err: unknown) => {
+          this.ctx.logger.warn('watcher round failed', { provider: this.provider.name, error: (err as Error).message });
+        })
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, TICK_MS);
+        });
+    };
+    this.timer = setTimeout(loop, Math.floor(Math.random() * TICK_MS));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+    // Hand the lease on at once rather than making the others wait it out.
+    await this.ctx.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, this.leaseKey(), this.holder).catch(() => undefined);
+  }
+
+  private leaseKey(): string {
+    return this.ctx.keys.lock(`watch:${this.account}`);
+  }
+
+  private async holdLease(): Promise<boolean> {
+    const key = this.leaseKey();
+    if ((await this.ctx.redis.set(key, this.holder, 'PX', LEASE_MS, 'NX')) === 'OK') return true;
+    return (await this.ctx.redis.eval(RENEW_LEASE, 1, key, this.holder, String(LEASE_MS))) === 1;
+  }
+
+  private async tick(): Promise<void> {
+    if (!(await this.holdLease())) return;
+    const now = Date.now();
+    if (now < this.pausedUntil) return;
+    const next = await this.registry.nextLookAt(this.account);
+    if (next === null || next > now) return;
+    await this.round();
+  }
+
+  /** One look at every waiting server of the account. */
+  async round(): Promise<void> {
+    const all = await this.registry.all(this.account);
+    await this.registry.dropOrphans(this.account, new Set(all.map((e) => e.operationId)));
+    // Past its deadline a wait is its job's to end (it wakes then); one whose job never came
+    // back for it (removed by hand) is dropped a while later rather than watched for ever.
+    const now0 = Date.now();
+    const abandoned = all.filter((e) => e.deadline + ABANDONED_AFTER_MS < now0);
+    for (const entry of abandoned) await this.registry.clear(this.account, entry.operationId);
+    const entries = all.filter((e) => e.deadline + ABANDONED_AFTER_MS >= now0);
+    if (entries.length === 0) return;
+    const started = Date.now();
+    let checks;
+    try {
+      checks = await withRequestPriority('poll', () =>
+        this.provider.checkWaits(
+          entries.map((e) => e.wait),
+          { signal: AbortSignal.timeout(ROUND_TIMEOUT_MS) },
+        ),
+      );
+    } catch (err) {
+      // Polls give way when the account's budget is low or the provider pushes back: look later.
+      const limited = err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
+      const pauseMs = limited ? Math.max(1000, (err.retryAfterSeconds ?? 1) * 1000) : this.opts.minIntervalMs * 2;
+      this.pausedUntil = Date.now() + pauseMs;
+      if (!limited) this.ctx.logger.warn('watcher could not read the provider', { provider: this.provider.name, waits: entries.length, error: (err as Error).message });
+      return;
+    }
+    const now = Date.now();
+    const over: Array<{ entry: WaitEntry; check: (typeof checks)[number] }> = [];
+    const still: Array<{ entry: WaitEntry; nextLookAt: number; changed: boolean }> = [];
+    const reports: Array<{ entry: WaitEntry; status: string }> = [];
+    entries.forEach((entry, i) => {
+      const check = checks[i];
+      if (!check) return;
+      if (check.state !== 'waiting') {
+        over.push({ entry, check });
+        return;
+      }
+      const changed = check.status !== entry.lastStatus;
+      if (changed) {
+        entry.lastStatus = check.status;
+        reports.push({ entry, status: check.status });
+      }
+      still.push({ entry, nextLookAt: now + nextLookDelay(now - entry.wait.since, this.opts), changed });
+    });
+    await this.registry.record(this.account, over, still);
+    await Promise.all([
+      ...over.map(({ entry }) => this.wake(entry.operationId)),
+      ...reports.map(({ entry, status }) =>
+        this.ctx.store
+          .recordProgress(entry.operationId, 'wait', `waiting for ${entry.wait.label}: ${status}`, {
+            waiting_for: entry.wait.label,
+            waiting_since: new Date(entry.wait.since).toISOString(),
+            provider_status: status,
+          })
+          .catch(() => false),
+      ),
+    ]);
+    if (over.length > 0) {
+      this.ctx.logger.debug('watcher round', { provider: this.provider.name, waits: entries.length, over: over.length, ms: Date.now() - started });
+    }
+  }
+
+  /**
+   * Moves the job from the delayed set to the waiting list. A job still active (its run has
+   * not finished parking) cannot be promoted; that run looks for the outcome after parking.
+   */
+  private async wake(operationId: string): Promise<void> {
+    try {
+      const job = await this.queue.getJob(operationId);
+      await job?.promote();
+    } catch {
+      // Not delayed: either running already or about to check for the outcome itself.
+    }
+  }
+}
