@@ -104,8 +104,11 @@ export class BenchChild {
 
 const live = new Set<BenchChild>();
 
-/** Runs a TypeScript entry point (relative to the repository root) in its own node process. */
-export function spawnTsChild(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): BenchChild {
+/**
+ * Runs a TypeScript entry point (relative to the repository root) in its own node process.
+ * An `undefined` in `env` keeps that variable of ours from reaching the child.
+ */
+export function spawnTsChild(name: string, entry: string, env: Record<string, string | undefined>, nodeArgs: string[] = []): BenchChild {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },

@@ -22,7 +22,12 @@ export interface EngineEnv {
   adminPassword: string;
   jwtSecret: string;
   sandbox: Sandbox;
-  workerConcurrency: number;
+  /**
+   * The bench's tuned settings; null leaves the engine's own default (what the start command
+   * runs with). `providerBudget` false turns the engine's own provider request budget off
+   * (RATE_LIMIT_DIGITALOCEAN=off), for a sandbox that does not limit either.
+   */
+  tuning: { workerConcurrency: number | null; providerPollMs: number | null; providerBudget: boolean };
 }
 
 export interface Api {
@@ -40,14 +45,24 @@ export function createServerBody(n: number): string {
   return JSON.stringify({ workspace: 'bench', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: `bench-${n}`, zone: 'nyc3', tags: [] });
 }
 
-export async function startSandbox(): Promise<Sandbox> {
-  const child = spawnTsChild('sandbox', 'src/sandbox/main.ts', {
+/** How the simulated DigitalOcean behaves; the default answers at once and never limits. */
+export interface SandboxBehaviour {
+  /** Milliseconds a new droplet stays `new` before it is `active`. */
+  activeDelayMs: number;
+  /** The sandbox's DigitalOcean rate limit: off, or requests per hour and per minute per token. */
+  rateLimit: 'off' | { perHour: number; perMinute: number };
+}
+
+// Zero delays and no limit: the provider answers at once, so the figures are the engine's own cost.
+const INSTANT: SandboxBehaviour = { activeDelayMs: 0, rateLimit: 'off' };
+
+export async function startSandbox(behaviour: SandboxBehaviour = INSTANT, name = 'sandbox'): Promise<Sandbox> {
+  const child = spawnTsChild(name, 'src/sandbox/main.ts', {
     SANDBOX_PORT: '0',
     SANDBOX_HOST: '127.0.0.1',
-    // Zero delays: the provider answers at once, so the figures are the engine's own cost.
-    SANDBOX_DO_ACTIVE_DELAY_MS: '0',
+    SANDBOX_DO_ACTIVE_DELAY_MS: String(behaviour.activeDelayMs),
     SANDBOX_DO_ACTION_DELAY_MS: '0',
-    SANDBOX_DO_RATE_LIMIT: 'off',
+    SANDBOX_DO_RATE_LIMIT: behaviour.rateLimit === 'off' ? 'off' : `${behaviour.rateLimit.perHour}/${behaviour.rateLimit.perMinute}`,
     // Always start empty, whatever the caller's environment says.
     SANDBOX_STATE_FILE: '',
   });
@@ -73,18 +88,38 @@ export async function prepareSandbox(sandbox: Sandbox, droplets: number): Promis
   await admin('/digitalocean/config', { dropletLimit: droplets });
 }
 
+/**
+ * The environment of the throughput phases: `workerConcurrency` per worker, providers polled
+ * every 20 ms and no provider budget, since their sandbox answers at once and never limits.
+ */
 export function newEngineEnv(redisUrl: string, sandbox: Sandbox, workerConcurrency: number): EngineEnv {
+  return newEngineEnvWith(redisUrl, sandbox, { workerConcurrency, providerPollMs: 20, providerBudget: false });
+}
+
+/** The start command's defaults for every worker and provider setting. */
+export const START_COMMAND_DEFAULTS: EngineEnv['tuning'] = { workerConcurrency: null, providerPollMs: null, providerBudget: true };
+
+export function newEngineEnvWith(redisUrl: string, sandbox: Sandbox, tuning: EngineEnv['tuning']): EngineEnv {
   return {
     redisUrl,
     keyPrefix: 'bench' + randomBytes(4).toString('hex'),
     adminPassword: randomBytes(12).toString('hex'),
     jwtSecret: randomBytes(32).toString('hex'),
     sandbox,
-    workerConcurrency,
+    tuning,
   };
 }
 
-function processEnv(env: EngineEnv): Record<string, string> {
+/** Worker and provider settings the bench either sets or leaves at the engine's default. */
+const TUNABLE = ['WORKER_CONCURRENCY', 'PROVIDER_POLL_MS', 'RATE_LIMIT_DIGITALOCEAN'] as const;
+
+function processEnv(env: EngineEnv): Record<string, string | undefined> {
+  const { workerConcurrency, providerPollMs, providerBudget } = env.tuning;
+  // Unset, so that a value in the caller's environment cannot stand in for the default.
+  const tuned: Record<string, string | undefined> = Object.fromEntries(TUNABLE.map((name) => [name, undefined]));
+  if (workerConcurrency !== null) tuned.WORKER_CONCURRENCY = String(workerConcurrency);
+  if (providerPollMs !== null) tuned.PROVIDER_POLL_MS = String(providerPollMs);
+  if (!providerBudget) tuned.RATE_LIMIT_DIGITALOCEAN = 'off';
   return {
     REDIS_URL: env.redisUrl,
     KEY_PREFIX: env.keyPrefix,
@@ -95,8 +130,7 @@ function processEnv(env: EngineEnv): Record<string, string> {
     DIGITALOCEAN_TOKEN: env.sandbox.token,
     // Logging every request would make the figures measure the logger.
     LOG_LEVEL: 'warn',
-    WORKER_CONCURRENCY: String(env.workerConcurrency),
-    PROVIDER_POLL_MS: '20',
+    ...tuned,
   };
 }
 

@@ -1,28 +1,51 @@
 /**
  * `npm run bench`: measures the engine against plain Express and plain BullMQ on this
  * machine, in the same run, and prints engine ÷ baseline ratios against their targets.
- * The machine is shared and noisy, so only ratios are judged, never absolute figures.
+ * The machine is shared and noisy, so these are judged only as ratios, never as absolute
+ * figures. Then the capacity phases (capacity-phases.ts): creates waiting for their servers
+ * to boot on one DigitalOcean account with its real rate limit (250/min + 5000/h) in the
+ * sandbox, under the start command's default worker settings, judged against the physics
+ * of the case (boot time, rate limit), and a burst of check_mode creates.
  * Exits 0 when every target is met, 1 otherwise (or on any failure).
  *
  * Environment:
- *   BENCH_DURATION_S    seconds the engine is measured per HTTP figure (default 8)
- *   BENCH_E2E_N         operations per end-to-end round (default 1000)
- *   BENCH_CPU_PROF_DIR  write V8 CPU profiles of the API and workers there
+ *   BENCH_DURATION_S        seconds the engine is measured per HTTP figure (default 8)
+ *   BENCH_E2E_N             operations per end-to-end round (default 1000)
+ *   BENCH_CPU_PROF_DIR      write V8 CPU profiles of the API and workers there
+ *   BENCH_CAPACITY_N        creates submitted at once in the judged capacity batch (default 200)
+ *   BENCH_CAPACITY_BOOT_S   seconds a droplet takes from `new` to `active` there (default 20)
+ *   BENCH_CAPACITY_LARGE_N  creates of the informational large batch, judged against its own
+ *                           rate-limit bound; takes minutes (default 1000; 0 skips it)
+ *   BENCH_CHECK_MODE_N      check_mode creates, 50 in flight, which must finish within 30 s
+ *                           (default 2000)
+ *   BENCH_ONLY=capacity     run only the capacity and check_mode phases; e.g. a quick run:
+ *                           BENCH_ONLY=capacity BENCH_CAPACITY_LARGE_N=0 npm run bench
  */
 import { formatCpuUse } from './cpu-meter.js';
 import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
 import { compareEndToEnd, type SystemFigures } from './e2e-phases.js';
 import { newEngineEnv, startApi, startSandbox } from './engine.js';
 import { comparePoll, compareSubmit, type HttpComparison } from './http-phases.js';
-import { formatTable, mebibytes, passes, type InfoRow, type RatioRow } from './report.js';
-import { freePort, startRedis } from './redis-server.js';
-import { loadSettings } from './settings.js';
+import { capacityRows, measureCapacity } from './capacity-phases.js';
+import { formatTable, mebibytes, passes, staysUnder, type InfoRow, type RatioRow } from './report.js';
+import { freePort, startRedis, type BenchRedis } from './redis-server.js';
+import { loadSettings, type BenchSettings } from './settings.js';
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
 async function runBench(): Promise<boolean> {
   const settings = loadSettings();
   const nodeArgs = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [];
+  const throughput =
+    settings.only === null ? await runThroughputPhases(settings, nodeArgs) : { rows: [], info: [], engineRedis: await startRedis('redis-engine') };
+  // The capacity phases reuse the engine's Redis (flushed per batch) and start their own sandbox.
+  const capacity = capacityRows(await measureCapacity(throughput.engineRedis, settings.capacity, nodeArgs), settings.capacity);
+  process.stdout.write(`\n${formatTable(throughput.rows, [...throughput.info, ...capacity.info], capacity.ceilings)}\n`);
+  return throughput.rows.every(passes) && capacity.ceilings.every(staysUnder);
+}
+
+/** The engine ÷ baseline phases: submit, poll and end-to-end throughput. */
+async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]): Promise<{ rows: RatioRow[]; info: InfoRow[]; engineRedis: BenchRedis }> {
   log(`starting redis, sandbox, baseline server and API`);
   // Two Redis servers, so the baseline's queue shares nothing with the engine's.
   const engineRedis = await startRedis('redis-engine');
@@ -85,11 +108,13 @@ async function runBench(): Promise<boolean> {
       value:
         `${settings.connections} connections, ${settings.durationS} s per side in ${settings.sliceS} s slices (+${settings.warmupS} s warm-up); ` +
         `e2e ${settings.e2eCount} per round (+${settings.e2eWarmupCount} warm-up), ${settings.e2eSubmitConcurrency} in flight, ` +
-        `${settings.workers} workers × concurrency ${settings.workerConcurrency}`,
+        `${settings.workers} workers × concurrency ${settings.workerConcurrency}, PROVIDER_POLL_MS 20, ` +
+        `no provider rate limit (sandbox) nor engine budget (RATE_LIMIT_DIGITALOCEAN=off)`,
     },
   ];
-  process.stdout.write(`\n${formatTable(rows, info)}\n`);
-  return rows.every(passes);
+  await sandbox.child.stop();
+  await baselineRedis.stop();
+  return { rows, info, engineRedis };
 }
 
 // The first reason to stop decides the exit code; later ones (e.g. a run failing because

@@ -23,6 +23,22 @@ export interface BenchSettings {
   pollIds: number;
   /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), if anywhere. */
   cpuProfileDir: string | null;
+  /** Only these phases; null runs all of them. */
+  only: 'capacity' | null;
+  capacity: CapacitySettings;
+}
+
+/** The capacity phases: creates that wait for their servers to boot, under the provider's real rate limit. */
+export interface CapacitySettings {
+  /** Creates submitted at once in the judged batch. */
+  count: number;
+  /** Seconds a droplet takes from `new` to `active`. */
+  bootS: number;
+  /** Creates of the informational large batch; 0 skips it. */
+  largeCount: number;
+  /** check_mode creates, and how many are in flight at once. */
+  checkModeCount: number;
+  checkModeConcurrency: number;
 }
 
 function positiveInt(name: string, fallback: number): number {
@@ -30,6 +46,20 @@ function positiveInt(name: string, fallback: number): number {
   if (!raw) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${name} must be a positive whole number, got '${raw}'`);
   return Number(raw);
+}
+
+function nonNegativeInt(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number (0 or more), got '${raw}'`);
+  return Number(raw);
+}
+
+function onlyPhases(): BenchSettings['only'] {
+  const raw = process.env.BENCH_ONLY?.trim();
+  if (!raw) return null;
+  if (raw !== 'capacity') throw new Error(`BENCH_ONLY must be 'capacity' (or unset for every phase), got '${raw}'`);
+  return raw;
 }
 
 export function loadSettings(): BenchSettings {
@@ -48,5 +78,13 @@ export function loadSettings(): BenchSettings {
     workerConcurrency: 20,
     pollIds: 100,
     cpuProfileDir: process.env.BENCH_CPU_PROF_DIR?.trim() || null,
+    only: onlyPhases(),
+    capacity: {
+      count: positiveInt('BENCH_CAPACITY_N', 200),
+      bootS: positiveInt('BENCH_CAPACITY_BOOT_S', 20),
+      largeCount: nonNegativeInt('BENCH_CAPACITY_LARGE_N', 1000),
+      checkModeCount: positiveInt('BENCH_CHECK_MODE_N', 2000),
+      checkModeConcurrency: 50,
+    },
   };
 }

@@ -14,7 +14,7 @@ import {
 import type { RateLimitWindow } from '../config.js';
 import { AbortedError } from '../errors.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
-import { type BudgetModel, countedSpanMs, headerCount, pauseAfter429, reserveFor } from './model.js';
+import { type BudgetModel, countedSpanMs, headerCount, paceFrom, pauseAfter429, reserveFor } from './model.js';
 import { SETTLE_BUCKET, SETTLE_WINDOWS, TAKE_FROM_BUCKET, TAKE_FROM_WINDOWS } from './scripts.js';
 
 export interface RedisRequestBudgetOptions {
@@ -72,11 +72,16 @@ export class RedisRequestBudget implements RequestBudget {
     const model = this.model;
     let reply: unknown;
     if (model.kind === 'bucket') {
-      const reserve = reserveFor(priority, model.capacity);
+      const reserve = reserveFor(priority, model.capacity, 'bucket');
       reply = await this.takeScript(this.stateKey, String(model.capacity), String(model.refillPerSecond), String(reserve));
     } else {
       const windows = model.kind === 'windows' ? model.windows : [];
-      const args = windows.flatMap((w) => [this.windowKey(w), String(countedSpanMs(w.windowMs)), String(w.limit - reserveFor(priority, w.limit))]);
+      const args = windows.flatMap((w) => [
+        this.windowKey(w),
+        String(countedSpanMs(w.windowMs)),
+        String(w.limit - reserveFor(priority, w.limit)),
+        String(paceFrom(priority, w.limit)),
+      ]);
       reply = await this.takeScript(this.stateKey, randomUUID(), String(windows.length), ...args);
     }
     const [granted, waitMs] = reply as [number, number];

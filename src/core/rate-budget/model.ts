@@ -29,15 +29,33 @@ export function budgetModel(provider: ProviderName, windows: RateLimitWindow[] |
 }
 
 /**
- * Share of a limit kept back from each priority: reads leave ~5% for creates, deletes and
- * actions; polls stop at ~15% left, so when the budget runs low the work that changes
- * something still gets through and watchers simply look a little later.
+ * Share of a limit kept back from each priority: reads and polls leave ~5% for creates,
+ * deletes and actions, so when the budget runs low the work that changes something still
+ * gets through.
  */
-const RESERVE_FRACTION: Record<RequestPriority, number> = { mutation: 0, read: 0.05, poll: 0.15 };
+const RESERVE_FRACTION: Record<RequestPriority, number> = { mutation: 0, read: 0.05, poll: 0.05 };
 
-/** Requests kept back from `priority` out of `limit`; never the whole limit, so every priority can run on an idle account. */
-export function reserveFor(priority: RequestPriority, limit: number): number {
-  return Math.min(Math.ceil(limit * RESERVE_FRACTION[priority]), Math.max(0, limit - 1));
+/**
+ * Once less than this share of a window is left, polls are spread over the rest of it (one
+ * per window ÷ requests left) instead of spending it at once: a burst of creates leaves the
+ * watcher a trickle of looks, not a minute of silence, and never the creates' reserve.
+ */
+const PACE_FRACTION: Record<RequestPriority, number> = { mutation: 0, read: 0, poll: 0.15 };
+
+/**
+ * Requests kept back from `priority` out of `limit`; never the whole limit, so every priority
+ * can run on an idle account. A bucket refills evenly, so its polls are not paced but simply
+ * stop at the pacing share: a look comes as soon as a few tokens have refilled.
+ */
+export function reserveFor(priority: RequestPriority, limit: number, model: 'windows' | 'bucket' = 'windows'): number {
+  const share = model === 'bucket' ? Math.max(RESERVE_FRACTION[priority], PACE_FRACTION[priority]) : RESERVE_FRACTION[priority];
+  return Math.min(Math.ceil(limit * share), Math.max(0, limit - 1));
+}
+
+/** The count in a window from which `priority` is paced, or -1 when it never is. */
+export function paceFrom(priority: RequestPriority, limit: number): number {
+  const share = PACE_FRACTION[priority];
+  return share > 0 ? Math.max(0, limit - Math.ceil(limit * share)) : -1;
 }
 
 /**

@@ -22,7 +22,9 @@ if paused > now then return {0, paused - now} end`;
 /**
  * Sliding windows (DigitalOcean, Vultr, UpCloud). ARGV: state key, member (unique per take),
  * n, then per window: its sorted set, span in ms (the window plus a margin for the time a
- * request takes to reach the provider), and the most requests this priority may see in it.
+ * request takes to reach the provider), the most requests this priority may see in it, and
+ * the count from which this priority is paced (-1: never): then it may take one request per
+ * span ÷ (requests it has left), so what is left lasts until the window frees.
  * Returns {1, 0} when granted (counted in every window), else {0, ms until it could be}.
  */
 export const TAKE_FROM_WINDOWS = `
@@ -31,8 +33,9 @@ local state = ARGV[1]
 ${PAUSED}
 local n = tonumber(ARGV[3])
 local wait = 0
+local paced = {}
 for i = 0, n - 1 do
-  local key, span, cap = ARGV[4 + i * 3], tonumber(ARGV[5 + i * 3]), tonumber(ARGV[6 + i * 3])
+  local key, span, cap, pace_from = ARGV[4 + i * 4], tonumber(ARGV[5 + i * 4]), tonumber(ARGV[6 + i * 4]), tonumber(ARGV[7 + i * 4])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
   local count = redis.call('ZCARD', key)
   if count >= cap then
@@ -40,14 +43,24 @@ for i = 0, n - 1 do
     local entry = redis.call('ZRANGE', key, count - cap, count - cap, 'WITHSCORES')
     local w = tonumber(entry[2]) + span - now + 1
     if w > wait then wait = w end
+  elseif pace_from >= 0 and count >= pace_from then
+    local gap = span / math.max(1, cap - count)
+    local last = tonumber(redis.call('HGET', state, 'paced:' .. key) or '0')
+    if now - last < gap then
+      local w = last + gap - now
+      if w > wait then wait = w end
+    end
+    paced[#paced + 1] = key
   end
 end
 if wait > 0 then return {0, math.ceil(wait)} end
 for i = 0, n - 1 do
-  local key, span = ARGV[4 + i * 3], tonumber(ARGV[5 + i * 3])
+  local key, span = ARGV[4 + i * 4], tonumber(ARGV[5 + i * 4])
   redis.call('ZADD', key, now, ARGV[2])
   redis.call('PEXPIRE', key, span)
 end
+for _, key in ipairs(paced) do redis.call('HSET', state, 'paced:' .. key, tostring(now)) end
+if #paced > 0 then redis.call('PEXPIRE', state, math.max(redis.call('PTTL', state), 3600000)) end
 return {1, 0}`;
 
 const REFILL = `
