@@ -111,14 +111,18 @@ export function newEngineEnvWith(redisUrl: string, sandbox: Sandbox, tuning: Eng
 }
 
 /** Worker and provider settings the bench either sets or leaves at the engine's default. */
-const TUNABLE = ['WORKER_CONCURRENCY', 'PROVIDER_POLL_MS', 'RATE_LIMIT_DIGITALOCEAN'] as const;
+const TUNABLE = ['WORKER_CONCURRENCY', 'PROVIDER_POLL_MS', 'WATCH_MIN_INTERVAL_MS', 'RATE_LIMIT_DIGITALOCEAN'] as const;
 
 function processEnv(env: EngineEnv): Record<string, string | undefined> {
   const { workerConcurrency, providerPollMs, providerBudget } = env.tuning;
   // Unset, so that a value in the caller's environment cannot stand in for the default.
   const tuned: Record<string, string | undefined> = Object.fromEntries(TUNABLE.map((name) => [name, undefined]));
   if (workerConcurrency !== null) tuned.WORKER_CONCURRENCY = String(workerConcurrency);
-  if (providerPollMs !== null) tuned.PROVIDER_POLL_MS = String(providerPollMs);
+  if (providerPollMs !== null) {
+    // Both ways the engine looks at the provider: in process (cleanup) and the account's watcher.
+    tuned.PROVIDER_POLL_MS = String(providerPollMs);
+    tuned.WATCH_MIN_INTERVAL_MS = String(providerPollMs);
+  }
   if (!providerBudget) tuned.RATE_LIMIT_DIGITALOCEAN = 'off';
   return {
     REDIS_URL: env.redisUrl,

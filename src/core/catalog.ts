@@ -51,16 +51,8 @@ interface Loaded {
   cached: boolean;
 }
 
-interface StoredFailure {
-  token: string;
-  provider: string;
-  code: ErrorCode;
-  message: string;
-  retryable: boolean;
-  providerStatus?: number;
-  providerCode?: string;
-  retryAfterSeconds?: number;
-}
+/** A failed read as the processes waiting on it receive it: the reader's token and the error's own fields. */
+type StoredFailure = ConstructorParameters<typeof ProviderError>[0] & { token: string };
 
 /**
  * The configured providers' regions, plans (with prices) and images, asked in parallel and

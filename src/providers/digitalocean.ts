@@ -3,6 +3,7 @@
  * local sandbox depends only on `baseUrl` and `token`.
  */
 import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
+import { InProcessWaits } from './in-process-waits.js';
 import {
   ProviderHttpClient,
   type HttpResponse,
@@ -27,7 +28,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
-import { adapterErrors, driveSteps, encodeId, isNotFound, judgeWait, waitInProcess, type ActionState, type InProcessTiming } from './adapter-kit.js';
+import { adapterErrors, encodeId, isNotFound, judgeWait, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface DigitalOceanProviderOptions {
   /** `https://api.digitalocean.com/v2`, or the sandbox's `http://127.0.0.1:PORT/v2`. */
@@ -106,7 +107,8 @@ const MAX_ACTION_READS = 5;
 /** A droplet still `new` this long after its create is worth asking its create action about. */
 const CREATE_ACTION_CHECK_AFTER_MS = 60_000;
 
-export class DigitalOceanProvider implements Provider {
+export class DigitalOceanProvider extends InProcessWaits implements Provider {
+  protected readonly resourceWord = 'droplet';
   readonly name = PROVIDER;
   readonly defaultImage = 'ubuntu-24-04-x64';
   readonly supportsConsole = false;
@@ -118,6 +120,7 @@ export class DigitalOceanProvider implements Provider {
   private accountPages = 1;
 
   constructor(options: DigitalOceanProviderOptions) {
+    super();
     this.http = new ProviderHttpClient({
       ...options.http,
       provider: PROVIDER,
@@ -340,35 +343,6 @@ export class DigitalOceanProvider implements Provider {
     return checks;
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    // In process the caller holds a slot anyway, so a droplet still `new` has its create
-    // action looked at from the first poll (`since` long past), as before waits were parked.
-    const wait: ServerWait = { providerId, until: 'running', label: `droplet ${providerId} to become active`, since: 0 };
-    const server = await waitInProcess(this, wait, ctx, this.timing());
-    if (!server) throw notFound(providerId, 'disappeared while waiting for it to become active');
-    ctx.onProgress?.(`droplet ${providerId} is active at ${server.ipv4}`);
-    return server;
-  }
-
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
-    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
-    return { existed: first?.existed !== false };
-  }
-
-  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
-    const after = await this.getDroplet(providerId, ctx);
-    if (!after) throw notFound(providerId, `disappeared during ${action}`);
-    return toServer(after);
-  }
-
-  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
-    const droplet = await this.getDroplet(providerId, ctx);
-    if (!droplet) throw notFound(providerId, 'disappeared during the resize');
-    return toServer(droplet);
-  }
-
   async requestConsole(_providerId: string, _ctx: CallContext): Promise<ConsoleAccess> {
     throw new EngineError(ErrorCodes.CONSOLE_UNSUPPORTED, 'DigitalOcean offers no console through its API');
   }
@@ -419,7 +393,15 @@ export class DigitalOceanProvider implements Provider {
     return { providerId, until: 'settled', label: `droplet ${providerId} to finish its running action` };
   }
 
-  private timing(): InProcessTiming {
+  protected runningLabel(providerId: string): string {
+    return `droplet ${providerId} to become active`;
+  }
+
+  protected runningNote(server: ProviderServer): string {
+    return `droplet ${server.providerId} is active at ${server.ipv4}`;
+  }
+
+  protected timing(): InProcessTiming {
     return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 

@@ -9,6 +9,7 @@
  * `pe-op=<operation id>`.
  */
 import { ErrorCodes } from '../core/errors.js';
+import { InProcessWaits } from './in-process-waits.js';
 import { ProviderHttpClient, type HttpResponse, type ProviderHttpClientOptions } from './http-client.js';
 import { tagProblems, tagToLabel, tagsToLabels } from './hetzner-labels.js';
 import {
@@ -49,7 +50,7 @@ import {
   type StepOutcome,
   type WaitCheck,
 } from './types.js';
-import { driveSteps, encodeId, judgeWait, pollPause, waitInProcess, type ActionState, type InProcessTiming } from './adapter-kit.js';
+import { encodeId, judgeWait, pollPause, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface HetznerProviderOptions {
   /** `https://api.hetzner.cloud/v1`, or the sandbox's `http://127.0.0.1:PORT/hetzner/v1`. */
@@ -77,7 +78,8 @@ const FEW_WAITS = 2;
 const MAX_ACTION_LISTS = 5;
 const POWER_ENDPOINTS: Record<PowerAction, string> = { power_on: 'poweron', power_off: 'poweroff', reboot: 'reboot' };
 
-export class HetznerProvider implements Provider {
+export class HetznerProvider extends InProcessWaits implements Provider {
+  protected readonly resourceWord = 'server';
   readonly name = PROVIDER;
   readonly defaultImage = 'ubuntu-24.04';
   readonly supportsConsole = true;
@@ -87,6 +89,7 @@ export class HetznerProvider implements Provider {
   private readonly waitTimeoutMs: number;
 
   constructor(options: HetznerProviderOptions) {
+    super();
     this.http = new ProviderHttpClient({
       ...options.http,
       provider: PROVIDER,
@@ -349,35 +352,9 @@ export class HetznerProvider implements Provider {
     });
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const server = await waitInProcess(this, { providerId, until: 'running', label: runningLabel(providerId) }, ctx, this.timing());
-    if (!server) throw notFound(providerId, 'disappeared while waiting for it to be running');
-    ctx.onProgress?.(`server ${providerId} is running at ${server.ipv4 ?? 'no public IPv4'}`);
-    return server;
-  }
-
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
-    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
-    return { existed: first?.existed !== false };
-  }
-
-  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
-    const after = await this.fetchServer(providerId, ctx);
-    if (!after) throw notFound(providerId, `disappeared during ${action}`);
-    return toServer(after);
-  }
-
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {
     const servers = await this.listAll<HcServer>('servers', 'servers', ctx);
     return servers.map((s) => toServer(s));
-  }
-
-  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
-    const after = await this.fetchServer(providerId, ctx);
-    if (!after) throw notFound(providerId, 'disappeared during the resize');
-    return toServer(after);
   }
 
   /** VNC over websocket; the URL is valid for about a minute. */
@@ -570,7 +547,15 @@ export class HetznerProvider implements Provider {
     }
   }
 
-  private timing(): InProcessTiming {
+  protected runningLabel(providerId: string): string {
+    return runningLabel(providerId);
+  }
+
+  protected runningNote(server: ProviderServer): string {
+    return `server ${server.providerId} is running at ${server.ipv4 ?? 'no public IPv4'}`;
+  }
+
+  protected timing(): InProcessTiming {
     return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 

@@ -9,6 +9,7 @@
  * delete and resize steps stop it first and say so in their notes.
  */
 import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
+import { InProcessWaits } from './in-process-waits.js';
 import { ProviderHttpClient, type ProviderHttpClientOptions } from './http-client.js';
 import { MARKER_LABEL_KEY, labelsForTags } from './upcloud-labels.js';
 import {
@@ -39,7 +40,7 @@ import type {
   StepOutcome,
   WaitCheck,
 } from './types.js';
-import { adapterErrors, driveSteps, encodeId, isNotFound, judgeWait, waitInProcess, type InProcessTiming } from './adapter-kit.js';
+import { adapterErrors, encodeId, isNotFound, judgeWait, type InProcessTiming } from './adapter-kit.js';
 
 export interface UpCloudProviderOptions {
   /** `https://api.upcloud.com/1.3`, or the sandbox's `http://127.0.0.1:PORT/upcloud/1.3`. */
@@ -71,7 +72,8 @@ const STOP_BODY = { stop_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT
 /** Up to this many waits, reading each server costs fewer requests than listing the account. */
 const FEW_WAITS = 2;
 
-export class UpCloudProvider implements Provider {
+export class UpCloudProvider extends InProcessWaits implements Provider {
+  protected readonly resourceWord = 'server';
   readonly name = PROVIDER;
   readonly defaultImage = UPCLOUD_DEFAULT_TEMPLATE;
   readonly supportsConsole = false;
@@ -86,6 +88,7 @@ export class UpCloudProvider implements Provider {
   private readonly templateOfDisk = new Map<string, string | null>();
 
   constructor(options: UpCloudProviderOptions) {
+    super();
     this.http = new ProviderHttpClient({
       ...options.http,
       provider: PROVIDER,
@@ -354,37 +357,11 @@ export class UpCloudProvider implements Provider {
     return checks;
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const server = await waitInProcess(this, { providerId, until: 'running', label: runningLabel(providerId) }, ctx, this.timing());
-    if (!server) throw notFound(providerId, 'disappeared while waiting for it to start');
-    ctx.onProgress?.(`UpCloud server ${providerId} is started at ${server.ipv4}`);
-    return server;
-  }
-
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
-    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
-    return { existed: first?.existed !== false };
-  }
-
-  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
-    const after = await this.getServer(providerId, ctx);
-    if (!after) throw notFound(providerId, `disappeared during ${action}`);
-    return after;
-  }
-
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {
     const summaries = await this.listSummaries(ctx);
     // Listings carry no addresses or disks, so each server's details are read as well.
     const servers = await Promise.all(summaries.map((s) => this.getServer(s.uuid, ctx)));
     return servers.filter((s): s is ProviderServer => s !== null);
-  }
-
-  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
-    const after = await this.getServer(providerId, ctx);
-    if (!after) throw notFound(providerId, 'disappeared during the resize');
-    return after;
   }
 
   async requestConsole(): Promise<ConsoleAccess> {
@@ -508,7 +485,15 @@ export class UpCloudProvider implements Provider {
     return deleting ? { ...outcome, existed: true } : outcome;
   }
 
-  private timing(): InProcessTiming {
+  protected runningLabel(providerId: string): string {
+    return runningLabel(providerId);
+  }
+
+  protected runningNote(server: ProviderServer): string {
+    return `UpCloud server ${server.providerId} is started at ${server.ipv4}`;
+  }
+
+  protected timing(): InProcessTiming {
     return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 

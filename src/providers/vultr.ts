@@ -7,6 +7,7 @@
  * three status fields (`status`, `power_status`, `server_status`) say so.
  */
 import { ErrorCodes, ProviderError } from '../core/errors.js';
+import { InProcessWaits } from './in-process-waits.js';
 import {
   ProviderHttpClient,
   type HttpResponse,
@@ -31,7 +32,7 @@ import {
   type StepOutcome,
   type WaitCheck,
 } from './types.js';
-import { adapterErrors, driveSteps, encodeId, isNotFound, judgeWait, waitInProcess, type InProcessTiming } from './adapter-kit.js';
+import { adapterErrors, encodeId, isNotFound, judgeWait, type InProcessTiming } from './adapter-kit.js';
 
 export interface VultrProviderOptions {
   /** `https://api.vultr.com/v2`, or the sandbox's `http://127.0.0.1:PORT/vultr/v2`. */
@@ -112,7 +113,8 @@ const POWER_REQUESTS: Record<PowerAction, { path: 'halt' | 'start' | 'reboot'; s
   reboot: { path: 'reboot', settled: 'running' },
 };
 
-export class VultrProvider implements Provider {
+export class VultrProvider extends InProcessWaits implements Provider {
+  protected readonly resourceWord = 'instance';
   readonly name = PROVIDER;
   /** Ubuntu 24.04 LTS x64 (§3.10). */
   readonly defaultImage = '2284';
@@ -125,6 +127,7 @@ export class VultrProvider implements Provider {
   private readonly waitTimeoutMs: number;
 
   constructor(options: VultrProviderOptions) {
+    super();
     this.http = new ProviderHttpClient({
       ...options.http,
       provider: PROVIDER,
@@ -312,28 +315,6 @@ export class VultrProvider implements Provider {
     });
   }
 
-  async waitUntilRunning(providerId: string, ctx: CallContext): Promise<ProviderServer> {
-    const server = await waitInProcess(this, { providerId, until: 'running', label: runningLabel(providerId) }, ctx, this.timing());
-    if (!server) throw notFound(providerId, 'disappeared while waiting for it to become ready');
-    ctx.onProgress?.(`instance ${providerId} is active at ${server.ipv4}`);
-    return server;
-  }
-
-  async deleteServer(providerId: string, ctx: CallContext): Promise<{ existed: boolean }> {
-    const [first] = await driveSteps(this, () => this.deleteStep(providerId, ctx), ctx, this.timing());
-    return { existed: first?.existed !== false };
-  }
-
-  async powerAction(providerId: string, action: PowerAction, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.powerStep(providerId, action, ctx), ctx, this.timing());
-    return this.current(providerId, `disappeared during ${action}`, ctx);
-  }
-
-  async resize(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<ProviderServer> {
-    await driveSteps(this, () => this.resizeStep(providerId, plan, startAfter, ctx), ctx, this.timing());
-    return this.current(providerId, 'disappeared during the resize', ctx);
-  }
-
   async requestConsole(providerId: string, ctx: CallContext): Promise<ConsoleAccess> {
     const instance = await this.getInstance(providerId, ctx);
     if (!instance) throw notFound(providerId, 'does not exist');
@@ -423,13 +404,15 @@ export class VultrProvider implements Provider {
     }
   }
 
-  private async current(providerId: string, what: string, ctx: CallContext): Promise<ProviderServer> {
-    const instance = await this.getInstance(providerId, ctx);
-    if (!instance) throw notFound(providerId, what);
-    return toServer(instance);
+  protected runningLabel(providerId: string): string {
+    return runningLabel(providerId);
   }
 
-  private timing(): InProcessTiming {
+  protected runningNote(server: ProviderServer): string {
+    return `instance ${server.providerId} is active at ${server.ipv4}`;
+  }
+
+  protected timing(): InProcessTiming {
     return { pollIntervalMs: this.pollIntervalMs, waitTimeoutMs: this.waitTimeoutMs };
   }
 
