@@ -10,6 +10,10 @@
  * - Batch: N creates submitted at once, droplets active B seconds after they are made.
  *   Judged: batch time ÷ B, failures, 429s the sandbox answered, provider requests per
  *   create. Reported: Redis memory and worker RSS per operation while all of them wait.
+ * - cluster_create: one workflow of M nodes (its limit is 100) on the same system as the
+ *   batch. Judged: seconds from the submit until the workflow finished ÷ B (about as long
+ *   as one node takes to boot), nodes not completed. Reported: its steps by status and
+ *   the provider requests.
  * - Large batch (informational): the same with more creates than one minute's budget
  *   carries, against its own physical limit.
  * - check_mode: many dry-run creates with bounded concurrency; judged on seconds.
@@ -19,7 +23,8 @@
  * once a second) and, until all are parked, a ZCARD of the engine's wait schedule every
  * 100 ms (three more of its status indexes at each new peak, with INFO memory and the
  * workers' RSS); completion time is read from the operations' own `finished_at`, so how
- * often the bench looks does not change the figure.
+ * often the bench looks does not change the figure. The workflow is watched the same way:
+ * its operation about once a second, its steps once it is over.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -53,6 +58,8 @@ const START_COMMAND_WORKERS = 2;
 
 /** Targets. */
 const MAX_BATCH_OVER_BOOT = 1.5;
+/** A 100-node cluster_create should take about as long as one node takes to boot. */
+const MAX_CLUSTER_OVER_BOOT = 1.5;
 const MAX_REQUESTS_PER_CREATE = 1.5;
 const MAX_CHECK_MODE_SECONDS = 30;
 
@@ -66,6 +73,14 @@ const PARKED_LOOK_MS = 100;
 
 function createBody(hostname: string, checkMode: boolean): string {
   return JSON.stringify({ workspace: 'bench', provider: 'digitalocean', plan: 's-1vcpu-1gb', zone: 'nyc3', hostname, tags: [], check_mode: checkMode });
+}
+
+function clusterBody(clusterName: string, nodes: number): string {
+  return JSON.stringify({
+    workspace: 'production',
+    workflow_type: 'cluster_create',
+    parameters: { cluster_name: clusterName, node_count: nodes, provider: 'digitalocean', plan: 's-1vcpu-1gb', zone: 'nyc3' },
+  });
 }
 
 /** The time DigitalOcean's sliding one-minute window needs to let `requests` through, plus the boot. */
@@ -366,6 +381,107 @@ async function createBatch(redis: BenchRedis, sandbox: Sandbox, label: string, c
   }
 }
 
+// ---------------------------------------------------------------- one cluster_create workflow
+
+interface WorkflowSummary extends OperationSummary {
+  steps: { id: string; status: string; error: { code: string; message: string } | null }[];
+}
+
+export interface ClusterFigures {
+  /** Nodes, one `server.create` step each. */
+  count: number;
+  /** From the submit until the workflow finished (its `finished_at`), or until the bench gave up. */
+  seconds: number;
+  /** The workflow's status when the bench stopped looking: `running` if it gave up. */
+  status: string;
+  /** Its steps by status: completed, failed, and any other (cancelled, skipped, waiting, …). */
+  steps: Record<string, number>;
+  firstProblem: string | null;
+  /** Provider requests during the workflow (from the submit on), and before it. */
+  requests: RequestCount;
+  startupRequests: number;
+}
+
+/** Nodes whose step did not complete. */
+export const clusterNotCompleted = (f: ClusterFigures): number => f.count - (f.steps.completed ?? 0);
+
+function countSteps(workflow: WorkflowSummary): Record<string, number> {
+  const steps: Record<string, number> = {};
+  for (const step of workflow.steps) steps[step.status] = (steps[step.status] ?? 0) + 1;
+  return steps;
+}
+
+function firstWorkflowProblem(workflow: WorkflowSummary): string | null {
+  const step = workflow.steps.find((s) => s.error !== null);
+  if (step) return `step ${step.id} ${step.status}: ${step.error!.code}: ${step.error!.message}`;
+  if (workflow.error) return `workflow ${workflow.status}: ${workflow.error.code}: ${workflow.error.message}`;
+  return workflow.status === 'completed' ? null : `workflow ${workflow.status}`;
+}
+
+async function clusterCreate(redis: BenchRedis, sandbox: Sandbox, nodes: number, bootS: number, nodeArgs: string[]): Promise<ClusterFigures> {
+  const label = `cluster_create ${nodes} nodes`;
+  const system = await startSystem(redis, sandbox, nodes, nodeArgs);
+  try {
+    const { api } = system;
+    const processes = [api.child, ...system.workers];
+    const startup = await digitaloceanRequests(sandbox);
+    const timeoutMs = createBatchTimeoutMs(nodes, bootS);
+    const workflowOf = async (id: string): Promise<WorkflowSummary> => (await apiGet(api, `/v1/workflows/${id}`)).json() as Promise<WorkflowSummary>;
+
+    log(`${label}: submitting the workflow`);
+    const started = Date.now();
+    const res = await fetch(`${api.url}/v1/workflows/submit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${api.token}` },
+      body: clusterBody('bench', nodes),
+    });
+    const text = await res.text();
+    if (res.status !== 202) throw new Error(`workflow submit answered ${res.status}: ${text.slice(0, 300)}`);
+    const { id } = JSON.parse(text) as { id: string };
+    log(`${label}: accepted in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for it to finish`);
+
+    let gaveUp = false;
+    let lastReport = Date.now();
+    for (;;) {
+      const dead = processes.find((c) => !c.running);
+      if (dead) throw new Error(`${dead.name} exited during ${label}${dead.describeTail()}`);
+      const op = (await (await apiGet(api, `/v1/operations/${id}`)).json()) as OperationSummary;
+      if (op.status !== 'pending' && op.status !== 'running') break;
+      if (Date.now() - started > timeoutMs) {
+        gaveUp = true;
+        log(`${label}: giving up after ${Math.round(timeoutMs / 1000)} s with the workflow ${op.status}`);
+        break;
+      }
+      if (Date.now() - lastReport > 30000) {
+        lastReport = Date.now();
+        const [r, workflow] = await Promise.all([digitaloceanRequests(sandbox), workflowOf(id)]);
+        const steps = Object.entries(countSteps(workflow)).map(([status, n]) => `${n} ${status}`).join(', ');
+        log(`${label}: ${Math.round((Date.now() - started) / 1000)} s, steps ${steps}; ${r.requests - startup.requests} provider requests so far, ${r.rateLimited - startup.rateLimited} answered 429`);
+      }
+      await new Promise((r) => setTimeout(r, CREATE_LOOK_MS));
+    }
+
+    const workflow = await workflowOf(id);
+    const finishedAt = Date.parse(workflow.finished_at ?? '');
+    const after = await digitaloceanRequests(sandbox);
+    return {
+      count: nodes,
+      seconds: ((gaveUp || !Number.isFinite(finishedAt) ? Date.now() : finishedAt) - started) / 1000,
+      status: workflow.status,
+      steps: countSteps(workflow),
+      firstProblem: firstWorkflowProblem(workflow),
+      requests: {
+        requests: after.requests - startup.requests,
+        rateLimited: after.rateLimited - startup.rateLimited,
+        maxPerMinute: after.maxPerMinute,
+      },
+      startupRequests: startup.requests,
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
 async function checkModeBatch(redis: BenchRedis, sandbox: Sandbox, settings: CapacitySettings, nodeArgs: string[]): Promise<BatchFigures> {
   const system = await startSystem(redis, sandbox, settings.checkModeCount, nodeArgs);
   try {
@@ -388,8 +504,9 @@ async function checkModeBatch(redis: BenchRedis, sandbox: Sandbox, settings: Cap
 
 export interface CapacityFigures {
   batch: BatchFigures;
+  cluster: ClusterFigures | null;
   large: BatchFigures | null;
-  checkMode: BatchFigures;
+  checkMode: BatchFigures | null;
 }
 
 export async function measureCapacity(redis: BenchRedis, settings: CapacitySettings, nodeArgs: string[]): Promise<CapacityFigures> {
@@ -397,14 +514,22 @@ export async function measureCapacity(redis: BenchRedis, settings: CapacitySetti
   try {
     log(`capacity: ${settings.count} creates at once, boot ${settings.bootS} s, DigitalOcean limit ${DO_LIMIT.perMinute}/min + ${DO_LIMIT.perHour}/h`);
     const batch = await createBatch(redis, sandbox, `capacity N=${settings.count}`, settings.count, settings.bootS, nodeArgs);
+    let cluster: ClusterFigures | null = null;
+    if (settings.clusterNodes > 0) {
+      log(`cluster_create: one workflow of ${settings.clusterNodes} nodes, boot ${settings.bootS} s`);
+      cluster = await clusterCreate(redis, sandbox, settings.clusterNodes, settings.bootS, nodeArgs);
+    }
     let large: BatchFigures | null = null;
     if (settings.largeCount > 0) {
       log(`capacity: ${settings.largeCount} creates at once (takes minutes: the rate limit carries 250 requests a minute)`);
       large = await createBatch(redis, sandbox, `capacity N=${settings.largeCount}`, settings.largeCount, settings.bootS, nodeArgs);
     }
-    log(`check_mode: ${settings.checkModeCount} dry-run creates, ${settings.checkModeConcurrency} in flight`);
-    const checkMode = await checkModeBatch(redis, sandbox, settings, nodeArgs);
-    return { batch, large, checkMode };
+    let checkMode: BatchFigures | null = null;
+    if (settings.checkModeCount > 0) {
+      log(`check_mode: ${settings.checkModeCount} dry-run creates, ${settings.checkModeConcurrency} in flight`);
+      checkMode = await checkModeBatch(redis, sandbox, settings, nodeArgs);
+    }
+    return { batch, cluster, large, checkMode };
   } finally {
     await sandbox.child.stop();
   }
@@ -422,7 +547,7 @@ function outcomes(f: BatchFigures): string {
   return `completed ${f.completed}, failed ${f.failed}, cancelled ${f.cancelled}${extra.length ? `, ${extra.join(', ')}` : ''}`;
 }
 
-function requestDetail(f: BatchFigures): string {
+function requestDetail(f: Pick<BatchFigures, 'count' | 'requests' | 'startupRequests'>): string {
   return (
     `${f.requests.requests} provider requests (${(f.requests.requests / f.count).toFixed(2)} per create; +${f.startupRequests} while the engine started), ` +
     `${f.requests.rateLimited} answered 429, most in any 60 s ${f.requests.maxPerMinute}`
@@ -444,7 +569,7 @@ function memoryDetail(f: BatchFigures): string {
 }
 
 export function capacityRows(figures: CapacityFigures, settings: CapacitySettings): { ceilings: CeilingRow[]; info: InfoRow[] } {
-  const { batch, large, checkMode } = figures;
+  const { batch, cluster, large, checkMode } = figures;
   const n = `N=${batch.count}`;
   const defaults = loadConfig({});
   const ceilings: CeilingRow[] = [
@@ -452,9 +577,19 @@ export function capacityRows(figures: CapacityFigures, settings: CapacitySetting
     { metric: `capacity not completed (${n})`, value: notCompleted(batch), max: 0 },
     { metric: `capacity 429s answered (${n})`, value: batch.requests.rateLimited, max: 0 },
     { metric: `capacity requests ÷ creates (${n})`, value: batch.requests.requests, per: batch.count, max: MAX_REQUESTS_PER_CREATE },
-    { metric: `check_mode seconds (N=${checkMode.count})`, value: checkMode.seconds, max: MAX_CHECK_MODE_SECONDS },
-    { metric: `check_mode not completed`, value: notCompleted(checkMode), max: 0 },
   ];
+  if (cluster) {
+    ceilings.push(
+      { metric: `cluster_create s ÷ boot s (${cluster.count} nodes)`, value: cluster.seconds, per: settings.bootS, max: MAX_CLUSTER_OVER_BOOT },
+      { metric: `cluster_create nodes not completed`, value: clusterNotCompleted(cluster), max: 0 },
+    );
+  }
+  if (checkMode) {
+    ceilings.push(
+      { metric: `check_mode seconds (N=${checkMode.count})`, value: checkMode.seconds, max: MAX_CHECK_MODE_SECONDS },
+      { metric: `check_mode not completed`, value: notCompleted(checkMode), max: 0 },
+    );
+  }
   const info: InfoRow[] = [
     {
       metric: 'capacity detail',
@@ -465,6 +600,19 @@ export function capacityRows(figures: CapacityFigures, settings: CapacitySetting
     { metric: 'capacity requests', value: requestDetail(batch) },
     { metric: 'capacity memory per op', value: memoryDetail(batch) },
   ];
+  if (cluster) {
+    const others = Object.entries(cluster.steps).filter(([status]) => status !== 'completed' && status !== 'failed');
+    info.push({
+      metric: `cluster_create (${cluster.count} nodes)`,
+      value:
+        `boot ${settings.bootS} s: workflow ${cluster.status} ${cluster.seconds.toFixed(1)} s after the submit; ` +
+        `steps completed ${cluster.steps.completed ?? 0}, failed ${cluster.steps.failed ?? 0}${others.map(([status, count]) => `, ${status} ${count}`).join('')}` +
+        `${cluster.firstProblem ? `, first problem: ${cluster.firstProblem}` : ''}; ${requestDetail(cluster)}; ` +
+        `physical limit ${physicalLimitSeconds(cluster.requests.requests, settings.bootS)} s`,
+    });
+  } else {
+    info.push({ metric: 'cluster_create', value: 'skipped (BENCH_CLUSTER_NODES=0)' });
+  }
   if (large) {
     const limit = physicalLimitSeconds(large.requests.requests, settings.bootS);
     info.push(
@@ -482,13 +630,15 @@ export function capacityRows(figures: CapacityFigures, settings: CapacitySetting
     info.push({ metric: 'capacity large', value: 'skipped (BENCH_CAPACITY_LARGE_N=0)' });
   }
   info.push(
-    {
-      metric: 'check_mode detail',
-      value:
-        `${checkMode.count} with ${settings.checkModeConcurrency} in flight: accepted in ${checkMode.submitSeconds.toFixed(1)} s, ` +
-        `last finished ${checkMode.seconds.toFixed(1)} s after the first submit; ${outcomes(checkMode)}; ` +
-        `${checkMode.requests.requests} provider requests (+${checkMode.startupRequests} while the engine started), ${checkMode.requests.rateLimited} answered 429`,
-    },
+    checkMode
+      ? {
+          metric: 'check_mode detail',
+          value:
+            `${checkMode.count} with ${settings.checkModeConcurrency} in flight: accepted in ${checkMode.submitSeconds.toFixed(1)} s, ` +
+            `last finished ${checkMode.seconds.toFixed(1)} s after the first submit; ${outcomes(checkMode)}; ` +
+            `${checkMode.requests.requests} provider requests (+${checkMode.startupRequests} while the engine started), ${checkMode.requests.rateLimited} answered 429`,
+        }
+      : { metric: 'check_mode', value: 'skipped (BENCH_CHECK_MODE_N=0)' },
     {
       metric: 'capacity settings',
       value:
@@ -496,7 +646,7 @@ export function capacityRows(figures: CapacityFigures, settings: CapacitySetting
         `PROVIDER_POLL_MS ${defaults.worker.pollIntervalMs}, engine DigitalOcean budget ` +
         `${(defaults.rateLimits.digitalocean ?? []).map((w) => `${w.limit}/${w.windowMs / 1000}s`).join(' + ') || 'off'}; ` +
         `sandbox DigitalOcean limit ${DO_LIMIT.perMinute}/min + ${DO_LIMIT.perHour}/h, boot ${settings.bootS} s; ` +
-        `fresh Redis, sandbox and engine processes per batch`,
+        `fresh Redis, sandbox and engine processes per batch and workflow`,
     },
   );
   return { ceilings, info };

@@ -5,7 +5,8 @@
  * figures. Then the capacity phases (capacity-phases.ts): creates waiting for their servers
  * to boot on one DigitalOcean account with its real rate limit (250/min + 5000/h) in the
  * sandbox, under the start command's default worker settings, judged against the physics
- * of the case (boot time, rate limit), and a burst of check_mode creates.
+ * of the case (boot time, rate limit), a 100-node cluster_create workflow on the same
+ * system, and a burst of check_mode creates.
  * Exits 0 when every target is met, 1 otherwise (or on any failure).
  *
  * Environment:
@@ -16,9 +17,12 @@
  *   BENCH_CAPACITY_BOOT_S   seconds a droplet takes from `new` to `active` there (default 20)
  *   BENCH_CAPACITY_LARGE_N  creates of the informational large batch, judged against its own
  *                           rate-limit bound; takes minutes (default 1000; 0 skips it)
+ *   BENCH_CLUSTER_NODES     nodes of the cluster_create workflow, which must finish within
+ *                           1.5 × BENCH_CAPACITY_BOOT_S (default 100, at most 100; 0 skips it)
  *   BENCH_CHECK_MODE_N      check_mode creates, 50 in flight, which must finish within 30 s
- *                           (default 2000)
- *   BENCH_ONLY=capacity     run only the capacity and check_mode phases; e.g. a quick run:
+ *                           (default 2000; 0 skips them)
+ *   BENCH_ONLY=capacity     run only the capacity phases (the batches, cluster_create and
+ *                           check_mode); e.g. a quick run:
  *                           BENCH_ONLY=capacity BENCH_CAPACITY_LARGE_N=0 npm run bench
  */
 import { formatCpuUse } from './cpu-meter.js';

@@ -36,7 +36,9 @@ export interface CapacitySettings {
   bootS: number;
   /** Creates of the informational large batch; 0 skips it. */
   largeCount: number;
-  /** check_mode creates, and how many are in flight at once. */
+  /** Nodes of the judged `cluster_create` workflow (1–100, the workflow's own limit); 0 skips it. */
+  clusterNodes: number;
+  /** check_mode creates (0 skips them), and how many are in flight at once. */
   checkModeCount: number;
   checkModeConcurrency: number;
 }
@@ -53,6 +55,15 @@ function nonNegativeInt(name: string, fallback: number): number {
   if (!raw) return fallback;
   if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number (0 or more), got '${raw}'`);
   return Number(raw);
+}
+
+/** The `cluster_create` workflow takes 1–100 nodes (src/core/workflows/schemas.ts). */
+const MAX_CLUSTER_NODES = 100;
+
+function clusterNodes(): number {
+  const nodes = nonNegativeInt('BENCH_CLUSTER_NODES', MAX_CLUSTER_NODES);
+  if (nodes > MAX_CLUSTER_NODES) throw new Error(`BENCH_CLUSTER_NODES must be at most ${MAX_CLUSTER_NODES} (cluster_create's limit), got ${nodes}`);
+  return nodes;
 }
 
 function onlyPhases(): BenchSettings['only'] {
@@ -83,7 +94,8 @@ export function loadSettings(): BenchSettings {
       count: positiveInt('BENCH_CAPACITY_N', 200),
       bootS: positiveInt('BENCH_CAPACITY_BOOT_S', 20),
       largeCount: nonNegativeInt('BENCH_CAPACITY_LARGE_N', 1000),
-      checkModeCount: positiveInt('BENCH_CHECK_MODE_N', 2000),
+      clusterNodes: clusterNodes(),
+      checkModeCount: nonNegativeInt('BENCH_CHECK_MODE_N', 2000),
       checkModeConcurrency: 50,
     },
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Catalog } from '../src/core/catalog.js';
+import { Catalog, CATALOG_MEMO_MS } from '../src/core/catalog.js';
 import { ErrorCodes, ProviderError } from '../src/core/errors.js';
 import { Keys } from '../src/core/keys.js';
 import { connectRedis } from '../src/core/redis.js';
@@ -139,6 +139,8 @@ describe('check_mode and submit-time checks read the cached catalogue', () => {
   test('when the catalogue cannot be read the request is accepted, and the worker checks once it can', async () => {
     const { redis, keys } = sys.api.ctx;
     await redis.del(...(['plans', 'regions', 'images'] as const).map((kind) => `${keys.prefix}:catalog:${kind}:digitalocean`));
+    // Each process answers from what it last read for a few seconds before asking Redis again.
+    await new Promise((r) => setTimeout(r, CATALOG_MEMO_MS + 100));
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: CATALOGUE_PATHS.regions, kind: 'status', status: 401 });
     const res = await create({ hostname: 'dry-blind', plan: 's-2vcpu-4gb' });
     assert.equal(res.status, 202, JSON.stringify(res.body));

@@ -122,6 +122,18 @@ describe('the Redis request budget', () => {
     });
   }
 
+  test('while mutations wait for the budget, polls are paced even where the window has room', async () => {
+    // Waits longer than 0 ms are refusals here: the test reads the budget's decisions, not its patience.
+    const budget = processBudgets(freshPrefix(), { digitalocean: [{ limit: 10, windowMs: 2000 }] }, 0)('digitalocean', 'acct');
+    for (let i = 0; i < 10; i++) assert.equal(await outcome(budget, 'mutation'), 'granted');
+    assert.equal(await outcome(budget, 'mutation'), 'refused', 'a create now waits for the budget');
+    // The window (and its margin) passes: the budget is empty again, but creates were waiting.
+    await new Promise((r) => setTimeout(r, 2600));
+    assert.equal(await outcome(budget, 'poll'), 'granted', 'one paced look');
+    assert.equal(await outcome(budget, 'poll'), 'refused', 'the next look waits its turn');
+    for (let i = 0; i < 5; i++) assert.equal(await outcome(budget, 'mutation'), 'granted', 'creates take what frees up');
+  });
+
   test("a 429 seen by one process pauses the account for every other process", async () => {
     const prefix = freshPrefix();
     const limits: Limits = { digitalocean: [{ limit: 1000, windowMs: 60_000 }] };

@@ -40,6 +40,8 @@ const CALL_TIMEOUT_MS = 15000;
 const LOCK_MS = CALL_TIMEOUT_MS + 5000;
 /** How often a process waiting for another's read looks for the value. */
 const POLL_MS = 25;
+/** How long this process answers from what it last read, without asking Redis: a catalogue changes hourly, not by the second. */
+export const CATALOG_MEMO_MS = 5000;
 /** How long a failed read is remembered for the processes that were waiting on it. */
 const FAILURE_MEMORY_MS = 10000;
 
@@ -68,8 +70,11 @@ type StoredFailure = ConstructorParameters<typeof ProviderError>[0] & { token: s
 export class Catalog {
   private readonly inFlight = new Map<string, Promise<Loaded>>();
   private readonly providers: Map<ProviderName, Provider>;
-  /** The last value parsed per key, so a hot cache is not parsed again for every request. */
-  private readonly parsed = new Map<string, { raw: string; items: unknown[] }>();
+  /**
+   * The last value read per key and when: a hot cache is neither fetched from Redis nor parsed
+   * again for every request (a submit checks three lists of tens of kilobytes each).
+   */
+  private readonly parsed = new Map<string, { raw: string; items: unknown[]; at: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -130,6 +135,8 @@ export class Catalog {
 
   private async read(kind: CatalogKind, name: ProviderName, opts: CatalogReadOptions): Promise<Loaded> {
     const key = this.valueKey(kind, name);
+    const recent = this.parsed.get(key);
+    if (recent && Date.now() - recent.at < Math.min(CATALOG_MEMO_MS, this.ttlSeconds * 1000)) return { items: recent.items, cached: true };
     const cached = await this.redis.get(key);
     if (cached) return { items: this.parse(key, cached), cached: true };
     // Concurrent callers in this process share one load; the load itself coordinates with other processes.
@@ -203,9 +210,12 @@ export class Catalog {
 
   private parse(key: string, raw: string): unknown[] {
     const last = this.parsed.get(key);
-    if (last && last.raw === raw) return last.items;
+    if (last && last.raw === raw) {
+      last.at = Date.now();
+      return last.items;
+    }
     const items = JSON.parse(raw) as unknown[];
-    this.parsed.set(key, { raw, items });
+    this.parsed.set(key, { raw, items, at: Date.now() });
     return items;
   }
 

@@ -30,6 +30,11 @@ export interface RedisRequestBudgetOptions {
 }
 
 export const DEFAULT_MAX_IN_PROCESS_WAIT_MS = 2000;
+/**
+ * For this long after the budget refused a mutation, polls are paced however much of a
+ * window is left: creates that are waiting for requests get them before the watcher does.
+ */
+const MUTATION_DEMAND_MS = 5000;
 
 export class RedisRequestBudget implements RequestBudget {
   readonly provider: string;
@@ -82,7 +87,8 @@ export class RedisRequestBudget implements RequestBudget {
         String(w.limit - reserveFor(priority, w.limit)),
         String(paceFrom(priority, w.limit)),
       ]);
-      reply = await this.takeScript(this.stateKey, randomUUID(), String(windows.length), ...args);
+      const demand = priority === 'mutation' ? 'record' : priority === 'poll' ? 'yield' : '';
+      reply = await this.takeScript(this.stateKey, randomUUID(), String(windows.length), ...args, demand, String(MUTATION_DEMAND_MS));
     }
     const [granted, waitMs] = reply as [number, number];
     return granted === 1 ? 0 : Math.max(1, Number(waitMs));

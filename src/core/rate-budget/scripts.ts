@@ -24,7 +24,10 @@ if paused > now then return {0, paused - now} end`;
  * n, then per window: its sorted set, span in ms (the window plus a margin for the time a
  * request takes to reach the provider), the most requests this priority may see in it, and
  * the count from which this priority is paced (-1: never): then it may take one request per
- * span ÷ (requests it has left), so what is left lasts until the window frees.
+ * span ÷ (requests it has left), so what is left lasts until the window frees. After the
+ * windows: 'record' (a mutation: a refusal records that mutations are waiting) or 'yield' (a
+ * poll: while mutations were refused in the last `demand ms`, it is paced whatever the
+ * count, so waiting creates get the requests that free up), and that demand ms.
  * Returns {1, 0} when granted (counted in every window), else {0, ms until it could be}.
  */
 export const TAKE_FROM_WINDOWS = `
@@ -32,6 +35,11 @@ ${NOW}
 local state = ARGV[1]
 ${PAUSED}
 local n = tonumber(ARGV[3])
+local mode, demand_ms = ARGV[4 + n * 4], tonumber(ARGV[5 + n * 4] or '0')
+local yielding = false
+if mode == 'yield' then
+  yielding = now - tonumber(redis.call('HGET', state, 'demand_at') or '0') < demand_ms
+end
 local wait = 0
 local paced = {}
 for i = 0, n - 1 do
@@ -43,7 +51,7 @@ for i = 0, n - 1 do
     local entry = redis.call('ZRANGE', key, count - cap, count - cap, 'WITHSCORES')
     local w = tonumber(entry[2]) + span - now + 1
     if w > wait then wait = w end
-  elseif pace_from >= 0 and count >= pace_from then
+  elseif pace_from >= 0 and (count >= pace_from or yielding) then
     local gap = span / math.max(1, cap - count)
     local last = tonumber(redis.call('HGET', state, 'paced:' .. key) or '0')
     if now - last < gap then
@@ -53,7 +61,10 @@ for i = 0, n - 1 do
     paced[#paced + 1] = key
   end
 end
-if wait > 0 then return {0, math.ceil(wait)} end
+if wait > 0 then
+  if mode == 'record' then redis.call('HSET', state, 'demand_at', tostring(now)) end
+  return {0, math.ceil(wait)}
+end
 for i = 0, n - 1 do
   local key, span = ARGV[4 + i * 4], tonumber(ARGV[5 + i * 4])
   redis.call('ZADD', key, now, ARGV[2])
