@@ -7,7 +7,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { AbortedError, ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
-import { currentRequestPriority, type RequestBudget, type RequestPriority } from './request-budget.js';
+import { countRequestSent, currentRequestPriority, type RequestBudget, type RequestPriority } from './request-budget.js';
 
 export interface ParsedProviderError {
   providerCode?: string;
@@ -268,6 +268,7 @@ export class ProviderHttpClient {
     const release = await this.limit.acquire(callerSignal);
     try {
       await this.budget?.take(priority, callerSignal);
+      countRequestSent();
       const outcome = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body), callerSignal);
       if (outcome.kind === 'response' && this.budget) {
         // The answer already arrived: a correction that cannot be recorded must not turn a

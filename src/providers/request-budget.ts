@@ -50,19 +50,38 @@ export class RequestBudgetExhaustedError extends ProviderError {
   }
 }
 
-const priorityScope = new AsyncLocalStorage<RequestPriority>();
+interface PriorityScope {
+  priority: RequestPriority;
+  /** Requests sent from inside the scope so far (attempts that reached the wire). */
+  sent: number;
+}
+
+const priorityScope = new AsyncLocalStorage<PriorityScope>();
 
 /**
  * Runs `fn` with every provider request made inside it (however deep, across awaits) at
  * `priority`, unless a request names its own. Lets the poll watcher mark its polls without
  * each adapter passing a priority through.
  */
-export function withRequestPriority<T>(priority: RequestPriority, fn: () => Promise<T>): Promise<T> {
-  return priorityScope.run(priority, fn);
+export async function withRequestPriority<T>(priority: RequestPriority, fn: () => Promise<T>): Promise<T> {
+  return (await countingRequests(priority, fn)).result;
+}
+
+/** As withRequestPriority, and says how many requests `fn` sent: what one watcher round cost. */
+export async function countingRequests<T>(priority: RequestPriority, fn: () => Promise<T>): Promise<{ result: T; sent: number }> {
+  const scope: PriorityScope = { priority, sent: 0 };
+  const result = await priorityScope.run(scope, fn);
+  return { result, sent: scope.sent };
 }
 
 export function currentRequestPriority(): RequestPriority | undefined {
-  return priorityScope.getStore();
+  return priorityScope.getStore()?.priority;
+}
+
+/** Counts one request sent within the current scope, if any (the HTTP client calls it). */
+export function countRequestSent(): void {
+  const scope = priorityScope.getStore();
+  if (scope) scope.sent++;
 }
 
 /** What identifies a provider account: where its API is and the credential it is called with. */

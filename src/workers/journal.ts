@@ -14,7 +14,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys.js';
+import { ErrorCodes, ProviderError } from '../core/errors.js';
 import type { WaitCheck } from '../providers/types.js';
+
+/** A rate-limited request was not carried out: the budget held it back or the provider answered 429. */
+function notSent(err: unknown): boolean {
+  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
+}
 
 export class Journal {
   private constructor(
@@ -74,7 +80,18 @@ export class Journal {
         this.fields[`i:${name}`] = String(Date.now());
       }
     }
-    const result = await fn(rerun);
+    let result: T;
+    try {
+      result = await fn(rerun);
+    } catch (err) {
+      // Refused before it reached the provider (the budget, a 429): nothing to look for on the
+      // next run, so it need not spend a lookup. After a rerun the earlier run's mark stays.
+      if (opts.intent && !rerun && notSent(err)) {
+        await this.redis.hdel(this.key, `i:${name}`);
+        delete this.fields[`i:${name}`];
+      }
+      throw err;
+    }
     const encoded = JSON.stringify(result ?? null);
     await this.redis.hset(this.key, `s:${name}`, encoded);
     this.fields[`s:${name}`] = encoded;

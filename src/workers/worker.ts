@@ -12,6 +12,7 @@ import { runWorkflowJob } from './run-workflow.js';
 import { sweepOnce } from './sweep.js';
 import { reconcileOnce } from './reconcile.js';
 import { AccountWatcher } from './waiting/watcher.js';
+import { watcherSpacingMs } from '../core/rate-budget/model.js';
 import { accountIdFor } from '../providers/registry.js';
 
 /** Housekeeping that runs on a schedule, one run at a time across every worker process. */
@@ -39,6 +40,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
       new AccountWatcher(ctx, provider, accountOf(provider.name), ctx.queues.for(provider.name), {
         minIntervalMs: config.worker.watchMinIntervalMs,
         maxIntervalMs: config.worker.watchMaxIntervalMs,
+        requestSpacingMs: watcherSpacingMs(config.rateLimits[provider.name]),
       }),
   );
 

@@ -112,3 +112,16 @@ export function headerCount(headers: Headers, name: string): number | undefined 
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Number(value);
 }
+
+/** The share of an account's sustained rate its watcher may spend looking at waiting servers. */
+const WATCHER_SHARE = 0.25;
+
+/**
+ * How far apart the watcher's requests must be on average so that looking at waiting
+ * servers costs at most WATCHER_SHARE of the account's tightest limit (0 when unlimited):
+ * a round that lists five pages waits five times as long before the next.
+ */
+export function watcherSpacingMs(windows: RateLimitWindow[] | null): number {
+  if (windows === null || windows.length === 0) return 0;
+  return Math.max(...windows.map((w) => w.windowMs / w.limit)) / WATCHER_SHARE;
+}

@@ -14,7 +14,7 @@ import type { Queue } from 'bullmq';
 import type { CoreContext } from '../../core/context.js';
 import { ErrorCodes, ProviderError } from '../../core/errors.js';
 import type { Provider } from '../../providers/types.js';
-import { withRequestPriority } from '../../providers/request-budget.js';
+import { countingRequests } from '../../providers/request-budget.js';
 import { WaitRegistry, type WaitEntry } from './registry.js';
 
 const TICK_MS = 250;
@@ -31,6 +31,8 @@ return 0`;
 export interface WatcherOptions {
   minIntervalMs: number;
   maxIntervalMs: number;
+  /** Average ms between the watcher's requests, so it spends only its share of the account's budget (0: no limit). */
+  requestSpacingMs?: number;
 }
 
 /** When to look at a wait again: about an eighth of its age, within the configured bounds. */
@@ -111,12 +113,15 @@ export class AccountWatcher {
     const started = Date.now();
     let checks;
     try {
-      checks = await withRequestPriority('poll', () =>
+      const round = await countingRequests('poll', () =>
         this.provider.checkWaits(
           entries.map((e) => e.wait),
           { signal: AbortSignal.timeout(ROUND_TIMEOUT_MS) },
         ),
       );
+      checks = round.result;
+      // A round that cost several pages buys that many spacings of quiet: the creates come first.
+      this.pausedUntil = Date.now() + round.sent * (this.opts.requestSpacingMs ?? 0);
     } catch (err) {
       // Polls give way when the account's budget is low or the provider pushes back: look later.
       const limited = err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
