@@ -55,8 +55,9 @@ export class Journal {
   /** Fixes the deadline on the first run; later runs keep the first one. */
   async fixDeadline(deadline: number): Promise<number> {
     if (this.deadline !== undefined) return this.deadline;
-    await this.redis.hsetnx(this.key, 'deadline', String(deadline));
-    const kept = Number((await this.redis.hget(this.key, 'deadline')) ?? deadline);
+    // Lost only to a run racing this one (a stalled job re-run): then theirs stands.
+    const won = (await this.redis.hsetnx(this.key, 'deadline', String(deadline))) === 1;
+    const kept = won ? deadline : Number((await this.redis.hget(this.key, 'deadline')) ?? deadline);
     this.fields.deadline = String(kept);
     return kept;
   }
