@@ -18,6 +18,7 @@ import {
   type CatalogRegion,
   type ConsoleAccess,
   type CreateOutcome,
+  type EarlierAttempt,
   type CreatePlan,
   type CreateServerInput,
   type ServerWait,
@@ -60,6 +61,7 @@ interface DoDroplet {
 
 interface DoAction {
   id: number;
+  started_at?: string;
   status: 'in-progress' | 'completed' | 'errored' | string;
   type: string;
   resource_id?: number;
@@ -104,6 +106,8 @@ const MAX_PAGES = 10_000;
 const FEW_WAITS = 2;
 /** Action reads one round may spend on waits the droplets cannot decide. */
 const MAX_ACTION_READS = 5;
+/** How far the provider's clock may lag ours when an action's start is compared with when we began sending it. */
+const CLOCK_SKEW_MS = 2000;
 /** A droplet still `new` this long after its create is worth asking its create action about. */
 const CREATE_ACTION_CHECK_AFTER_MS = 60_000;
 
@@ -234,9 +238,20 @@ export class DigitalOceanProvider extends InProcessWaits implements Provider {
    * rerun of the same operation finds the work already done instead. A droplet another
    * action holds is waited out first (a second action would be refused).
    */
-  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext, earlier?: EarlierAttempt): Promise<StepOutcome> {
     const before = await this.getDroplet(providerId, ctx);
     if (!before) throw notFound(providerId, 'does not exist');
+    if (earlier) {
+      // The droplet's action list says whether the run that died got as far as sending it.
+      const sent = await this.actionSince(providerId, action, earlier.since, ctx);
+      if (sent) {
+        return {
+          wait: { providerId, until: action === 'power_off' ? 'stopped' : 'running', actionIds: [String(sent.id)], label: `${action} of droplet ${providerId}` },
+          again: false,
+          note: `found ${action} action ${sent.id} an earlier attempt sent to droplet ${providerId}; not sending it again`,
+        };
+      }
+    }
     if (before.locked) return { wait: this.settledWait(providerId), again: true, note: `droplet ${providerId} is busy with another action; waiting before ${action}` };
     if (action === 'power_off' && before.status === 'off') return { wait: null, again: false, note: `droplet ${providerId} is already off` };
     if (action === 'power_on' && before.status === 'active') return { wait: null, again: false, note: `droplet ${providerId} is already active` };
@@ -387,6 +402,13 @@ export class DigitalOceanProvider extends InProcessWaits implements Provider {
     const action = expectAction(res.body?.action, `POST /droplets/${providerId}/actions`);
     if (action.status === 'errored') throw actionFailed(`${String(body.type)} action ${action.id} on droplet ${providerId} errored`);
     return action;
+  }
+
+  /** The newest `type` action on the droplet that began at or after `since` (less a little clock skew). */
+  private async actionSince(providerId: string, type: string, since: number, ctx: CallContext): Promise<DoAction | null> {
+    const actions = await this.listAll<DoAction>(`droplets/${encodeId(providerId)}/actions`, 'actions', ctx);
+    const after = actions.filter((a) => a.type === type && Date.parse(a.started_at ?? '') >= since - CLOCK_SKEW_MS);
+    return after.sort((a, b) => b.id - a.id)[0] ?? null;
   }
 
   private settledWait(providerId: string): ServerWait {

@@ -31,6 +31,7 @@ export interface HcServer {
 export interface HcAction {
   id: number;
   command: string;
+  started?: string;
   status: 'running' | 'success' | 'error' | string;
   progress?: number;
   error?: { code?: string; message?: string } | null;

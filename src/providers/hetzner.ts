@@ -41,6 +41,7 @@ import {
   type CatalogRegion,
   type ConsoleAccess,
   type CreateOutcome,
+  type EarlierAttempt,
   type CreatePlan,
   type CreateServerInput,
   type PowerAction,
@@ -76,6 +77,10 @@ const TRANSITIONAL = new Set(['initializing', 'starting', 'stopping', 'migrating
 const FEW_WAITS = 2;
 /** Action lists of servers found by their marker one round may read (to see whether their create failed). */
 const MAX_ACTION_LISTS = 5;
+/** The commands each power action's actions carry (a reboot of an off server is a start). */
+const POWER_COMMANDS: Record<PowerAction, readonly string[]> = { power_on: ['start_server'], power_off: ['stop_server'], reboot: ['reboot_server', 'start_server'] };
+/** How far the provider's clock may lag ours when an action's start is compared with when we began sending it. */
+const CLOCK_SKEW_MS = 2000;
 const POWER_ENDPOINTS: Record<PowerAction, string> = { power_on: 'poweron', power_off: 'poweroff', reboot: 'reboot' };
 
 export class HetznerProvider extends InProcessWaits implements Provider {
@@ -225,7 +230,18 @@ export class HetznerProvider extends InProcessWaits implements Provider {
    * or running), and reboots a stopped server by starting it, so every action ends with the
    * server where the caller asked, as on the other providers.
    */
-  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext, earlier?: EarlierAttempt): Promise<StepOutcome> {
+    if (earlier) {
+      // The server's action list says whether the run that died got as far as sending it.
+      const sent = await this.actionSince(providerId, POWER_COMMANDS[action], earlier.since, ctx);
+      if (sent) {
+        return {
+          wait: { providerId, until: action === 'power_off' ? 'stopped' : 'running', actionIds: [String(sent.id)], label: `${action} of server ${providerId}` },
+          again: false,
+          note: `found ${sent.command} action ${sent.id} an earlier attempt sent to server ${providerId}; not sending it again`,
+        };
+      }
+    }
     const before = await this.settledOrWait(providerId, action, ctx);
     if ('wait' in before) return before;
     const server = before.server;
@@ -247,6 +263,13 @@ export class HetznerProvider extends InProcessWaits implements Provider {
         ? `server ${providerId} is off; starting it instead of rebooting (action ${started.id})`
         : `${action} of server ${providerId} started (action ${started.id})`,
     };
+  }
+
+  /** The newest action with one of `commands` on the server that began at or after `since` (less a little clock skew). */
+  private async actionSince(providerId: string, commands: readonly string[], since: number, ctx: CallContext): Promise<HcAction | null> {
+    const actions = await this.listAll<HcAction>(`servers/${encodeId(providerId)}/actions`, 'actions', ctx);
+    const after = actions.filter((a) => commands.includes(a.command) && Date.parse(a.started ?? '') >= since - CLOCK_SKEW_MS);
+    return after.sort((a, b) => b.id - a.id)[0] ?? null;
   }
 
   /**

@@ -161,6 +161,11 @@ export interface StepOutcome {
   existed?: boolean;
 }
 
+/** A run that began the same move before this one (epoch ms) and may have reached the provider. */
+export interface EarlierAttempt {
+  since: number;
+}
+
 export interface CreateOutcome {
   server: ProviderServer;
   /** What to wait for before the server is running; null when it already is. */
@@ -183,8 +188,13 @@ export interface Provider {
   runningWait(server: ProviderServer): ServerWait | null;
   /** One move of a delete; `again` until the server is gone or on its way. */
   deleteStep(providerId: string, ctx: CallContext): Promise<StepOutcome>;
-  /** One move of a power action; the action is sent at most once per call chain that ends with `again: false`. */
-  powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome>;
+  /**
+   * One move of a power action; the action is sent at most once per call chain that ends with
+   * `again: false`. With `earlier`, a run that began this same move at `earlier.since` may have
+   * sent it before dying: the adapter looks for that action first (the server's action list
+   * where the provider has one) and waits for it instead of sending it again.
+   */
+  powerStep(providerId: string, action: PowerAction, ctx: CallContext, earlier?: EarlierAttempt): Promise<StepOutcome>;
   /** One move of a resize (power off, change plan, power on as the provider needs). */
   resizeStep(providerId: string, plan: string, startAfter: boolean, ctx: CallContext): Promise<StepOutcome>;
   /**

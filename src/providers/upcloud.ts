@@ -31,6 +31,7 @@ import type {
   CatalogRegion,
   ConsoleAccess,
   CreateOutcome,
+  EarlierAttempt,
   CreatePlan,
   CreateServerInput,
   PowerAction,
@@ -241,10 +242,18 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
    * instead. A reboot of a stopped server starts it (it ends where DigitalOcean's does:
    * running); a restart and a start both end started (a restart passes through maintenance).
    */
-  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext, earlier?: EarlierAttempt): Promise<StepOutcome> {
     const server = await this.fetchServer(providerId, ctx);
     if (!server) throw notFound(providerId, 'does not exist');
     const state = server.state;
+    if (earlier && action === 'reboot' && state !== 'stopped') {
+      // UpCloud records no actions: a restart that may have been sent is not sent again.
+      return {
+        wait: { providerId, until: 'running', label: `restart of UpCloud server ${providerId}` },
+        again: false,
+        note: `an earlier attempt may have sent the restart of UpCloud server ${providerId}; not sending it again`,
+      };
+    }
     if (action === 'power_off' && state === 'stopped') return { wait: null, again: false, note: `UpCloud server ${providerId} is already stopped` };
     if (action === 'power_on' && state === 'started') return { wait: null, again: false, note: `UpCloud server ${providerId} is already started` };
     if (state !== 'started' && state !== 'stopped') return this.settleFirst(providerId, action, false, state);

@@ -22,6 +22,7 @@ import {
   type CatalogRegion,
   type ConsoleAccess,
   type CreateOutcome,
+  type EarlierAttempt,
   type CreatePlan,
   type CreateServerInput,
   type PowerAction,
@@ -237,8 +238,17 @@ export class VultrProvider extends InProcessWaits implements Provider {
    * instead of repeating it. A reboot leaves nothing to see (the instance may never look
    * other than running), so its wait is for the instance running and settled again.
    */
-  async powerStep(providerId: string, action: PowerAction, ctx: CallContext): Promise<StepOutcome> {
+  async powerStep(providerId: string, action: PowerAction, ctx: CallContext, earlier?: EarlierAttempt): Promise<StepOutcome> {
     const { path, settled } = POWER_REQUESTS[action];
+    if (earlier && action === 'reboot') {
+      // Vultr records no actions and a reboot leaves no state behind: one that may have been
+      // sent is not sent again (a reboot twice is worse than a reboot once).
+      return {
+        wait: { providerId, until: settled, label: `${action} of instance ${providerId}` },
+        again: false,
+        note: `an earlier attempt may have sent the reboot of instance ${providerId}; not sending it again`,
+      };
+    }
     const before = await this.settledOrWait(providerId, `${action} of instance ${providerId}`, ctx);
     if ('wait' in before) return before;
     if (action !== 'reboot' && before.instance.power_status === settled) {

@@ -70,20 +70,23 @@ export class Journal {
    * Runs `fn` once per operation: a later run gets the kept result. With `intent`, a mark is
    * written first and `fn` learns whether an earlier run started it without finishing.
    */
-  async step<T>(name: string, fn: (rerun: boolean) => Promise<T>, opts: { intent?: boolean } = {}): Promise<T> {
+  async step<T>(name: string, fn: (rerun: boolean, since: number) => Promise<T>, opts: { intent?: boolean } = {}): Promise<T> {
     const kept = this.fields[`s:${name}`];
     if (kept !== undefined) return JSON.parse(kept) as T;
     let rerun = false;
+    // When the first run to start this step began (the intent mark's time), or now.
+    let since = Date.now();
     if (opts.intent) {
       rerun = `i:${name}` in this.fields;
-      if (!rerun) {
-        await this.redis.hset(this.key, `i:${name}`, String(Date.now()));
-        this.fields[`i:${name}`] = String(Date.now());
+      if (rerun) since = Number(this.fields[`i:${name}`]);
+      else {
+        await this.redis.hset(this.key, `i:${name}`, String(since));
+        this.fields[`i:${name}`] = String(since);
       }
     }
     let result: T;
     try {
-      result = await fn(rerun);
+      result = await fn(rerun, since);
     } catch (err) {
       // Refused before it reached the provider (the budget, a 429): nothing to look for on the
       // next run, so it need not spend a lookup. After a rerun the earlier run's mark stays.

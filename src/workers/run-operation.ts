@@ -23,7 +23,7 @@ export interface ProcessorEnv {
   /** Registers what to undo should the operation be cancelled, or run past its deadline, from here on. */
   onCancel(compensation: Compensation): void;
   /** Runs `fn` once per operation; a resumed run gets its kept result (see journal.ts). */
-  step<T>(name: string, fn: (rerun: boolean) => Promise<T>, opts?: { intent?: boolean }): Promise<T>;
+  step<T>(name: string, fn: (rerun: boolean, since: number) => Promise<T>, opts?: { intent?: boolean }): Promise<T>;
   /**
    * The server once `wait` is over. The first call parks the operation (this run ends, the
    * worker slot is free) and the account's watcher wakes it when the wait is over; the run

@@ -9,7 +9,8 @@ export const serverAction: Processor = async (op, env) => {
   const target = op.target as { server_id: string; provider_id: string; hostname: string };
   onCancel(refreshServerOnCancel(ctx, provider, op));
   const action = (op.request as { action: PowerAction }).action;
-  const moved = await runMoves(env, 'action', () => provider.powerStep(target.provider_id, action, call));
+  // A reboot is not undone by reading the server: every move is marked before it is sent.
+  const moved = await runMoves(env, 'action', (earlier) => provider.powerStep(target.provider_id, action, call, earlier), { intent: true });
   const server = moved.server ?? (await provider.getServer(target.provider_id, call));
   if (!server) throw new Error(`${provider.name} server ${target.provider_id} disappeared during ${action}`);
   const record = await ctx.inventory.upsert(server, { workspace: op.workspace, operationId: op.id });

@@ -1,4 +1,4 @@
-import type { ProviderServer, StepOutcome } from '../../providers/types.js';
+import type { EarlierAttempt, ProviderServer, StepOutcome } from '../../providers/types.js';
 import type { ProcessorEnv } from '../run-operation.js';
 
 /** Moves one multi-stage step may take before something is wrong (a provider that never settles). */
@@ -12,18 +12,25 @@ const MAX_MOVES = 20;
 export async function runMoves(
   env: ProcessorEnv,
   name: string,
-  move: () => Promise<StepOutcome>,
+  move: (earlier: EarlierAttempt | undefined) => Promise<StepOutcome>,
+  opts: { intent?: boolean } = {},
 ): Promise<{ outcomes: StepOutcome[]; server: ProviderServer | null }> {
   const outcomes: StepOutcome[] = [];
   // The server as the last wait left it: most callers need nothing fresher.
   let server: ProviderServer | null = null;
   for (let n = 0; n < MAX_MOVES; n++) {
     const stage = `${name}#${n}`;
-    const outcome = await env.step(stage, async () => {
-      const made = await move();
-      if (made.note) await env.progress(name, made.note);
-      return made;
-    });
+    // With `intent`, a move an earlier run began and may have sent is handed that run's start,
+    // so the adapter looks for its effect before sending again.
+    const outcome = await env.step(
+      stage,
+      async (rerun, since) => {
+        const made = await move(rerun ? { since } : undefined);
+        if (made.note) await env.progress(name, made.note);
+        return made;
+      },
+      { intent: opts.intent },
+    );
     outcomes.push(outcome);
     server = outcome.wait ? await env.waitFor(stage, outcome.wait) : null;
     if (!outcome.again) return { outcomes, server };
