@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { CallContext, CatalogImage, CatalogPlan, CatalogRegion, Provider, ProviderName } from '../providers/types.js';
 import { AbortedError, ErrorCodes, isErrorCode, ProviderError, type ErrorCode } from './errors.js';
 import type { Keys } from './keys.js';
+import { holdLease, releaseLease } from './lease.js';
 
 export type CatalogKind = 'plans' | 'regions' | 'images';
 type Entry = { plans: CatalogPlan; regions: CatalogRegion; images: CatalogImage };
@@ -45,8 +46,6 @@ export const CATALOG_MEMO_MS = 5000;
 /** How long a failed read is remembered for the processes that were waiting on it. */
 const FAILURE_MEMORY_MS = 10000;
 
-// Deletes the lock only if this process still holds it (its token), so an expired lock taken over by another is left alone.
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 interface Loaded {
   items: unknown[];
@@ -156,7 +155,7 @@ export class Catalog {
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     for (;;) {
       const token = randomUUID();
-      if ((await this.redis.set(lockKey, token, 'PX', LOCK_MS, 'NX')) === 'OK') {
+      if (await holdLease(this.redis, lockKey, token, LOCK_MS)) {
         return this.readHoldingLock(kind, name, key, lockKey, failureKey, token);
       }
       // Another process is reading: wait for its value, or for its lock to go.
@@ -204,7 +203,8 @@ export class Catalog {
       await this.redis.set(key, JSON.stringify(items), 'EX', this.ttlSeconds);
       return { items, cached: false };
     } finally {
-      await this.redis.eval(RELEASE_LOCK, 1, lockKey, token).catch(() => undefined);
+      // Only while this process still holds it: an expired lock taken over by another is left alone.
+      await releaseLease(this.redis, lockKey, token).catch(() => undefined);
     }
   }
 

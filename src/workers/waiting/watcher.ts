@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { CoreContext } from '../../core/context.js';
 import { ErrorCodes, ProviderError } from '../../core/errors.js';
+import { holdLease, releaseLease } from '../../core/lease.js';
 import type { Provider } from '../../providers/types.js';
 import { countingRequests } from '../../providers/request-budget.js';
 import { WaitRegistry, type WaitEntry } from './registry.js';
@@ -22,11 +23,6 @@ const LEASE_MS = 5000;
 /** A round that takes longer than this is abandoned and tried again. */
 const ROUND_TIMEOUT_MS = 60_000;
 const ABANDONED_AFTER_MS = 10 * 60_000;
-
-// Renews the lease only for its holder, so a process that lost it cannot steal it back.
-const RENEW_LEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
 
 export interface WatcherOptions {
   minIntervalMs: number;
@@ -77,21 +73,15 @@ export class AccountWatcher {
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
     // Hand the lease on at once rather than making the others wait it out.
-    await this.ctx.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, this.leaseKey(), this.holder).catch(() => undefined);
+    await releaseLease(this.ctx.redis, this.leaseKey(), this.holder).catch(() => undefined);
   }
 
   private leaseKey(): string {
     return this.ctx.keys.lock(`watch:${this.account}`);
   }
 
-  private async holdLease(): Promise<boolean> {
-    const key = this.leaseKey();
-    if ((await this.ctx.redis.set(key, this.holder, 'PX', LEASE_MS, 'NX')) === 'OK') return true;
-    return (await this.ctx.redis.eval(RENEW_LEASE, 1, key, this.holder, String(LEASE_MS))) === 1;
-  }
-
   private async tick(): Promise<void> {
-    if (!(await this.holdLease())) return;
+    if (!(await holdLease(this.ctx.redis, this.leaseKey(), this.holder, LEASE_MS))) return;
     const now = Date.now();
     if (now < this.pausedUntil) return;
     const next = await this.registry.nextLookAt(this.account);
