@@ -10,7 +10,7 @@
  *   got as far as the provider, and looks there before sending again.
  * - park: an operation waiting on the cloud gives its worker slot back: its job is moved to
  *   BullMQ's delayed set until its deadline, and the watcher of its provider account wakes
- *   it when the wait is over (see waiting/park.ts and waiting/watcher.ts).
+ *   it when the wait is over (see run-operation.ts, waiting/registry.ts and waiting/watcher.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys.js';
@@ -34,10 +34,6 @@ export class Journal {
     return new Journal(redis, key, await redis.hgetall(key));
   }
 
-  get isEmpty(): boolean {
-    return Object.keys(this.fields).length === 0;
-  }
-
   /** The wait the operation was parked on when its last run ended, if any. */
   get parkedOn(): string | undefined {
     return this.fields.parked;
@@ -46,6 +42,12 @@ export class Journal {
   /** Set when the engine itself delayed the job (a wait, a rate-limit pause): the next run resumes rather than retries. */
   get resuming(): boolean {
     return this.fields.resume === '1';
+  }
+
+  /** The engine itself puts the job to sleep (a rate-limit pause): its next run resumes, it is no new attempt. */
+  async markResuming(): Promise<void> {
+    await this.redis.hset(this.key, 'resume', '1');
+    this.fields.resume = '1';
   }
 
   get deadline(): number | undefined {
@@ -112,9 +114,5 @@ export class Journal {
   since(name: string): number | undefined {
     const raw = this.fields[`since:${name}`];
     return raw === undefined ? undefined : Number(raw);
-  }
-
-  rememberSince(name: string, at: number): void {
-    this.fields[`since:${name}`] = String(at);
   }
 }

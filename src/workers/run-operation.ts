@@ -65,7 +65,6 @@ function deadlineFor(ctx: CoreContext, type: string): number {
   return ctx.config.worker.deadlinesMs[type as DeadlineType] ?? ctx.config.worker.deadlinesMs['server.create'];
 }
 
-
 const CANCEL_CHECK_MS = 1000;
 
 function toOperationError(err: unknown): OperationError {
@@ -208,7 +207,7 @@ export async function runOperation(
       handedBack = true;
       const waitMs = (err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : DEFAULT_RATE_LIMIT_WAIT_MS) + Math.floor(Math.random() * RATE_LIMIT_JITTER_MS);
       await ctx.store.recordProgress(id, 'rate_limited', `${op.provider} budget spent for now; going on in about ${Math.ceil(waitMs / 1000)}s`);
-      await ctx.redis.hset(ctx.keys.journal(id), 'resume', '1');
+      await journal.markResuming();
       await sleepUntil(ctx, job, token, Math.min(deadline, Date.now() + waitMs));
       throw new DelayedError();
     }

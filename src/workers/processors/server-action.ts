@@ -1,7 +1,7 @@
 import type { PowerAction } from '../../providers/types.js';
 import type { Processor } from '../run-operation.js';
 import { refreshServerOnCancel } from './refresh-server.js';
-import { runMoves } from './steps.js';
+import { runMoves, serverAfterMoves } from './steps.js';
 
 /** Runs a power action, waits (parked) for the provider to finish it and records the new status. */
 export const serverAction: Processor = async (op, env) => {
@@ -11,8 +11,7 @@ export const serverAction: Processor = async (op, env) => {
   const action = (op.request as { action: PowerAction }).action;
   // A reboot is not undone by reading the server: every move is marked before it is sent.
   const moved = await runMoves(env, 'action', (earlier) => provider.powerStep(target.provider_id, action, call, earlier), { intent: true });
-  const server = moved.server ?? (await provider.getServer(target.provider_id, call));
-  if (!server) throw new Error(`${provider.name} server ${target.provider_id} disappeared during ${action}`);
+  const server = await serverAfterMoves(env, target.provider_id, moved, action);
   const record = await ctx.inventory.upsert(server, { workspace: op.workspace, operationId: op.id });
   return { server_id: record.id, action, status: record.status };
 };

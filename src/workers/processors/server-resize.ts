@@ -1,6 +1,6 @@
 import type { Processor } from '../run-operation.js';
 import { refreshServerOnCancel } from './refresh-server.js';
-import { runMoves } from './steps.js';
+import { runMoves, serverAfterMoves } from './steps.js';
 
 /** Changes a server's plan; the adapter does the power dance its provider needs and says each move. */
 export const serverResize: Processor = async (op, env) => {
@@ -10,8 +10,7 @@ export const serverResize: Processor = async (op, env) => {
   onCancel(refreshServerOnCancel(ctx, provider, op));
   await env.step('announce', async () => progress('resize', `resizing ${provider.name} server ${target.provider_id} from ${request.previous_plan} to ${request.plan}`));
   const moved = await runMoves(env, 'resize', () => provider.resizeStep(target.provider_id, request.plan, request.start_after, call));
-  const server = moved.server ?? (await provider.getServer(target.provider_id, call));
-  if (!server) throw new Error(`${provider.name} server ${target.provider_id} disappeared during the resize`);
+  const server = await serverAfterMoves(env, target.provider_id, moved, 'the resize');
   const record = await ctx.inventory.upsert(server, { workspace: op.workspace, operationId: op.id });
   return { server_id: record.id, plan: record.plan, previous_plan: request.previous_plan, status: record.status };
 };

@@ -37,3 +37,15 @@ export async function runMoves(
   }
   throw new Error(`${name} did not finish after ${MAX_MOVES} moves`);
 }
+
+/** The server once its moves are done: as their last wait left it, or read afresh when no move waited. */
+export async function serverAfterMoves(
+  env: ProcessorEnv,
+  providerId: string,
+  moved: { server: ProviderServer | null },
+  during: string,
+): Promise<ProviderServer> {
+  const server = moved.server ?? (await env.provider.getServer(providerId, env.call));
+  if (!server) throw new Error(`${env.provider.name} server ${providerId} disappeared during ${during}`);
+  return server;
+}
