@@ -148,3 +148,16 @@ export async function driveSteps(
   }
   throw adapterErrors(provider.name, 'server').badResponse('a step did not finish after 20 moves');
 }
+
+/** How far a provider's clock may lag ours when an action's start is compared with when we began sending it. */
+const CLOCK_SKEW_MS = 2000;
+
+/**
+ * The newest of `actions` that `matches` and began at or after `since` (less a little clock
+ * skew): the action a run that died after `since` may have sent, so a rerun waits for it
+ * instead of sending another.
+ */
+export function newestActionSince<A extends { id: number }>(actions: A[], since: number, startedAt: (a: A) => string | null | undefined, matches: (a: A) => boolean): A | null {
+  const after = actions.filter((a) => matches(a) && Date.parse(startedAt(a) ?? '') >= since - CLOCK_SKEW_MS);
+  return after.sort((a, b) => b.id - a.id)[0] ?? null;
+}

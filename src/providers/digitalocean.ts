@@ -29,7 +29,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
-import { adapterErrors, encodeId, isNotFound, judgeWait, type ActionState, type InProcessTiming } from './adapter-kit.js';
+import { adapterErrors, encodeId, isNotFound, judgeWait, newestActionSince, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface DigitalOceanProviderOptions {
   /** `https://api.digitalocean.com/v2`, or the sandbox's `http://127.0.0.1:PORT/v2`. */
@@ -106,8 +106,6 @@ const MAX_PAGES = 10_000;
 const FEW_WAITS = 2;
 /** Action reads one round may spend on waits the droplets cannot decide. */
 const MAX_ACTION_READS = 5;
-/** How far the provider's clock may lag ours when an action's start is compared with when we began sending it. */
-const CLOCK_SKEW_MS = 2000;
 /** A droplet still `new` this long after its create is worth asking its create action about. */
 const CREATE_ACTION_CHECK_AFTER_MS = 60_000;
 
@@ -404,11 +402,10 @@ export class DigitalOceanProvider extends InProcessWaits implements Provider {
     return action;
   }
 
-  /** The newest `type` action on the droplet that began at or after `since` (less a little clock skew). */
+  /** The newest `type` action on the droplet that an earlier run may have sent (see newestActionSince). */
   private async actionSince(providerId: string, type: string, since: number, ctx: CallContext): Promise<DoAction | null> {
     const actions = await this.listAll<DoAction>(`droplets/${encodeId(providerId)}/actions`, 'actions', ctx);
-    const after = actions.filter((a) => a.type === type && Date.parse(a.started_at ?? '') >= since - CLOCK_SKEW_MS);
-    return after.sort((a, b) => b.id - a.id)[0] ?? null;
+    return newestActionSince(actions, since, (a) => a.started_at, (a) => a.type === type);
   }
 
   private settledWait(providerId: string): ServerWait {

@@ -51,7 +51,7 @@ import {
   type StepOutcome,
   type WaitCheck,
 } from './types.js';
-import { encodeId, judgeWait, pollPause, type ActionState, type InProcessTiming } from './adapter-kit.js';
+import { encodeId, judgeWait, newestActionSince, pollPause, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface HetznerProviderOptions {
   /** `https://api.hetzner.cloud/v1`, or the sandbox's `http://127.0.0.1:PORT/hetzner/v1`. */
@@ -79,8 +79,6 @@ const FEW_WAITS = 2;
 const MAX_ACTION_LISTS = 5;
 /** The commands each power action's actions carry (a reboot of an off server is a start). */
 const POWER_COMMANDS: Record<PowerAction, readonly string[]> = { power_on: ['start_server'], power_off: ['stop_server'], reboot: ['reboot_server', 'start_server'] };
-/** How far the provider's clock may lag ours when an action's start is compared with when we began sending it. */
-const CLOCK_SKEW_MS = 2000;
 const POWER_ENDPOINTS: Record<PowerAction, string> = { power_on: 'poweron', power_off: 'poweroff', reboot: 'reboot' };
 
 export class HetznerProvider extends InProcessWaits implements Provider {
@@ -265,11 +263,10 @@ export class HetznerProvider extends InProcessWaits implements Provider {
     };
   }
 
-  /** The newest action with one of `commands` on the server that began at or after `since` (less a little clock skew). */
+  /** The newest action with one of `commands` on the server that an earlier run may have sent (see newestActionSince). */
   private async actionSince(providerId: string, commands: readonly string[], since: number, ctx: CallContext): Promise<HcAction | null> {
     const actions = await this.listAll<HcAction>(`servers/${encodeId(providerId)}/actions`, 'actions', ctx);
-    const after = actions.filter((a) => commands.includes(a.command) && Date.parse(a.started ?? '') >= since - CLOCK_SKEW_MS);
-    return after.sort((a, b) => b.id - a.id)[0] ?? null;
+    return newestActionSince(actions, since, (a) => a.started, (a) => commands.includes(a.command));
   }
 
   /**
