@@ -6,7 +6,8 @@
  * to boot on one DigitalOcean account with its real rate limit (250/min + 5000/h) in the
  * sandbox, under the start command's default worker settings, judged against the physics
  * of the case (boot time, rate limit), a 100-node cluster_create workflow on the same
- * system, and a burst of check_mode creates.
+ * system, and a burst of check_mode creates. In between, the durability phase: what fsyncing
+ * every write (the managed Redis's default) costs the submit path, against once a second.
  * Exits 0 when every target is met, 1 otherwise (or on any failure).
  *
  * Environment:
@@ -24,6 +25,10 @@
  *   BENCH_ONLY=capacity     run only the capacity phases (the batches, cluster_create and
  *                           check_mode); e.g. a quick run:
  *                           BENCH_ONLY=capacity BENCH_CAPACITY_LARGE_N=0 npm run bench
+ *   BENCH_ONLY=durability   run only the durability phase (durability-phase.ts, about 20 s):
+ *                           submits/s with Redis at appendfsync always ÷ everysec
+ *   BENCH_DURABILITY_DIR    where that phase's append-only files go (default the system's
+ *                           temporary directory; put it on the disk Redis will use)
  */
 import { formatCpuUse } from './cpu-meter.js';
 import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
@@ -31,6 +36,7 @@ import { compareEndToEnd, type SystemFigures } from './e2e-phases.js';
 import { newEngineEnv, startApi, startSandbox } from './engine.js';
 import { comparePoll, compareSubmit, type HttpComparison } from './http-phases.js';
 import { capacityRows, measureCapacity } from './capacity-phases.js';
+import { measureDurability } from './durability-phase.js';
 import { formatTable, mebibytes, passes, staysUnder, type InfoRow, type RatioRow } from './report.js';
 import { freePort, startRedis, type BenchRedis } from './redis-server.js';
 import { loadSettings, type BenchSettings } from './settings.js';
@@ -40,12 +46,19 @@ const log = (message: string): void => void process.stderr.write(`bench: ${messa
 async function runBench(): Promise<boolean> {
   const settings = loadSettings();
   const nodeArgs = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [];
+  if (settings.only === 'durability') {
+    const durability = await measureDurability(settings, nodeArgs);
+    process.stdout.write(`\n${formatTable(durability.rows, durability.info)}\n`);
+    return durability.rows.every(passes);
+  }
   const throughput =
     settings.only === null ? await runThroughputPhases(settings, nodeArgs) : { rows: [], info: [], engineRedis: await startRedis('redis-engine') };
+  const durability = settings.only === null ? await measureDurability(settings, nodeArgs) : { rows: [], info: [] };
   // The capacity phases reuse the engine's Redis (flushed per batch) and start their own sandbox.
   const capacity = capacityRows(await measureCapacity(throughput.engineRedis, settings.capacity, nodeArgs), settings.capacity);
-  process.stdout.write(`\n${formatTable(throughput.rows, [...throughput.info, ...capacity.info], capacity.ceilings)}\n`);
-  return throughput.rows.every(passes) && capacity.ceilings.every(staysUnder);
+  const rows = [...throughput.rows, ...durability.rows];
+  process.stdout.write(`\n${formatTable(rows, [...throughput.info, ...durability.info, ...capacity.info], capacity.ceilings)}\n`);
+  return rows.every(passes) && capacity.ceilings.every(staysUnder);
 }
 
 /** The engine ÷ baseline phases: submit, poll and end-to-end throughput. */

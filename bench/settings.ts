@@ -1,4 +1,5 @@
 /** What the benchmark measures and for how long; a few settings can be overridden from the environment. */
+import { tmpdir } from 'node:os';
 
 export interface BenchSettings {
   /** Seconds the engine is measured per HTTP figure, in slices that alternate with the baseline. */
@@ -24,8 +25,15 @@ export interface BenchSettings {
   /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), if anywhere. */
   cpuProfileDir: string | null;
   /** Only these phases; null runs all of them. */
-  only: 'capacity' | null;
+  only: 'capacity' | 'durability' | null;
   capacity: CapacitySettings;
+  durability: DurabilitySettings;
+}
+
+/** The durability phase: submits with the managed Redis's fsync policy against `everysec`. */
+export interface DurabilitySettings {
+  /** Where the two Redis servers keep their append-only files (a fresh directory each, removed after). */
+  dir: string;
 }
 
 /** The capacity phases: creates that wait for their servers to boot, under the provider's real rate limit. */
@@ -69,7 +77,7 @@ function clusterNodes(): number {
 function onlyPhases(): BenchSettings['only'] {
   const raw = process.env.BENCH_ONLY?.trim();
   if (!raw) return null;
-  if (raw !== 'capacity') throw new Error(`BENCH_ONLY must be 'capacity' (or unset for every phase), got '${raw}'`);
+  if (raw !== 'capacity' && raw !== 'durability') throw new Error(`BENCH_ONLY must be 'capacity' or 'durability' (or unset for every phase), got '${raw}'`);
   return raw;
 }
 
@@ -98,5 +106,6 @@ export function loadSettings(): BenchSettings {
       checkModeCount: nonNegativeInt('BENCH_CHECK_MODE_N', 2000),
       checkModeConcurrency: 50,
     },
+    durability: { dir: process.env.BENCH_DURABILITY_DIR?.trim() || tmpdir() },
   };
 }

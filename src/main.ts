@@ -41,9 +41,9 @@ const giveUp = () => void stopAll(1);
 try {
   let redisUrl = config.redisUrl;
   if (redisUrl === null) {
-    redis = await startManagedRedis(config.dataDir, config.managedRedisPort);
+    redis = await startManagedRedis(config.dataDir, config.managedRedisPort, config.managedRedisFsync);
     redisUrl = redis.url;
-    say(`redis ${redisUrl} (data in ${resolve(config.dataDir, 'redis')})`);
+    say(`redis ${redisUrl} (data in ${resolve(config.dataDir, 'redis')}, appendfsync ${config.managedRedisFsync})`);
   }
 
   const env: Record<string, string> = { REDIS_URL: redisUrl };

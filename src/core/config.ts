@@ -36,6 +36,12 @@ export interface Config {
   redisUrl: string | null;
   /** Port of the managed `redis-server` when `redisUrl` is null. */
   managedRedisPort: number;
+  /**
+   * How often the managed `redis-server` fsyncs its append-only file (`appendfsync`): `always`
+   * before every write is acknowledged, so an accepted request survives a power loss. Has no
+   * effect on a Redis given by `redisUrl`, whose durability is its own configuration.
+   */
+  managedRedisFsync: ManagedRedisFsync;
   /** Directory for the managed Redis's AOF and other local state. */
   dataDir: string;
   /** Prefix of every Redis key the engine writes (BullMQ's included), so systems can share a Redis. */
@@ -122,6 +128,10 @@ export interface SshSettings {
   parallelism: number;
 }
 
+/** Redis's `appendfsync` policies. */
+export const MANAGED_REDIS_FSYNC_POLICIES = ['always', 'everysec', 'no'] as const;
+export type ManagedRedisFsync = (typeof MANAGED_REDIS_FSYNC_POLICIES)[number];
+
 export class ConfigError extends Error {
   constructor(setting: string, problem: string) {
     super(`configuration: ${setting} ${problem}`);
@@ -143,6 +153,13 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === null) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got '${raw}'`);
+  return raw as T;
 }
 
 function url(env: Env, name: string, fallback: string | null): string | null {
@@ -201,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: str(env, 'HOST') ?? '0.0.0.0',
     redisUrl: url(env, 'REDIS_URL', null),
     managedRedisPort: int(env, 'MANAGED_REDIS_PORT', 6390, 1, 65535),
+    managedRedisFsync: oneOf(env, 'MANAGED_REDIS_FSYNC', MANAGED_REDIS_FSYNC_POLICIES, 'always'),
     dataDir: str(env, 'DATA_DIR') ?? './var',
     keyPrefix,
     auth: {

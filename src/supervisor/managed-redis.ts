@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ManagedRedisFsync } from '../core/config.js';
 import { redisAnswers } from './redis-ready.js';
 
 export interface ManagedRedis {
@@ -12,13 +13,17 @@ export interface ManagedRedis {
 /**
  * Runs `redis-server` as a child with append-only persistence under the data directory, so a
  * second start finds every operation again. Bound to loopback only.
+ *
+ * `fsync` is its `appendfsync` (MANAGED_REDIS_FSYNC): with `always` (the default) Redis fsyncs
+ * the append-only file before it answers a write, so an operation answered 202 is on disk even
+ * if the machine loses power right after; `everysec` and `no` trade that for throughput.
  */
-export async function startManagedRedis(dataDir: string, port: number): Promise<ManagedRedis> {
+export async function startManagedRedis(dataDir: string, port: number, fsync: ManagedRedisFsync): Promise<ManagedRedis> {
   const dir = resolve(dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', resolve(dir, 'redis.log')],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', fsync, '--save', '', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', resolve(dir, 'redis.log')],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
