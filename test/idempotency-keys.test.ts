@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../src/core/logger.js';
 import { IdempotencyStore, requestFingerprint } from '../src/core/idempotency.js';
+import { requestServerCreate, type CreateServerRequest } from '../src/core/servers/requests.js';
 import { http, type HttpReply } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
 
@@ -164,25 +165,47 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
     }
   });
 
-  test('a request waits for a concurrent one with the same key, and a different body is refused at once', async () => {
+  test('a retry after the API died between writing the operation and answering gets that operation at once', async () => {
+    // The dead request's part: its key looked up and its operation written, no answer recorded.
     const store = new IdempotencyStore(sys.api.ctx.redis, sys.api.ctx.keys, 3600, createLogger('test', 'error'));
-    const scope = { username: 'admin', method: 'POST', path: '/v1/servers/create', key: 'held-elsewhere' };
-    const claim = await store.claim(scope, requestFingerprint('POST', '/v1/servers/create', {}, createBody));
-    assert.equal(claim.kind, 'claimed');
-    if (claim.kind !== 'claimed') return;
+    const scope = { username: 'admin', method: 'POST', path: '/v1/servers/create', key: 'api-died-after-write' };
+    const state = await store.state(scope, requestFingerprint('POST', '/v1/servers/create', {}, createBody));
+    assert.equal(state.kind, 'free');
+    if (state.kind !== 'free') return;
+    const before = await operationCount(sys);
+    const written = await requestServerCreate(sys.api.ctx, createBody as CreateServerRequest, { username: 'admin', traceId: 'dead-request', idempotency: state.binding });
 
-    const refused = await create(sys, 'held-elsewhere', { ...createBody, hostname: 'other' });
+    const started = Date.now();
+    const retry = await create(sys, 'api-died-after-write');
+    assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms, with no lease to wait out`);
+    assert.equal(retry.status, 202);
+    assert.equal(retry.body.id, written.id);
+    assert.equal(retry.headers.get('location'), `/v1/operations/${written.id}`);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await operationCount(sys), before + 1, 'the retry made no second operation');
+    const again = await create(sys, 'api-died-after-write');
+    assert.equal(again.body.id, written.id);
+  });
+
+  test('a retry after the API died before writing anything runs the request at once', async () => {
+    const store = new IdempotencyStore(sys.api.ctx.redis, sys.api.ctx.keys, 3600, createLogger('test', 'error'));
+    const scope = { username: 'admin', method: 'POST', path: '/v1/servers/create', key: 'api-died-before-write' };
+    assert.equal((await store.state(scope, requestFingerprint('POST', '/v1/servers/create', {}, createBody))).kind, 'free');
+    const before = await operationCount(sys);
+    const started = Date.now();
+    const retry = await create(sys, 'api-died-before-write');
+    assert.ok(Date.now() - started < 2000);
+    assert.equal(retry.status, 202);
+    assert.equal(retry.headers.get('idempotent-replayed'), null);
+    assert.equal(await operationCount(sys), before + 1);
+  });
+
+  test('a key bound to an operation is refused for a different body at once', async () => {
+    const first = await create(sys, 'bound-then-other-body');
+    assert.equal(first.status, 202);
+    const refused = await create(sys, 'bound-then-other-body', { ...createBody, hostname: 'other' });
     assert.equal(refused.status, 422);
-
-    const waiting = create(sys, 'held-elsewhere');
-    await new Promise((r) => setTimeout(r, 300));
-    const stored = { id: 'from-the-first-request' };
-    await claim.complete({ status: 202, headers: { Location: '/v1/operations/from-the-first-request' }, body: JSON.stringify(stored) });
-    const res = await waiting;
-    assert.equal(res.status, 202);
-    assert.deepEqual(res.body, stored);
-    assert.equal(res.headers.get('location'), '/v1/operations/from-the-first-request');
-    assert.equal(res.headers.get('idempotent-replayed'), 'true');
+    assert.equal(refused.body.error, 'IDEMPOTENCY_KEY_REUSED');
   });
 
   test('the OpenAPI document shows the header on every mutating /v1 route and nowhere else', async () => {
@@ -251,37 +274,20 @@ describe('IdempotencyStore', () => {
   });
 
   const scope = (key: string) => ({ username: 'u', method: 'POST', path: '/v1/x', key });
-  const store = (timing = {}) => new IdempotencyStore(sys.api.ctx.redis, sys.api.ctx.keys, 3600, createLogger('test', 'error'), timing);
+  const store = () => new IdempotencyStore(sys.api.ctx.redis, sys.api.ctx.keys, 3600, createLogger('test', 'error'));
 
-  test('a key still in progress past the wait answers IDEMPOTENCY_KEY_IN_PROGRESS', async () => {
-    const s = store({ waitMs: 200, pollMs: 20 });
-    assert.equal((await s.claim(scope('busy'), 'fp')).kind, 'claimed');
-    const started = Date.now();
-    await assert.rejects(s.claim(scope('busy'), 'fp'), (err: { code: string; httpStatus: number; message: string }) => {
-      assert.equal(err.code, 'IDEMPOTENCY_KEY_IN_PROGRESS');
-      assert.equal(err.httpStatus, 409);
-      assert.match(err.message, /Idempotency-Key 'busy'/);
-      return true;
+  test('a kept answer is replayed; of two answers kept at once the first wins', async () => {
+    const s = store();
+    const [a, b] = await Promise.all([s.state(scope('two'), 'fp'), s.state(scope('two'), 'fp')]);
+    assert.equal(a.kind, 'free');
+    assert.equal(b.kind, 'free');
+    if (a.kind !== 'free' || b.kind !== 'free') return;
+    assert.deepEqual(await s.keep(scope('two'), a.binding, { status: 409, headers: {}, body: '{"first":true}' }), { kind: 'recorded', repeated: false });
+    assert.deepEqual(await s.keep(scope('two'), b.binding, { status: 200, headers: {}, body: '{"second":true}' }), {
+      kind: 'replay',
+      reply: { status: 409, headers: {}, body: '{"first":true}' },
     });
-    assert.ok(Date.now() - started >= 200);
-  });
-
-  test('a released key can be claimed again; a completed one is replayed', async () => {
-    const s = store({ waitMs: 200, pollMs: 20 });
-    const first = await s.claim(scope('released'), 'fp');
-    assert.equal(first.kind, 'claimed');
-    if (first.kind === 'claimed') await first.release();
-    const second = await s.claim(scope('released'), 'fp');
-    assert.equal(second.kind, 'claimed');
-    if (second.kind === 'claimed') await second.complete({ status: 201, headers: { A: 'b' }, body: '{"ok":true}' });
-    assert.deepEqual(await s.claim(scope('released'), 'fp'), { kind: 'replay', reply: { status: 201, headers: { A: 'b' }, body: '{"ok":true}' } });
-  });
-
-  test('an abandoned claim frees the key when its lease ends', async () => {
-    const s = store({ waitMs: 100, pollMs: 20, leaseSeconds: 1 });
-    assert.equal((await s.claim(scope('abandoned'), 'fp')).kind, 'claimed');
-    await assert.rejects(s.claim(scope('abandoned'), 'fp'), { code: 'IDEMPOTENCY_KEY_IN_PROGRESS' });
-    await new Promise((r) => setTimeout(r, 1200));
-    assert.equal((await s.claim(scope('abandoned'), 'fp')).kind, 'claimed');
+    assert.deepEqual(await s.state(scope('two'), 'fp'), { kind: 'replay', reply: { status: 409, headers: {}, body: '{"first":true}' } });
+    await assert.rejects(s.state(scope('two'), 'other'), { code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 });

@@ -24,7 +24,7 @@ describe('the sweep finds accepted operations that have no job', () => {
       },
       new Date(Date.now() - 10000),
     );
-    assert.equal(await sys.api.ctx.store.create(op), true);
+    assert.deepEqual(await sys.api.ctx.store.create(op), { outcome: 'created' });
     assert.equal(await sys.api.ctx.queues.for('digitalocean').getJob(op.id), undefined);
 
     const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 20000);

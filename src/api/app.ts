@@ -55,7 +55,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const router = express.Router();
   router.use(jsonBody);
   const idempotency = new IdempotencyStore(deps.ctx.redis, deps.ctx.keys, deps.ctx.config.idempotencyTtlSeconds, deps.ctx.logger);
-  const route = routeMounter(router, registry, deps.tokens, idempotency);
+  const route = routeMounter(router, registry, deps.tokens, { store: idempotency, operations: deps.ctx.store });
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
   serverRoutes(route, deps.ctx, deps.providers);

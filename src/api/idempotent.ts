@@ -2,11 +2,16 @@ import type { Request } from 'express';
 import { EngineError } from '../core/errors.js';
 import {
   IDEMPOTENCY_HEADER,
+  IdempotencyKeyAnsweredError,
   parseIdempotencyKey,
   REPLAYED_HEADER,
   requestFingerprint,
+  type IdempotencyBinding,
   type IdempotencyStore,
+  type StoredReply,
 } from '../core/idempotency.js';
+import type { OperationStore } from '../core/operations/store.js';
+import { acceptedReply } from './accepted.js';
 import { engineErrorReply } from './middleware/errors.js';
 import type { RouteReply } from './route.js';
 
@@ -21,53 +26,73 @@ export function idempotentByDefault(method: string, path: string): boolean {
   return MUTATING.has(method.toUpperCase()) && path.startsWith('/v1/') && !path.startsWith('/v1/auth/');
 }
 
+/** What answering under a key needs: the keys, and the operations a key may name. */
+export interface IdempotencyDeps {
+  store: IdempotencyStore;
+  operations: OperationStore;
+}
+
+const replayed = (reply: StoredReply): RouteReply => ({
+  status: reply.status,
+  headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' },
+  body: JSON.parse(reply.body) as unknown,
+});
+
 /**
  * Runs a route's validation and handler under the request's Idempotency-Key, if it sent one:
  * the first request with a key runs and its answer is kept; a later one with the same key
- * and body gets that answer again with `Idempotent-Replayed: true`.
+ * and body gets that answer again with `Idempotent-Replayed: true`. The handler gets the key's
+ * binding to pass to the operation write, which binds the key in the same step (see
+ * core/idempotency.ts for why nothing is held while it runs).
  *
  * `parts` must be the query and body as the client sent them, before validation fills in
  * defaults, so the fingerprint is of the request itself.
  */
 export async function runIdempotently(
-  store: IdempotencyStore,
+  deps: IdempotencyDeps,
   req: Request,
   username: string,
   traceId: string,
   parts: { query: unknown; body: unknown },
-  run: () => Promise<RouteReply>,
+  run: (binding?: IdempotencyBinding) => Promise<RouteReply>,
 ): Promise<RouteReply> {
   const key = parseIdempotencyKey(req.headers[IDEMPOTENCY_HEADER.toLowerCase()]);
   if (key === null) return run();
   const path = req.baseUrl + req.path;
   const scope = { username, method: req.method, path, key };
-  const claim = await store.claim(scope, requestFingerprint(req.method, path, parts.query, parts.body));
-  if (claim.kind === 'replay') {
-    const { status, headers, body } = claim.reply;
-    return { status, headers: { ...headers, [REPLAYED_HEADER]: 'true' }, body: JSON.parse(body) as unknown };
+  const state = await deps.store.state(scope, requestFingerprint(req.method, path, parts.query, parts.body));
+  if (state.kind === 'replay') return replayed(state.reply);
+  if (state.kind === 'bound') {
+    const op = await deps.operations.get(state.operationId);
+    if (op) {
+      const reply = acceptedReply(op);
+      return { ...reply, headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' } };
+    }
   }
+  // A key naming an operation that is gone (kept longer than the operation's history) no
+  // longer protects anything: the request runs afresh, unbound.
+  const binding = state.kind === 'free' ? state.binding : undefined;
 
   let reply: RouteReply;
   try {
-    reply = await run();
+    reply = await run(binding);
   } catch (err) {
-    // A 4xx says the request itself is wrong (invalid, unknown server, already finished):
-    // sending it again would get the same answer, so it is kept and replayed like a success.
-    // A 5xx (provider not configured, Redis trouble, a bug) may well pass on a retry, so the
-    // key is released and the retry runs afresh rather than replaying the failure for a day.
-    if (err instanceof EngineError && err.httpStatus < 500) {
-      reply = engineErrorReply(err, traceId);
-    } else {
-      await claim.release();
+    // A concurrent request with this key answered first without making an operation: say the same.
+    if (err instanceof IdempotencyKeyAnsweredError) {
+      const again = await deps.store.state(scope, binding!.fingerprint);
+      if (again.kind === 'replay') return replayed(again.reply);
       throw err;
     }
+    // A 4xx says the request itself is wrong (invalid, unknown server, already finished):
+    // sending it again would get the same answer, so it is kept and replayed like a success.
+    // A 5xx (provider not configured, Redis trouble, a bug) may well pass on a retry, so it is
+    // not kept and the retry runs afresh.
+    if (err instanceof EngineError && err.httpStatus < 500) reply = engineErrorReply(err, traceId);
+    else throw err;
   }
-  if ('stream' in reply) {
-    // A streamed answer cannot be kept; the key stays free for the next request.
-    await claim.release();
-    return reply;
-  }
-  if (reply.status >= 500) await claim.release();
-  else await claim.complete({ status: reply.status, headers: reply.headers ?? {}, body: JSON.stringify(reply.body ?? null) });
-  return reply;
+  // A streamed answer cannot be kept; a 5xx is not.
+  if ('stream' in reply || reply.status >= 500 || !binding) return reply;
+  const kept = await deps.store.keep(scope, binding, { status: reply.status, headers: reply.headers ?? {}, body: JSON.stringify(reply.body ?? null) });
+  if (kept.kind === 'replay') return replayed(kept.reply);
+  return kept.repeated ? { ...reply, headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' } } : reply;
 }

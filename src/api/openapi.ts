@@ -42,7 +42,6 @@ export class OpenApiRegistry {
       }
       if (r.auth) responses['401'] ??= { description: 'Missing, invalid or expired bearer token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       if (r.idempotent) {
-        addErrorResponse(responses, '409', 'A request with the same `Idempotency-Key` is still being processed (`IDEMPOTENCY_KEY_IN_PROGRESS`)');
         addErrorResponse(responses, '422', 'The `Idempotency-Key` was already used with a different request body (`IDEMPOTENCY_KEY_REUSED`)');
       }
       if (r.body || r.params || r.query || r.idempotent) responses['400'] ??= { description: 'Invalid request; `details` names each field and its problem', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };

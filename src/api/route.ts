@@ -6,8 +6,8 @@ import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/erro
 import type { TokenService } from '../core/auth/tokens.js';
 import type { DocumentedRoute, OpenApiRegistry } from './openapi.js';
 import { compile, toProblems, type JsonSchema, type RequestPart } from './validation.js';
-import type { IdempotencyStore } from '../core/idempotency.js';
-import { idempotentByDefault, runIdempotently } from './idempotent.js';
+import type { Actor } from '../core/operations/submit.js';
+import { idempotentByDefault, runIdempotently, type IdempotencyDeps } from './idempotent.js';
 
 export interface RouteInput<B = any, Q = any, P = any> {
   body: B;
@@ -18,6 +18,8 @@ export interface RouteInput<B = any, Q = any, P = any> {
   /** Path and query of this request, for building `next` links. */
   path: string;
   headers: Request['headers'];
+  /** Who asks, for the services: user, trace and the request's Idempotency-Key binding. */
+  actor: Actor;
 }
 
 export type RouteReply =
@@ -52,7 +54,7 @@ function bearer(req: Request): string {
  * Declares a route: its schemas, permission and one handler. The same declaration
  * validates requests and documents the route in OpenAPI.
  */
-export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: TokenService, idempotency?: IdempotencyStore): RouteMounter {
+export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: TokenService, idempotency?: IdempotencyDeps): RouteMounter {
   return (spec) => {
     const auth = spec.auth ?? true;
     // Keys are scoped per user, so only authenticated routes of a router with a store take them.
@@ -75,7 +77,7 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: 
         body: req.body === undefined && spec.bodyOptional ? {} : req.body,
       };
       const traceId = res.locals.traceId as string;
-      const run = async (): Promise<RouteReply> => {
+      const run = async (binding?: Actor['idempotency']): Promise<RouteReply> => {
         const problems = checks.flatMap(([part, validate]) => (validate(parts[part]) ? [] : toProblems(validate.errors, part)));
         if (problems.length) throw new ValidationError(problems);
         return spec.handler({
@@ -86,6 +88,7 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, tokens: 
           traceId,
           path: req.originalUrl,
           headers: req.headers,
+          actor: { username: user.username, traceId, idempotency: binding },
         });
       };
       // Validation runs under the key too, so a 400 is replayed like any other answer; the

@@ -18,9 +18,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   CONSOLE_UNSUPPORTED: 'CONSOLE_UNSUPPORTED',
   INTERNAL: 'INTERNAL',
-  // Idempotency-Key misuse: the key names another request, or its first request is still running.
+  // Idempotency-Key misuse: the key names another request.
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
-  IDEMPOTENCY_KEY_IN_PROGRESS: 'IDEMPOTENCY_KEY_IN_PROGRESS',
   TASKSERV_NOT_FOUND: 'TASKSERV_NOT_FOUND',
   // Failures of task service scripts run over SSH, recorded on operations.
   SSH_UNREACHABLE: 'SSH_UNREACHABLE',
@@ -62,7 +61,6 @@ const statusByCode: Record<ErrorCode, number> = {
   PROVIDER_NOT_CONFIGURED: 503,
   INTERNAL: 500,
   IDEMPOTENCY_KEY_REUSED: 422,
-  IDEMPOTENCY_KEY_IN_PROGRESS: 409,
   TASKSERV_NOT_FOUND: 404,
   SSH_UNREACHABLE: 502,
   SSH_AUTH_FAILED: 502,

@@ -9,10 +9,15 @@ import { luaScript, type ScriptRunner } from './lua.js';
  * Idempotency keys: a client that retries a mutating request with the same `Idempotency-Key`
  * gets the first answer again instead of a second operation.
  *
- * A key is one Redis hash, scoped per user, method and path: `state` (`in_progress` | `done`),
- * the request's `fingerprint`, the claiming request's `token`, and once done the answer
- * (`status`, `headers`, `body`). Claiming is one Lua script, so of two requests arriving at
- * once exactly one claims and the other sees the claim.
+ * A key is one Redis hash, scoped per user, method and path, holding the request's
+ * `fingerprint` and what the request did: the `operation_id` it created, written by the same
+ * script that writes the operation (see CREATE_OPERATION), and the answer (`status`,
+ * `headers`, `body`) once it was sent. Nothing is held while a request runs, so no lease is
+ * left to wait out when the API dies mid-request:
+ * - died before writing its operation: nothing happened, and the retry runs afresh;
+ * - died after: the key names the operation, and the retry answers with it at once;
+ * - two requests with one key at once: both run, the operation write lets one of them create
+ *   and hands the other the same operation; the first answer recorded is the one replayed.
  */
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -33,37 +38,34 @@ export interface IdempotencyScope {
 }
 
 /**
- * ARGV: key, fingerprint, token, lease seconds, now. Claims a free key (returns {'claimed'})
- * or returns what holds it: {state, fingerprint, status, headers, body}.
+ * ARGV: key, fingerprint. What the key holds: {'free'}, {'reused'} (another request's key),
+ * {'answer', status, headers, body} or {'bound', operation id} (made an operation, answer unsent).
  */
-const BEGIN = `
-local key = ARGV[1]
-local cur = redis.call('HMGET', key, 'state', 'fingerprint', 'status', 'headers', 'body')
-if not cur[1] then
-  redis.call('HSET', key, 'state', 'in_progress', 'fingerprint', ARGV[2], 'token', ARGV[3], 'created_at', ARGV[5])
-  redis.call('EXPIRE', key, tonumber(ARGV[4]))
-  return {'claimed'}
-end
-return {cur[1], cur[2] or '', cur[3] or '', cur[4] or '', cur[5] or ''}`;
+const LOOK = `
+local cur = redis.call('HMGET', ARGV[1], 'fingerprint', 'status', 'headers', 'body', 'operation_id')
+if not cur[1] then return {'free'} end
+if cur[1] ~= ARGV[2] then return {'reused'} end
+if cur[2] then return {'answer', cur[2], cur[3] or '{}', cur[4] or ''} end
+if cur[5] then return {'bound', cur[5]} end
+return {'free'}`;
 
 /**
- * ARGV: key, token, status, headers, body, ttl seconds. Records the answer, only while the
- * claim is still this request's (an expired lease may have been claimed again since).
+ * ARGV: key, fingerprint, token, status, headers, body, ttl seconds. Records a request's answer
+ * unless one is there already, which then wins: {'answer', status, headers, body} (but the
+ * request that made the key's operation keeps its own answer, which names the same operation). Otherwise
+ * {'recorded', '1'} when the key's operation was made by another request with this key (this
+ * one then only repeats that answer), {'recorded', ''} when not.
  */
-const COMPLETE = `
-local key = ARGV[1]
-if redis.call('HGET', key, 'token') ~= ARGV[2] then return 0 end
-redis.call('HSET', key, 'state', 'done', 'status', ARGV[3], 'headers', ARGV[4], 'body', ARGV[5])
-redis.call('EXPIRE', key, tonumber(ARGV[6]))
-return 1`;
-
-/** ARGV: key, token. Frees a claim this request still holds and has not completed. */
-const RELEASE = `
-local key = ARGV[1]
-local cur = redis.call('HMGET', key, 'state', 'token')
-if cur[1] ~= 'in_progress' or cur[2] ~= ARGV[2] then return 0 end
-redis.call('DEL', key)
-return 1`;
+const RECORD = `
+local cur = redis.call('HMGET', ARGV[1], 'fingerprint', 'status', 'headers', 'body', 'token', 'operation_id')
+if cur[1] and cur[1] ~= ARGV[2] then return {'reused'} end
+-- The request that made the operation answers as itself, even when a repeat of it was quicker to record.
+if cur[2] and cur[5] == ARGV[3] then return {'recorded', ''} end
+if cur[2] then return {'answer', cur[2], cur[3] or '{}', cur[4] or ''} end
+redis.call('HSET', ARGV[1], 'fingerprint', ARGV[2], 'status', ARGV[4], 'headers', ARGV[5], 'body', ARGV[6])
+redis.call('EXPIRE', ARGV[1], tonumber(ARGV[7]))
+if cur[6] and cur[5] ~= ARGV[3] then return {'recorded', '1'} end
+return {'recorded', ''}`;
 
 /** JSON with object keys sorted at every depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are one request. */
 export function canonicalJson(value: unknown): string {
@@ -103,50 +105,56 @@ export class IdempotencyKeyReusedError extends EngineError {
   }
 }
 
-export class IdempotencyKeyInProgressError extends EngineError {
-  constructor(scope: IdempotencyScope, waitedMs: number) {
-    super(
-      ErrorCodes.IDEMPOTENCY_KEY_IN_PROGRESS,
-      `a request with the ${IDEMPOTENCY_HEADER} '${scope.key}' is still being processed after ${Math.round(waitedMs / 1000)} s; retry it later`,
-      { header: IDEMPOTENCY_HEADER },
-    );
+/**
+ * What a request with a key passes to the operation write, so the key is bound to the
+ * operation in the same step (see OperationStore.create).
+ */
+export interface IdempotencyBinding {
+  scope: IdempotencyScope;
+  /** The key's Redis key. */
+  key: string;
+  fingerprint: string;
+  ttlSeconds: number;
+  /** This request's own mark, telling the request that made the operation from one that found it. */
+  token: string;
+}
+
+/** What a key says before the request runs. */
+export type KeyState =
+  | { kind: 'free'; binding: IdempotencyBinding }
+  | { kind: 'replay'; reply: StoredReply }
+  /** An operation was made under this key but its answer never went out (the API died): answer with the operation. */
+  | { kind: 'bound'; operationId: string };
+
+/** What recording a request's answer found: its own answer kept, or an earlier one to send instead. */
+export type RecordOutcome = { kind: 'recorded'; repeated: boolean } | { kind: 'replay'; reply: StoredReply };
+
+/**
+ * Thrown by the operation write when the key already holds an answer that made no operation
+ * (a concurrent request with this key got, say, a 400 first): the request answers with that.
+ */
+export class IdempotencyKeyAnsweredError extends Error {
+  constructor() {
+    super('the Idempotency-Key was answered by a concurrent request');
   }
 }
 
-export type Claim =
-  | { kind: 'replay'; reply: StoredReply }
-  | { kind: 'claimed'; complete(reply: StoredReply): Promise<void>; release(): Promise<void> };
-
-export interface IdempotencyTiming {
-  /** How long a request waits for a concurrent one with the same key to finish. */
-  waitMs: number;
-  pollMs: number;
-  /**
-   * How long an unfinished claim lives: should the API process die mid-request, the key is
-   * free again after this, rather than answering "in progress" for the whole TTL.
-   */
-  leaseSeconds: number;
+function storedReply(status: string, headers: string, body: string): StoredReply {
+  return { status: Number(status), headers: JSON.parse(headers || '{}') as Record<string, string>, body };
 }
 
-const DEFAULT_TIMING: IdempotencyTiming = { waitMs: 10_000, pollMs: 50, leaseSeconds: 60 };
-
 export class IdempotencyStore {
-  private readonly begin: ScriptRunner;
-  private readonly completeScript: ScriptRunner;
-  private readonly releaseScript: ScriptRunner;
-  private readonly timing: IdempotencyTiming;
+  private readonly look: ScriptRunner;
+  private readonly record: ScriptRunner;
 
   constructor(
     redis: Redis,
     private readonly keys: Keys,
     private readonly ttlSeconds: number,
     private readonly logger: Logger,
-    timing: Partial<IdempotencyTiming> = {},
   ) {
-    this.begin = luaScript(redis, 'peIdempotencyBegin', BEGIN);
-    this.completeScript = luaScript(redis, 'peIdempotencyComplete', COMPLETE);
-    this.releaseScript = luaScript(redis, 'peIdempotencyRelease', RELEASE);
-    this.timing = { ...DEFAULT_TIMING, ...timing };
+    this.look = luaScript(redis, 'peIdempotencyLook', LOOK);
+    this.record = luaScript(redis, 'peIdempotencyRecord', RECORD);
   }
 
   private redisKey(scope: IdempotencyScope): string {
@@ -154,48 +162,30 @@ export class IdempotencyStore {
     return this.keys.idempotency(scope.username, digest);
   }
 
-  /**
-   * Claims the key for this request, or returns the answer of the request that already ran
-   * with it. While another request with the same key and body is running, waits for it
-   * (bounded); if that one gives its claim up (a 5xx), this request claims the key and runs.
-   */
-  async claim(scope: IdempotencyScope, fingerprint: string): Promise<Claim> {
+  /** What the key holds for this request; a key used with another request body is refused. */
+  async state(scope: IdempotencyScope, fingerprint: string): Promise<KeyState> {
     const key = this.redisKey(scope);
-    const token = randomUUID();
-    const lease = Math.min(this.timing.leaseSeconds, Math.max(this.ttlSeconds, 1));
-    const started = Date.now();
-    for (;;) {
-      const [state, held, status, headers, body] = (await this.begin(key, fingerprint, token, String(lease), new Date().toISOString())) as string[];
-      if (state === 'claimed') return this.claimed(key, token, scope);
-      if (held !== fingerprint) throw new IdempotencyKeyReusedError(scope);
-      if (state === 'done') return { kind: 'replay', reply: { status: Number(status), headers: JSON.parse(headers || '{}') as Record<string, string>, body: body ?? '' } };
-      const waited = Date.now() - started;
-      if (waited >= this.timing.waitMs) throw new IdempotencyKeyInProgressError(scope, waited);
-      await new Promise((r) => setTimeout(r, this.timing.pollMs));
-    }
+    const [kind, a, b, c] = (await this.look(key, fingerprint)) as string[];
+    if (kind === 'reused') throw new IdempotencyKeyReusedError(scope);
+    if (kind === 'answer') return { kind: 'replay', reply: storedReply(a!, b!, c!) };
+    if (kind === 'bound') return { kind: 'bound', operationId: a! };
+    return { kind: 'free', binding: { scope, key, fingerprint, ttlSeconds: this.ttlSeconds, token: randomUUID() } };
   }
 
   /**
-   * Neither completing nor releasing may fail the request: its work is done (or failed) either
-   * way. Should Redis miss the write, the claim's lease ends it.
+   * Keeps the request's answer for replay. Should Redis miss the write the request still
+   * answers: a key bound to an operation replays that operation all the same.
    */
-  private claimed(key: string, token: string, scope: IdempotencyScope): Claim {
-    const context = { username: scope.username, method: scope.method, path: scope.path };
-    return {
-      kind: 'claimed',
-      complete: async (reply) => {
-        try {
-          const kept = await this.completeScript(key, token, String(reply.status), JSON.stringify(reply.headers), reply.body, String(this.ttlSeconds));
-          if (kept !== 1) this.logger.warn('idempotency claim expired before its answer was recorded', context);
-        } catch (err) {
-          this.logger.warn('could not record the answer for an idempotency key', { ...context, error: (err as Error).message });
-        }
-      },
-      release: async () => {
-        await this.releaseScript(key, token).catch((err: Error) =>
-          this.logger.warn('could not release an idempotency key', { ...context, error: err.message }),
-        );
-      },
-    };
+  async keep(scope: IdempotencyScope, binding: IdempotencyBinding, reply: StoredReply): Promise<RecordOutcome> {
+    try {
+      const [kind, a, b, c] = (await this.record(binding.key, binding.fingerprint, binding.token, String(reply.status), JSON.stringify(reply.headers), reply.body, String(this.ttlSeconds))) as string[];
+      if (kind === 'reused') throw new IdempotencyKeyReusedError(scope);
+      if (kind === 'answer') return { kind: 'replay', reply: storedReply(a!, b!, c!) };
+      return { kind: 'recorded', repeated: a === '1' };
+    } catch (err) {
+      if (err instanceof IdempotencyKeyReusedError) throw err;
+      this.logger.warn('could not record the answer for an idempotency key', { username: scope.username, method: scope.method, path: scope.path, error: (err as Error).message });
+      return { kind: 'recorded', repeated: false };
+    }
   }
 }

@@ -25,6 +25,14 @@ export class Keys {
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }
+  /** The open operations that change one server, scored by acceptance sequence: they run one at a time, in order. */
+  lane(serverId: string): string {
+    return `${this.prefix}:lane:${serverId}`;
+  }
+  /** Where the next operation of a lane is announced when the one before it finishes. */
+  lanesChannel(): string {
+    return `${this.prefix}:lanes`;
+  }
   server(id: string): string {
     return `${this.prefix}:srv:${id}`;
   }

@@ -9,8 +9,18 @@ import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } 
 import { Journal } from './journal.js';
 import { WaitRegistry } from './waiting/registry.js';
 
-/** What a processor does to undo its work when the operation is cancelled midway. */
-export type Compensation = (signal: AbortSignal) => Promise<Array<Record<string, unknown>>>;
+/**
+ * What a compensation did. `completed` is for work the provider had already carried out when
+ * the cancel (or the deadline) came and that cannot be taken back, such as a delete: the
+ * operation then ends `completed` with this result, noting that the cancel came too late.
+ */
+export interface CompensationOutcome {
+  cleaned_up: Array<Record<string, unknown>>;
+  completed?: Record<string, unknown>;
+}
+
+/** What a processor does to undo its work when the operation is cancelled midway; run again in full should a worker die during it. */
+export type Compensation = (signal: AbortSignal) => Promise<Array<Record<string, unknown>> | CompensationOutcome>;
 
 export interface ProcessorEnv {
   ctx: CoreContext;
@@ -66,6 +76,8 @@ function deadlineFor(ctx: CoreContext, type: string): number {
 }
 
 const CANCEL_CHECK_MS = 1000;
+// A queued operation looks again this often should the announcement of its turn be missed.
+const LANE_RECHECK_MS = 30_000;
 
 function toOperationError(err: unknown): OperationError {
   if (err instanceof ProviderError) return { code: err.code, message: err.message, retryable: err.retryable };
@@ -98,7 +110,15 @@ export async function runOperation(
   const { ctx } = deps;
   const id = job.data.operationId;
   const journal = await Journal.load(ctx.redis, ctx.keys, id);
-  const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: !journal.resuming, markStarted: true });
+  const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: !journal.resuming, markStarted: true, laneCheck: true });
+  if (claim.outcome === 'blocked') {
+    // Another operation on the same server goes first: stay pending, slot given back, until
+    // it finishes (its end announces this one; see wakeLaneSuccessor) or LANE_RECHECK_MS passes.
+    ctx.logger.info('queued behind another operation on the same server', { operation_id: id, trace_id: job.data.traceId, waiting_for: claim.waitingFor });
+    await job.moveToDelayed(Date.now() + LANE_RECHECK_MS, token);
+    if ((await ctx.store.laneHead(id)) === id) await job.promote().catch(() => undefined);
+    throw new DelayedError();
+  }
   if (claim.outcome !== 'ok') {
     ctx.logger.info('not claimed', { operation_id: id, trace_id: job.data.traceId, outcome: claim.outcome });
     // A re-delivered job of a finished step: the worker that finished it may have died before telling its workflow.
@@ -259,7 +279,11 @@ async function notifyParent(ctx: CoreContext, id: string): Promise<void> {
   }
 }
 
-/** Undoes what the operation half-made and ends it `cancelled`, or `failed` with `error` (a deadline). */
+/**
+ * Undoes what the operation half-made and ends it `cancelled`, or `failed` with `error` (a
+ * deadline); or `completed` when a compensation found that the work itself had already
+ * happened at the provider, with `cancel_too_late` (or `deadline_passed`) in its result.
+ */
 async function finishCleanedUp(
   ctx: CoreContext,
   id: string,
@@ -270,16 +294,29 @@ async function finishCleanedUp(
 ): Promise<void> {
   const cleanedUp: Array<Record<string, unknown>> = [];
   const problems: string[] = [];
+  let completed: Record<string, unknown> | undefined;
   // Compensation must not be cut short by the abort that triggered it: give it its own deadline.
   const deadline = AbortSignal.timeout(5 * 60 * 1000);
   for (const compensate of compensations.reverse()) {
     try {
-      cleanedUp.push(...(await compensate(deadline)));
+      const outcome = await compensate(deadline);
+      if (Array.isArray(outcome)) cleanedUp.push(...outcome);
+      else {
+        cleanedUp.push(...outcome.cleaned_up);
+        if (outcome.completed) completed = { ...completed, ...outcome.completed };
+      }
     } catch (err) {
       problems.push((err as Error).message);
     }
   }
-  const result = { ...(to === 'cancelled' ? { cancelled: true } : { timed_out: true }), cleaned_up: cleanedUp, ...(problems.length ? { cleanup_errors: problems } : {}) };
+  const tail = { cleaned_up: cleanedUp, ...(problems.length ? { cleanup_errors: problems } : {}) };
+  if (completed) {
+    const result = { ...completed, ...(to === 'cancelled' ? { cancel_too_late: true } : { deadline_passed: true }), ...tail };
+    await ctx.store.transition(id, ['running'], 'completed', { result, error: null, finished_at: new Date().toISOString() });
+    log.info(`completed: its work was done at the provider before the ${to === 'cancelled' ? 'cancel' : 'deadline'} could stop it`, { cleaned_up: cleanedUp.length });
+    return;
+  }
+  const result = { ...(to === 'cancelled' ? { cancelled: true } : { timed_out: true }), ...tail };
   await ctx.store.transition(id, ['running'], to, { result, ...(error ? { error } : {}), finished_at: new Date().toISOString() });
   log.info(to === 'cancelled' ? 'cancelled' : 'timed out', { cleaned_up: cleanedUp.length, cleanup_errors: problems.length });
 }

@@ -6,6 +6,7 @@ import { operationsQueueName, WORKFLOWS_QUEUE, type OperationJobData } from '../
 import { connectRedis } from '../core/redis.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { listenForCancellations } from './cancellation.js';
+import { listenForLaneTurns } from './lane-wake.js';
 import { processors } from './processors/index.js';
 import { runOperation } from './run-operation.js';
 import { runWorkflowJob } from './run-workflow.js';
@@ -64,6 +65,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   }
 
   await listenForCancellations(subscriber, ctx.keys, cancelJob, logger);
+  await listenForLaneTurns(subscriber, ctx);
 
   // Every worker declares the same scheduler (an upsert), and the queue's global concurrency
   // of one keeps two reconciles from overlapping whichever workers pick them up.

@@ -54,8 +54,8 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
     method: 'POST', path: `/${prefix}/register`, tag, summary: `Create a ${seed.provider} server through the engine`, permission: 'server_create',
     body: registerBody, query: waitQuery,
     responses: { 201: { description: `With ?wait=true: {${seed.resource}, operation_id}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, ...errors },
-    handler: async ({ body, query, user, traceId }) => {
-      const op = await registerServer(ctx, providers, seed, body, { username: user.username, traceId });
+    handler: async ({ body, query, actor }) => {
+      const op = await registerServer(ctx, providers, seed, body, actor);
       return answer(ctx, hub, op, query.wait, async (finished) => ({ ...(await resourceAnswer(finished)), status: 201 }));
     },
   });
@@ -64,8 +64,8 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
     method: 'POST', path: `/${prefix}/action/{id}`, tag, summary: `Reboot, power off or power on a ${seed.provider} server`, permission: 'server_action',
     params: providerIdParams, body: powerActionBody, query: waitQuery,
     responses: { 200: { description: `With ?wait=true: {${seed.resource}, operation_id}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such server', schema: detailError }, ...errors },
-    handler: async ({ params, body, query, user, traceId }) => {
-      const op = await actOnServer(ctx, providers, seed, params.id, body.action, { username: user.username, traceId });
+    handler: async ({ params, body, query, actor }) => {
+      const op = await actOnServer(ctx, providers, seed, params.id, body.action, actor);
       return answer(ctx, hub, op, query.wait, resourceAnswer);
     },
   });
@@ -74,8 +74,8 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
     method: 'DELETE', path: `/${prefix}/delete/{id}`, tag, summary: `Delete a ${seed.provider} server`, permission: 'server_delete',
     params: providerIdParams, query: waitQuery,
     responses: { 200: { description: `With ?wait=true: {status: "deleted", ${seed.idField}}`, schema: { type: 'object' } }, 202: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such server', schema: detailError }, ...errors },
-    handler: async ({ params, query, user, traceId }) => {
-      const op = await deleteServer(ctx, providers, seed, params.id, { username: user.username, traceId });
+    handler: async ({ params, query, actor }) => {
+      const op = await deleteServer(ctx, providers, seed, params.id, actor);
       return answer(ctx, hub, op, query.wait, async () => ({ status: 200, body: { status: 'deleted', [seed.idField]: params.id } }));
     },
   });

@@ -2,12 +2,12 @@ import { catalogFor, type CoreContext } from '../../core/context.js';
 import { requestServerConsole } from '../../core/servers/console.js';
 import { getServer, requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../../core/servers/requests.js';
 import type { Provider, ProviderName } from '../../providers/types.js';
+import { acceptedReply } from '../accepted.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders, serverSchema } from '../schemas/common.js';
 import { consoleSchema, createServerBody, deleteServerBody, listServersQuery, resizeServerBody, serverActionBody, serverIdParams } from '../schemas/servers.js';
 
 const accepted = { description: 'Accepted: the operation, pending', schema: operationSchema };
-const operationLocation = (id: string) => ({ Location: `/v1/operations/${id}` });
 
 export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<ProviderName, Provider>): void {
   // Creates and resizes are checked against the cached catalogue at submit: an unknown plan, zone or image is a 400.
@@ -30,9 +30,9 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
       400: { description: 'Bad input, including a plan, zone or image the cached provider catalogue does not know', schema: errorRef },
       503: { description: 'The provider is not configured', schema: errorRef },
     },
-    handler: async ({ body, user, traceId }) => {
-      const op = await requestServerCreate(ctx, body, { username: user.username, traceId }, checks);
-      return { status: 202, body: op, headers: operationLocation(op.id) };
+    handler: async ({ body, actor }) => {
+      const op = await requestServerCreate(ctx, body, actor, checks);
+      return acceptedReply(op);
     },
   });
 
@@ -47,9 +47,9 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     method: 'DELETE', path: '/v1/servers/{id}', tag: 'servers', summary: 'Delete a server',
     permission: 'server_delete', params: serverIdParams, body: deleteServerBody, bodyOptional: true,
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
-    handler: async ({ params, body, user, traceId }) => {
-      const op = await requestServerDelete(ctx, params.id, body, { username: user.username, traceId });
-      return { status: 202, body: op, headers: operationLocation(op.id) };
+    handler: async ({ params, body, actor }) => {
+      const op = await requestServerDelete(ctx, params.id, body, actor);
+      return acceptedReply(op);
     },
   });
 
@@ -57,9 +57,9 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     method: 'POST', path: '/v1/servers/{id}/actions', tag: 'servers', summary: 'Reboot, power off or power on a server',
     permission: 'server_action', params: serverIdParams, body: serverActionBody,
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
-    handler: async ({ params, body, user, traceId }) => {
-      const op = await requestServerAction(ctx, params.id, body.action, { username: user.username, traceId });
-      return { status: 202, body: op, headers: operationLocation(op.id) };
+    handler: async ({ params, body, actor }) => {
+      const op = await requestServerAction(ctx, params.id, body.action, actor);
+      return acceptedReply(op);
     },
   });
 
@@ -67,9 +67,9 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     method: 'PATCH', path: '/v1/servers/{id}', tag: 'servers', summary: 'Resize a server (powering it off and on again where the provider needs it)',
     permission: 'server_action', params: serverIdParams, body: resizeServerBody,
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
-    handler: async ({ params, body, user, traceId }) => {
-      const op = await requestServerResize(ctx, params.id, body.plan, { username: user.username, traceId }, checks);
-      return { status: 202, body: op, headers: operationLocation(op.id) };
+    handler: async ({ params, body, actor }) => {
+      const op = await requestServerResize(ctx, params.id, body.plan, actor, checks);
+      return acceptedReply(op);
     },
   });
 

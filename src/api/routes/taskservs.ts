@@ -1,12 +1,12 @@
 import type { CoreContext } from '../../core/context.js';
 import { catalogEntries } from '../../core/taskservs/catalog.js';
 import { getTaskserv, requestTaskservCreate, requestTaskservDelete, taskservStore } from '../../core/taskservs/requests.js';
+import { acceptedReply } from '../accepted.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
 import { catalogEntrySchema, createTaskservBody, deleteTaskservBody, listTaskservsQuery, taskservIdParams, taskservSchema } from '../schemas/taskservs.js';
 
 const accepted = { description: 'Accepted: the operation, pending', schema: operationSchema };
-const operationLocation = (id: string) => ({ Location: `/v1/operations/${id}` });
 
 export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
   route({
@@ -38,9 +38,9 @@ export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'POST', path: '/v1/taskservs/create', tag: 'taskservs', summary: 'Install a task service on servers (over SSH)',
     permission: 'taskserv_create', body: createTaskservBody,
     responses: { 202: accepted, 503: { description: "The servers' provider is not configured", schema: errorRef } },
-    handler: async ({ body, user, traceId }) => {
-      const op = await requestTaskservCreate(ctx, body, { username: user.username, traceId });
-      return { status: 202, body: op, headers: operationLocation(op.id) };
+    handler: async ({ body, actor }) => {
+      const op = await requestTaskservCreate(ctx, body, actor);
+      return acceptedReply(op);
     },
   });
 
@@ -48,9 +48,9 @@ export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'DELETE', path: '/v1/taskservs/{id}', tag: 'taskservs', summary: 'Remove a task service from every server it is on',
     permission: 'taskserv_delete', params: taskservIdParams, body: deleteTaskservBody, bodyOptional: true,
     responses: { 202: accepted, 404: { description: 'No such task service', schema: errorRef } },
-    handler: async ({ params, body, user, traceId }) => {
-      const op = await requestTaskservDelete(ctx, params.id, body, { username: user.username, traceId });
-      return { status: 202, body: op, headers: operationLocation(op.id) };
+    handler: async ({ params, body, actor }) => {
+      const op = await requestTaskservDelete(ctx, params.id, body, actor);
+      return acceptedReply(op);
     },
   });
 }

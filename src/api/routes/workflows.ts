@@ -1,5 +1,6 @@
 import type { CoreContext } from '../../core/context.js';
 import { cancelWorkflow, getWorkflow, listWorkflows, submitWorkflow } from '../../core/workflows/service.js';
+import { acceptedReply } from '../accepted.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
 import { listWorkflowsQuery, submitWorkflowBody, workflowIdParams, workflowSchema } from '../schemas/workflows.js';
@@ -9,9 +10,9 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'POST', path: '/v1/workflows/submit', tag: 'workflows', summary: 'Submit a workflow (cluster_create, cluster_delete, server_batch_create, or a custom graph of steps)',
     permission: 'workflow_submit', body: submitWorkflowBody,
     responses: { 202: { description: 'Accepted: the workflow operation, pending', schema: operationSchema }, 400: { description: 'Bad input; the field is named and nothing was started', schema: errorRef }, 503: { description: 'A provider it needs is not configured', schema: errorRef } },
-    handler: async ({ body, user, traceId }) => {
-      const op = await submitWorkflow(ctx, body, { username: user.username, traceId });
-      return { status: 202, body: op, headers: { Location: `/v1/workflows/${op.id}` } };
+    handler: async ({ body, actor }) => {
+      const op = await submitWorkflow(ctx, body, actor);
+      return acceptedReply(op);
     },
   });
 

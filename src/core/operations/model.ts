@@ -48,6 +48,8 @@ export interface OperationProgress {
   waiting_for?: string;
   waiting_since?: string;
   provider_status?: string;
+  /** While a pending operation is queued behind another on the same server: that operation's id. */
+  waiting_for_operation?: string;
 }
 
 export interface Operation {
@@ -78,4 +80,13 @@ export const JSON_FIELDS = ['target', 'request', 'progress', 'result', 'error'] 
 
 export function isTerminal(status: OperationStatus): boolean {
   return TERMINAL_STATUSES.has(status);
+}
+
+/** Operation types that change one existing server: they run one at a time per server (its lane). */
+const LANE_TYPES: readonly string[] = ['server.delete', 'server.action', 'server.resize'];
+
+/** The lane (the server's id) an operation waits its turn in, or null for one that changes no single existing server. */
+export function laneOf(op: Pick<Operation, 'type' | 'target'>): string | null {
+  const serverId = op.target?.server_id;
+  return LANE_TYPES.includes(op.type) && typeof serverId === 'string' ? serverId : null;
 }

@@ -19,12 +19,46 @@ local function append_event(prefix, id, kind, op_type, workspace, from, to, at, 
   redis.call('RPUSH', prefix .. ':op:' .. id .. ':events', event_id)
 end`;
 
-/** ARGV: prefix, id, fields (JSON object of string values, including status/type/workspace/provider/created_at). Returns 1, or 0 when the id exists. */
+/**
+ * The lane of a server: operations that change it, by acceptance sequence. Its head is the
+ * one open operation allowed to run; one that finished but is somehow still listed is dropped.
+ */
+const LANE_HEAD = `
+local function lane_head(prefix, lane)
+  local lane_key = prefix .. ':lane:' .. lane
+  while true do
+    local head = redis.call('ZRANGE', lane_key, 0, 0)[1]
+    if not head then return nil end
+    local s = redis.call('HGET', prefix .. ':op:' .. head, 'status')
+    if s and not terminal(s) then return head end
+    redis.call('ZREM', lane_key, head)
+  end
+end`;
+
+/**
+ * ARGV: prefix, id, fields (JSON object of string values, including status/type/workspace/provider/created_at,
+ * and `lane` for an operation that changes one server), then for a request that carries an
+ * Idempotency-Key: the key's Redis key, the request's fingerprint, the key's TTL in seconds and
+ * the request's token (all '' otherwise).
+ *
+ * The operation and its Idempotency-Key are written together: a retry that arrives at any
+ * moment afterwards, even after the API died before answering, finds the key bound to this
+ * operation. Returns {'created'}, {'exists'} (the id is taken), {'bound', id} (the key already
+ * names an operation), {'reused'} (the key was used for another request) or {'answered'} (the
+ * key already holds an answer without an operation, e.g. a 400).
+ */
 export const CREATE_OPERATION = `
 ${APPEND_EVENT}
 local prefix, id = ARGV[1], ARGV[2]
+local idem = ARGV[4]
+if idem ~= '' then
+  local held = redis.call('HMGET', idem, 'fingerprint', 'operation_id', 'status')
+  if held[1] and held[1] ~= ARGV[5] then return {'reused'} end
+  if held[2] then return {'bound', held[2]} end
+  if held[3] then return {'answered'} end
+end
 local key = prefix .. ':op:' .. id
-if redis.call('EXISTS', key) == 1 then return 0 end
+if redis.call('EXISTS', key) == 1 then return {'exists'} end
 local f = cjson.decode(ARGV[3])
 local seq = redis.call('INCR', prefix .. ':ops:seq')
 local args = {'seq', tostring(seq)}
@@ -37,19 +71,46 @@ redis.call('ZADD', prefix .. ':ops:status:' .. f.status, seq, id)
 redis.call('ZADD', prefix .. ':ops:type:' .. f.type, seq, id)
 redis.call('ZADD', prefix .. ':ops:workspace:' .. f.workspace, seq, id)
 redis.call('ZADD', prefix .. ':ops:provider:' .. f.provider, seq, id)
+if f.lane and f.lane ~= cjson.null then redis.call('ZADD', prefix .. ':lane:' .. f.lane, seq, id) end
 append_event(prefix, id, 'state', f.type, f.workspace, '', f.status, f.created_at, '')
+if idem ~= '' then
+  redis.call('HSET', idem, 'fingerprint', ARGV[5], 'operation_id', id, 'token', ARGV[7], 'created_at', f.created_at)
+  redis.call('EXPIRE', idem, tonumber(ARGV[6]))
+end
+return {'created'}`;
+
+/**
+ * ARGV: prefix, id, lane. Puts an open operation into a server's lane after it was accepted:
+ * a create learns its server's id only once the provider has made it, and must then go first
+ * (its sequence is older than anything submitted for that server since). Returns 1, or 0 when
+ * the operation is gone or finished.
+ */
+export const JOIN_LANE = `
+${TERMINAL}
+local prefix, id, lane = ARGV[1], ARGV[2], ARGV[3]
+local key = prefix .. ':op:' .. id
+local cur = redis.call('HMGET', key, 'status', 'seq')
+if not cur[1] or terminal(cur[1]) then return 0 end
+redis.call('HSET', key, 'lane', lane)
+redis.call('ZADD', prefix .. ':lane:' .. lane, tonumber(cur[2]), id)
 return 1`;
 
 /**
  * The compare-and-set. ARGV: prefix, id, allowed current statuses (comma list), new status,
  * now (ISO), patch (JSON object; string values set, null values delete), '1' to count an attempt,
- * '1' to set started_at to now unless already set.
+ * '1' to set started_at to now unless already set, '1' to hold a pending operation back while
+ * another one of its server's lane is ahead of it.
  * Returns {outcome, previous status, ...the record's fields after the write when ok}:
- * outcome is ok | finished | conflict | not_found.
+ * outcome is ok | finished | conflict | not_found | blocked (then the third item is the
+ * operation it waits for; its progress says so).
+ *
+ * An operation that finishes leaves its lane, and the next one in it is announced on the
+ * lanes channel so a worker wakes its job at once.
  */
 export const TRANSITION_OPERATION = `
 ${TERMINAL}
 ${APPEND_EVENT}
+${LANE_HEAD}
 local prefix, id, allowed, to, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = prefix .. ':op:' .. id
 local cur = redis.call('HMGET', key, 'status', 'seq', 'type', 'workspace')
@@ -61,6 +122,21 @@ for s in string.gmatch(allowed, '[^,]+') do
   if s == status then permitted = true end
 end
 if not permitted then return {'conflict', status} end
+local lane = redis.call('HGET', key, 'lane')
+if ARGV[9] == '1' and status == 'pending' and lane then
+  local head = lane_head(prefix, lane)
+  if head and head ~= id then
+    if redis.call('HGET', key, 'blocked_by') ~= head then
+      local head_type = redis.call('HGET', prefix .. ':op:' .. head, 'type') or 'operation'
+      local message = 'queued behind ' .. head_type .. ' operation ' .. head .. ' on server ' .. lane
+      local progress = cjson.encode({step = 'queued', message = message, at = now, waiting_for_operation = head})
+      redis.call('HSET', key, 'blocked_by', head, 'progress', progress, 'updated_at', now)
+      append_event(prefix, id, 'progress', cur[3], cur[4], status, status, now, message)
+    end
+    return {'blocked', status, head}
+  end
+end
+if redis.call('HDEL', key, 'blocked_by') == 1 then redis.call('HDEL', key, 'progress') end
 local patch = cjson.decode(ARGV[6])
 local sets = {'status', to, 'updated_at', now}
 local dels = {}
@@ -76,6 +152,11 @@ if status ~= to then
   redis.call('ZADD', prefix .. ':ops:status:' .. to, tonumber(cur[2]), id)
   -- A claim that resumes a running operation changes no state: watchers hear nothing.
   append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
+end
+if lane and terminal(to) then
+  redis.call('ZREM', prefix .. ':lane:' .. lane, id)
+  local next_op = lane_head(prefix, lane)
+  if next_op then redis.call('PUBLISH', prefix .. ':lanes', next_op) end
 end
 local reply = {'ok', status}
 for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end

@@ -4,6 +4,7 @@ import { luaScript, type ScriptRunner } from '../lua.js';
 import { MAX_LOG_LINES } from './log.js';
 import {
   JSON_FIELDS,
+  laneOf,
   OPERATION_STATUSES,
   type Operation,
   type OperationError,
@@ -11,7 +12,8 @@ import {
   type OperationStatus,
   type OperationType,
 } from './model.js';
-import { CREATE_OPERATION, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
+import { CREATE_OPERATION, JOIN_LANE, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
+import type { IdempotencyBinding } from '../idempotency.js';
 
 export type TransitionOutcome =
   /** `record` is the operation as the transition left it; `sealed` its sealed inputs. */
@@ -20,7 +22,20 @@ export type TransitionOutcome =
   | { outcome: 'finished'; previous: OperationStatus }
   /** The operation is in a status the caller did not expect: nothing was written. */
   | { outcome: 'conflict'; previous: OperationStatus }
+  /** Only with `laneCheck`: another operation on the same server goes first; nothing was written but the progress. */
+  | { outcome: 'blocked'; previous: OperationStatus; waitingFor: string }
   | { outcome: 'not_found' };
+
+export type CreateOutcome =
+  | { outcome: 'created' }
+  /** The id is taken (a workflow step written before). */
+  | { outcome: 'exists' }
+  /** The request's Idempotency-Key already names an operation: this one was not written. */
+  | { outcome: 'bound'; operationId: string }
+  /** The Idempotency-Key was used for a different request. */
+  | { outcome: 'reused' }
+  /** The Idempotency-Key already holds an answer that made no operation. */
+  | { outcome: 'answered' };
 
 export type CancelRequestOutcome = 'ok' | 'already' | 'not_running' | 'not_found';
 
@@ -95,6 +110,7 @@ export class OperationStore {
   private readonly transitionScript: ScriptRunner;
   private readonly progressScript: ScriptRunner;
   private readonly cancelScript: ScriptRunner;
+  private readonly joinLaneScript: ScriptRunner;
 
   constructor(
     private readonly redis: Redis,
@@ -104,13 +120,30 @@ export class OperationStore {
     this.transitionScript = luaScript(redis, 'peTransitionOperation', TRANSITION_OPERATION);
     this.progressScript = luaScript(redis, 'peRecordProgress', RECORD_PROGRESS);
     this.cancelScript = luaScript(redis, 'peRequestCancel', REQUEST_CANCEL);
+    this.joinLaneScript = luaScript(redis, 'peJoinLane', JOIN_LANE);
   }
 
-  /** Writes a new pending operation; false when one with this id already exists. */
-  async create(op: Operation, sealed?: Record<string, string>): Promise<boolean> {
-    const fields: Record<string, unknown> = { ...op, sealed: sealed ? JSON.stringify(sealed) : undefined };
-    const created = await this.createScript(this.keys.prefix, op.id, encode(fields));
-    return created === 1;
+  /**
+   * Writes a new pending operation, into its server's lane if it changes one, and binds the
+   * request's Idempotency-Key to it in the same step.
+   */
+  async create(op: Operation, sealed?: Record<string, string>, idempotency?: IdempotencyBinding): Promise<CreateOutcome> {
+    const fields: Record<string, unknown> = { ...op, sealed: sealed ? JSON.stringify(sealed) : undefined, lane: laneOf(op) ?? undefined };
+    const bind = idempotency ? [idempotency.key, idempotency.fingerprint, String(idempotency.ttlSeconds), idempotency.token] : ['', '', '', ''];
+    const [outcome, operationId] = (await this.createScript(this.keys.prefix, op.id, encode(fields), ...bind)) as [CreateOutcome['outcome'], string?];
+    return outcome === 'bound' ? { outcome, operationId: operationId! } : ({ outcome } as CreateOutcome);
+  }
+
+  /** The operation first in line on the server this one changes; null when it is in no lane. */
+  async laneHead(id: string): Promise<string | null> {
+    const lane = await this.redis.hget(this.keys.operation(id), 'lane');
+    if (!lane) return null;
+    return (await this.redis.zrange(this.keys.lane(lane), '0', '0'))[0] ?? null;
+  }
+
+  /** Puts an accepted create into the lane of the server it made (see JOIN_LANE). */
+  async joinLane(id: string, serverId: string): Promise<boolean> {
+    return (await this.joinLaneScript(this.keys.prefix, id, serverId)) === 1;
   }
 
 
@@ -135,7 +168,7 @@ export class OperationStore {
     from: readonly OperationStatus[],
     to: OperationStatus,
     patch: TransitionPatch = {},
-    opts: { countAttempt?: boolean; markStarted?: boolean; now?: Date } = {},
+    opts: { countAttempt?: boolean; markStarted?: boolean; laneCheck?: boolean; now?: Date } = {},
   ): Promise<TransitionOutcome> {
     const now = (opts.now ?? new Date()).toISOString();
     const reply = (await this.transitionScript(
@@ -147,9 +180,11 @@ export class OperationStore {
       encode(patch as Record<string, unknown>),
       opts.countAttempt ? '1' : '0',
       opts.markStarted ? '1' : '0',
+      opts.laneCheck ? '1' : '0',
     )) as string[];
     const [outcome, previous, ...fields] = reply;
     if (outcome === 'not_found') return { outcome };
+    if (outcome === 'blocked') return { outcome, previous: previous as OperationStatus, waitingFor: fields[0]! };
     if (outcome === 'ok') {
       const hash: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { ProviderName } from '../../providers/types.js';
 import type { CoreContext } from '../context.js';
 import { operationJobOptions } from '../queue.js';
+import { IdempotencyKeyAnsweredError, IdempotencyKeyReusedError, type IdempotencyBinding } from '../idempotency.js';
 import type { Operation, OperationType } from './model.js';
+
+/** Who asks for an operation: the user, the request's trace, and its Idempotency-Key if it sent one. */
+export interface Actor {
+  username: string;
+  traceId: string;
+  idempotency?: IdempotencyBinding;
+}
 
 export interface SubmitOperationInput {
   type: OperationType;
@@ -15,6 +23,13 @@ export interface SubmitOperationInput {
   parentId?: string;
   /** Inputs the worker needs but no client may read back (e.g. user_data): stored beside the record, never shown. */
   sealed?: Record<string, string>;
+  /** The request's Idempotency-Key, bound to the operation in the same write. */
+  idempotency?: IdempotencyBinding;
+}
+
+/** The submit fields that come from who asks. */
+export function fromActor(actor: Actor): Pick<SubmitOperationInput, 'requestedBy' | 'traceId' | 'idempotency'> {
+  return { requestedBy: actor.username, traceId: actor.traceId, idempotency: actor.idempotency };
 }
 
 export function newOperation(input: SubmitOperationInput, now = new Date()): Operation {
@@ -44,13 +59,25 @@ export function newOperation(input: SubmitOperationInput, now = new Date()): Ope
 }
 
 /**
- * Accepts a request: writes the pending operation, then enqueues its job under the same id.
- * Should the enqueue fail after the write (Redis restarting, the process dying), the
- * operation is still accepted: the sweep finds a pending operation with no job and enqueues it.
+ * Accepts a request: writes the pending operation (binding the request's Idempotency-Key to it
+ * in the same step), then enqueues its job under the same id. Should the enqueue fail after
+ * the write (Redis restarting, the process dying), the operation is still accepted: the sweep
+ * finds a pending operation with no job and enqueues it.
+ *
+ * When the key already names an operation (a concurrent request with the same key wrote it
+ * first), that operation is the answer and nothing new is written.
  */
 export async function submitOperation(ctx: CoreContext, input: SubmitOperationInput): Promise<Operation> {
   const op = newOperation(input);
-  await ctx.store.create(op, input.sealed);
+  const created = await ctx.store.create(op, input.sealed, input.idempotency);
+  if (created.outcome === 'bound') {
+    const existing = await ctx.store.get(created.operationId);
+    if (existing) return existing;
+    throw new Error(`operation ${created.operationId} named by the Idempotency-Key is gone`);
+  }
+  if (created.outcome === 'reused') throw new IdempotencyKeyReusedError(input.idempotency!.scope);
+  if (created.outcome === 'answered') throw new IdempotencyKeyAnsweredError();
+  if (created.outcome === 'exists') throw new Error(`operation id ${op.id} is taken`);
   try {
     await enqueueOperation(ctx, op);
   } catch (err) {

@@ -142,6 +142,15 @@ export class ServerInventory {
     return all;
   }
 
+  /**
+   * The servers of one provider whose first record was written by `operationId` (a create's
+   * own entry). Reads every entry of the provider: for the rare cleanup that finds nothing
+   * else to go by.
+   */
+  async writtenFirstBy(provider: ProviderName, operationId: string): Promise<ServerRecord[]> {
+    return (await this.allOf(provider)).filter((r) => r.operation_id === operationId);
+  }
+
   async remove(id: string): Promise<void> {
     await this.redis.multi().del(this.keys.server(id)).zrem(this.keys.serverIndex(), id).exec();
   }

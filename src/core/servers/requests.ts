@@ -3,15 +3,12 @@ import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
 import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
 import type { Operation, OperationType } from '../operations/model.js';
-import { submitOperation } from '../operations/submit.js';
+import { fromActor, submitOperation, type Actor } from '../operations/submit.js';
 import type { PowerAction, ProviderName } from '../../providers/types.js';
 import { catalogueProblems, resizePlanProblems } from './create-check.js';
 import type { ServerRecord } from './inventory.js';
 
-export interface Actor {
-  username: string;
-  traceId: string;
-}
+export type { Actor } from '../operations/submit.js';
 
 export interface CreateServerRequest {
   workspace: string;
@@ -63,8 +60,7 @@ export async function requestServerCreate(ctx: CoreContext, body: CreateServerRe
     // user_data may carry secrets: keep that it was given, not what it said, in the record.
     request: { ...body, user_data: body.user_data === undefined ? undefined : `<${Buffer.byteLength(body.user_data)} bytes>` },
     sealed: body.user_data === undefined ? undefined : { user_data: body.user_data },
-    requestedBy: actor.username,
-    traceId: actor.traceId,
+    ...fromActor(actor),
   });
 }
 
@@ -103,8 +99,7 @@ function submitForServer(
     provider: server.provider,
     target: { server_id: server.id, provider_id: server.provider_id, hostname: server.hostname },
     request,
-    requestedBy: actor.username,
-    traceId: actor.traceId,
+    ...fromActor(actor),
   });
 }
 

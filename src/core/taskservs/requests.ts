@@ -4,7 +4,7 @@ import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
 import { EngineError, ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
 import { isTerminal, type Operation } from '../operations/model.js';
-import { submitOperation } from '../operations/submit.js';
+import { fromActor, submitOperation } from '../operations/submit.js';
 import type { Actor } from '../servers/requests.js';
 import { findTaskserv, TASKSERV_NAMES } from './catalog.js';
 import { checkTaskservConfig } from './parameters.js';
@@ -103,8 +103,7 @@ export async function requestTaskservCreate(ctx: CoreContext, body: CreateTaskse
     provider,
     target,
     request: { ...request },
-    requestedBy: actor.username,
-    traceId: actor.traceId,
+    ...fromActor(actor),
   });
 }
 
@@ -166,7 +165,6 @@ export async function requestTaskservDelete(
     provider: record.provider,
     target: { taskserv_id: id, name: record.name, servers: record.servers, server_ids: record.server_ids },
     request: { taskserv_id: id, workspace: record.workspace },
-    requestedBy: actor.username,
-    traceId: actor.traceId,
+    ...fromActor(actor),
   });
 }

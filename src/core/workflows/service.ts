@@ -3,7 +3,7 @@ import { ErrorCodes, NotFoundError, OperationFinishedError } from '../errors.js'
 import { cancelOperation } from '../operations/cancel.js';
 import { isWorkflowType, type Operation, type OperationStatus, type WorkflowOperationType } from '../operations/model.js';
 import type { OperationPage } from '../operations/store.js';
-import { submitOperation } from '../operations/submit.js';
+import { fromActor, submitOperation } from '../operations/submit.js';
 import type { Actor } from '../servers/requests.js';
 import { readWorkflow } from './advance.js';
 import type { SubmitWorkflowBody, WorkflowRequest } from './model.js';
@@ -19,8 +19,7 @@ export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody,
     provider,
     target: null,
     request: request as unknown as Record<string, unknown>,
-    requestedBy: actor.username,
-    traceId: actor.traceId,
+    ...fromActor(actor),
   });
 }
 

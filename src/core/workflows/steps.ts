@@ -56,7 +56,7 @@ export async function submitStep(ctx: CoreContext, workflow: Operation, key: str
     id: stepOperationId(workflow.id, key),
   };
   const created = await ctx.store.create(op, input.sealed);
-  const stored = created ? op : ((await ctx.store.get(op.id)) ?? op);
+  const stored = created.outcome === 'created' ? op : ((await ctx.store.get(op.id)) ?? op);
   if (stored.status === 'pending') await enqueueOperation(ctx, stored);
   return stored;
 }

@@ -4,7 +4,26 @@ import { withEngineKey } from '../../core/ssh/cloud-init.js';
 import { engineKey } from '../../core/ssh/engine-key.js';
 import { serverIdFor } from '../../core/servers/inventory.js';
 import type { CreateServerInput, ProviderServer } from '../../providers/types.js';
+import type { CoreContext } from '../../core/context.js';
+import type { Operation } from '../../core/operations/model.js';
 import type { Processor } from '../run-operation.js';
+
+/**
+ * The inventory entries a create may have written: the server its journal kept (the create
+ * step's result), or, when it died between the create and the journal, the entries its
+ * operation id wrote first. Nothing when the create was never begun.
+ */
+async function entriesWrittenBy(ctx: CoreContext, op: Operation): Promise<Array<{ id: string; providerId: string; hostname: string }>> {
+  // The create step's result and intent mark (see journal.ts).
+  const [kept, intent] = await ctx.redis.hmget(ctx.keys.journal(op.id), 's:create', 'i:create');
+  if (kept) {
+    const { server } = JSON.parse(kept) as { server: ProviderServer };
+    return [{ id: serverIdFor(server.provider, server.providerId), providerId: server.providerId, hostname: server.name }];
+  }
+  if (!intent) return [];
+  const written = await ctx.inventory.writtenFirstBy(op.provider, op.id);
+  return written.map((r) => ({ id: r.id, providerId: r.provider_id, hostname: r.hostname }));
+}
 
 /**
  * Creates one server, at most once per operation: the operation id rides on the server as
@@ -32,13 +51,29 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
   }
 
   // Registered before the create request goes out: a create aborted in flight may still
-  // have made a server, and only the marker can find it.
+  // have made a server, and only the marker can find it. A cleanup cut short by a crash runs
+  // again in full: an earlier one may have deleted the server and died before the inventory
+  // heard of it, so every entry this create wrote is looked up and removed too, leaving none
+  // `provisioning` once the operation is over.
   onCancel(async (signal) => {
+    const cleaned: Array<Record<string, unknown>> = [];
     const made = await provider.findByMarker(op.id, { signal });
-    if (!made) return [];
-    await provider.deleteServer(made.providerId, { signal });
-    await ctx.inventory.remove(serverIdFor(made.provider, made.providerId));
-    return [{ resource: 'server', provider: made.provider, provider_id: made.providerId, hostname: made.name, action: 'deleted' }];
+    const servers = new Map<string, { providerId: string; hostname: string }>();
+    if (made) servers.set(serverIdFor(made.provider, made.providerId), { providerId: made.providerId, hostname: made.name });
+    for (const entry of await entriesWrittenBy(ctx, op)) if (!servers.has(entry.id)) servers.set(entry.id, entry);
+    for (const [serverId, server] of servers) {
+      // Waits until the server is gone; one already gone (404) is no error.
+      const { existed } = await provider.deleteServer(server.providerId, { signal });
+      await ctx.inventory.remove(serverId);
+      cleaned.push({
+        resource: 'server',
+        provider: provider.name,
+        provider_id: server.providerId,
+        hostname: server.hostname,
+        action: existed ? 'deleted' : 'removed from inventory: already gone at the provider',
+      });
+    }
+    return cleaned;
   });
 
   // The intent mark tells a rerun that an earlier run may have reached the provider: only
@@ -55,6 +90,9 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
       if (found) await progress('resume', `found ${provider.name} server ${found.providerId} from an earlier attempt; not creating another`);
       else await progress('create', `creating ${request.hostname} (${request.plan} in ${request.zone}) on ${provider.name}`);
       const outcome = found ? { server: found, wait: provider.runningWait(found) } : await provider.createServer(input, call);
+      // First in the new server's lane before the inventory shows it: anything asked of the
+      // server from then on waits for this create to finish.
+      await ctx.store.joinLane(op.id, serverIdFor(outcome.server.provider, outcome.server.providerId));
       await ctx.inventory.upsert(outcome.server, owner);
       return { ...outcome, resumed: found !== null };
     },

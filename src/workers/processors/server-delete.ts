@@ -6,9 +6,12 @@ import { runMoves } from './steps.js';
 export const serverDelete: Processor = async (op, env) => {
   const { ctx, provider, call, progress, onCancel } = env;
   const target = op.target as { server_id: string; provider_id: string; hostname: string };
-  onCancel(refreshServerOnCancel(ctx, provider, op));
+  // A delete the provider carried out before the cancel stopped it is done, not cancelled.
+  onCancel(refreshServerOnCancel(ctx, provider, op, 'delete', (server) => (server === null ? { server_id: target.server_id, deleted: true, already_gone: false } : null)));
   await env.step('announce', async () => progress('delete', `deleting ${provider.name} server ${target.provider_id} (${target.hostname})`));
-  const { outcomes } = await runMoves(env, 'delete', () => provider.deleteStep(target.provider_id, call));
+  // Every move is marked before it is sent, so a cancel that cuts one short knows the
+  // provider may have got it and follows the server to its end.
+  const { outcomes } = await runMoves(env, 'delete', () => provider.deleteStep(target.provider_id, call), { intent: true });
   await ctx.inventory.remove(target.server_id);
   return { server_id: target.server_id, deleted: true, already_gone: outcomes[0]?.existed === false };
 };
