@@ -68,6 +68,24 @@ export class Journal {
     return `s:${name}` in this.fields;
   }
 
+  /** A step's kept result, for readers other than the step itself (a cleanup after a cancel). */
+  kept<T>(name: string): T | undefined {
+    const raw = this.fields[`s:${name}`];
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /** Whether a run began the step: its intent mark or its result is there. */
+  begun(name: string): boolean {
+    return `i:${name}` in this.fields || `s:${name}` in this.fields;
+  }
+
+  /** The names of every step begun so far, in no particular order. */
+  begunSteps(): string[] {
+    const names = new Set<string>();
+    for (const field of Object.keys(this.fields)) if (field.startsWith('i:') || field.startsWith('s:')) names.add(field.slice(2));
+    return [...names];
+  }
+
   /**
    * Runs `fn` once per operation: a later run gets the kept result. With `intent`, a mark is
    * written first and `fn` learns whether an earlier run started it without finishing.

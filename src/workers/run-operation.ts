@@ -113,7 +113,7 @@ export async function runOperation(
   const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: !journal.resuming, markStarted: true, laneCheck: true });
   if (claim.outcome === 'blocked') {
     // Another operation on the same server goes first: stay pending, slot given back, until
-    // it finishes (its end announces this one; see wakeLaneSuccessor) or LANE_RECHECK_MS passes.
+    // it finishes (its end announces this one; see lane-wake.ts) or LANE_RECHECK_MS passes.
     ctx.logger.info('queued behind another operation on the same server', { operation_id: id, trace_id: job.data.traceId, waiting_for: claim.waitingFor });
     await job.moveToDelayed(Date.now() + LANE_RECHECK_MS, token);
     if ((await ctx.store.laneHead(id)) === id) await job.promote().catch(() => undefined);

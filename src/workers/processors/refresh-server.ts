@@ -3,6 +3,7 @@ import { isAbort } from '../../core/errors.js';
 import type { Operation } from '../../core/operations/model.js';
 import { isNotFound, waitInProcess, type InProcessTiming } from '../../providers/adapter-kit.js';
 import type { CallContext, Provider, ProviderServer, ServerWait, StepOutcome } from '../../providers/types.js';
+import { Journal } from '../journal.js';
 import type { Compensation } from '../run-operation.js';
 
 /**
@@ -20,24 +21,24 @@ interface MovesSeen {
 }
 
 /**
- * Reads the marks runMoves leaves in the operation's journal (journal.ts: `i:<stage>` before a
- * move is sent, `s:<stage>` once it is kept; runMoves names its stages `<name>#<n>`). Read
- * from Redis rather than from this run, so a cleanup re-run by another worker after a crash
- * knows as much as the run that died.
+ * Reads the marks runMoves leaves in the operation's journal (an intent before a move is
+ * sent, a result once it is kept; runMoves names its stages `<name>#<n>`). Loaded afresh
+ * rather than taken from this run, so a cleanup re-run by another worker after a crash knows
+ * as much as the run that died.
  */
 async function movesInJournal(ctx: CoreContext, operationId: string, name: string): Promise<MovesSeen> {
-  const fields = await ctx.redis.hgetall(ctx.keys.journal(operationId));
-  const stage = new RegExp(`^([is]):${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#(\\d+)$`);
+  const journal = await Journal.load(ctx.redis, ctx.keys, operationId);
+  const stage = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#(\\d+)$`);
   let newestBegun = -1;
   let newestKept = -1;
-  for (const field of Object.keys(fields)) {
-    const m = stage.exec(field);
+  for (const step of journal.begunSteps()) {
+    const m = stage.exec(step);
     if (!m) continue;
-    const n = Number(m[2]);
+    const n = Number(m[1]);
     newestBegun = Math.max(newestBegun, n);
-    if (m[1] === 's') newestKept = Math.max(newestKept, n);
+    if (journal.has(step)) newestKept = Math.max(newestKept, n);
   }
-  const last = newestKept >= 0 && newestKept === newestBegun ? (JSON.parse(fields[`s:${name}#${newestKept}`]!) as StepOutcome) : null;
+  const last = newestKept >= 0 && newestKept === newestBegun ? (journal.kept<StepOutcome>(`${name}#${newestKept}`) ?? null) : null;
   return { maybeSent: newestBegun >= 0, last };
 }
 

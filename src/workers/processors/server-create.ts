@@ -6,6 +6,7 @@ import { serverIdFor } from '../../core/servers/inventory.js';
 import type { CreateServerInput, ProviderServer } from '../../providers/types.js';
 import type { CoreContext } from '../../core/context.js';
 import type { Operation } from '../../core/operations/model.js';
+import { Journal } from '../journal.js';
 import type { Processor } from '../run-operation.js';
 
 /**
@@ -14,13 +15,10 @@ import type { Processor } from '../run-operation.js';
  * operation id wrote first. Nothing when the create was never begun.
  */
 async function entriesWrittenBy(ctx: CoreContext, op: Operation): Promise<Array<{ id: string; providerId: string; hostname: string }>> {
-  // The create step's result and intent mark (see journal.ts).
-  const [kept, intent] = await ctx.redis.hmget(ctx.keys.journal(op.id), 's:create', 'i:create');
-  if (kept) {
-    const { server } = JSON.parse(kept) as { server: ProviderServer };
-    return [{ id: serverIdFor(server.provider, server.providerId), providerId: server.providerId, hostname: server.name }];
-  }
-  if (!intent) return [];
+  const journal = await Journal.load(ctx.redis, ctx.keys, op.id);
+  const kept = journal.kept<{ server: ProviderServer }>('create');
+  if (kept) return [{ id: serverIdFor(kept.server.provider, kept.server.providerId), providerId: kept.server.providerId, hostname: kept.server.name }];
+  if (!journal.begun('create')) return [];
   const written = await ctx.inventory.writtenFirstBy(op.provider, op.id);
   return written.map((r) => ({ id: r.id, providerId: r.provider_id, hostname: r.hostname }));
 }
