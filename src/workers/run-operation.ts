@@ -279,6 +279,33 @@ async function notifyParent(ctx: CoreContext, id: string): Promise<void> {
   }
 }
 
+// Between two tries of a cleanup that met a passing provider failure.
+const CLEANUP_RETRY_MS = 1000;
+const CLEANUP_RETRY_MAX_MS = 30_000;
+
+/**
+ * Runs a compensation, again after a passing provider failure (a spent budget, a 429, a 5xx or
+ * a timeout) until it succeeds or its deadline passes. Giving up at the first one would leave
+ * a half-made server behind and the inventory saying `provisioning`; every compensation is
+ * safe to run again, so trying again is the cheap way to be sure.
+ */
+async function compensateUntilDone(compensate: Compensation, deadline: AbortSignal): Promise<Awaited<ReturnType<Compensation>>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await compensate(deadline);
+    } catch (err) {
+      const passing = err instanceof ProviderError && (err.retryable || err.code === ErrorCodes.PROVIDER_RATE_LIMITED);
+      if (!passing || deadline.aborted) throw err;
+      const backoff = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : Math.min(CLEANUP_RETRY_MS * 2 ** attempt, CLEANUP_RETRY_MAX_MS);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoff + Math.floor(Math.random() * CLEANUP_RETRY_MS));
+        deadline.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (deadline.aborted) throw err;
+    }
+  }
+}
+
 /**
  * Undoes what the operation half-made and ends it `cancelled`, or `failed` with `error` (a
  * deadline); or `completed` when a compensation found that the work itself had already
@@ -299,7 +326,7 @@ async function finishCleanedUp(
   const deadline = AbortSignal.timeout(5 * 60 * 1000);
   for (const compensate of compensations.reverse()) {
     try {
-      const outcome = await compensate(deadline);
+      const outcome = await compensateUntilDone(compensate, deadline);
       if (Array.isArray(outcome)) cleanedUp.push(...outcome);
       else {
         cleanedUp.push(...outcome.cleaned_up);
