@@ -15,6 +15,11 @@
  *                                         counts 429 answers (limiter or fault), max_per_minute the
  *                                         most in any rolling 60 s; UpCloud's HTTP Basic is keyed
  *                                         "basic:<user>", no credential "anonymous"
+ *   GET    /_sandbox/requests/log         the mutating requests (POST, PUT, PATCH, DELETE) the providers
+ *                                         received, oldest first: {"entries": [{seq, provider, method, path,
+ *                                         query, at, status, delivered, body}], "last": n, "dropped": m};
+ *                                         `?after=<seq>` reads on from there, `?limit=` (default and
+ *                                         most 10000); status null = never answered (see request-counts.ts)
  *   POST   /_sandbox/reset                forget all resources, faults, rate-limit history and request counts → 204
  *   GET    /_sandbox/clock                {now}
  *   POST   /_sandbox/clock                {advanceMs} or {setMs}; only with a manual clock (else 409)
@@ -24,7 +29,7 @@
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Clock, ManualClock } from './clock.js';
 import { FaultRuleError, type Faults } from './faults.js';
-import type { RequestCountsReport } from './request-counts.js';
+import type { RequestCountsReport, RequestLog } from './request-counts.js';
 import type { ProviderSimulator } from './server.js';
 
 export interface AdminDependencies {
@@ -36,6 +41,8 @@ export interface AdminDependencies {
   /** Present only when the sandbox runs on a manual clock, which the admin API may move. */
   manualClock: ManualClock | undefined;
   requestCounts: () => RequestCountsReport;
+  /** The mutating requests the simulators received (GET /_sandbox/requests/log). */
+  requestLog: RequestLog;
 }
 
 class AdminError extends Error {
@@ -95,6 +102,12 @@ export function createAdminRouter(deps: AdminDependencies): Router {
     res.json(deps.requestCounts());
   });
 
+  router.get('/requests/log', (req, res) => {
+    const after = nonNegativeInt(req.query.after, 'after') ?? 0;
+    const limit = Math.min(REQUEST_LOG_PAGE_MAX, nonNegativeInt(req.query.limit, 'limit') ?? REQUEST_LOG_PAGE_MAX);
+    res.json(deps.requestLog.page(after, limit));
+  });
+
   router.post('/reset', (_req, res) => {
     deps.reset();
     res.status(204).end();
@@ -149,6 +162,14 @@ export function createAdminRouter(deps: AdminDependencies): Router {
   });
 
   return router;
+}
+
+const REQUEST_LOG_PAGE_MAX = 10_000;
+
+function nonNegativeInt(raw: unknown, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) throw new AdminError(400, 'invalid_query', `${name} must be a non-negative integer`);
+  return Number(raw);
 }
 
 function providerNamed(providers: readonly ProviderSimulator[], name: string | string[] | undefined): ProviderSimulator {

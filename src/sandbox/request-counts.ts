@@ -3,8 +3,13 @@
  * answered 429: what a test needs to check that a fleet of clients stayed inside a provider's
  * limit. Counted once in front of every simulator's router (server.ts), so each provider's
  * own rate limiter, faults and auth are all behind it; served at GET /_sandbox/requests.
+ *
+ * Beside the counts, every mutating request (POST, PUT, PATCH, DELETE) is written to a log
+ * with its path, arrival time, the status the simulator answered and its JSON body, so a test
+ * can see which creates and power actions reached a provider, and how often, after the fact;
+ * served at GET /_sandbox/requests/log.
  */
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Clock } from './clock.js';
 
 const MINUTE_MS = 60_000;
@@ -27,8 +32,12 @@ interface Tally extends CredentialRequestCounts {
 
 export class RequestCounts {
   private readonly tallies = new Map<string, Map<string, Tally>>();
+  /** The mutating requests, in arrival order. */
+  readonly log: RequestLog;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {
+    this.log = new RequestLog(clock);
+  }
 
   /** Counts each request on arrival, and its 429 when the answer goes out. */
   middleware(provider: string): RequestHandler {
@@ -42,6 +51,7 @@ export class RequestCounts {
       res.once('finish', () => {
         if (res.statusCode === 429) tally.rate_limited++;
       });
+      if (LOGGED_METHODS.has(req.method)) this.log.record(provider, req, res);
       next();
     };
   }
@@ -59,6 +69,7 @@ export class RequestCounts {
 
   reset(): void {
     this.tallies.clear();
+    this.log.clear();
   }
 
   private tallyFor(provider: string, credential: string): Tally {
@@ -81,4 +92,117 @@ function credentialOf(req: Request): string {
     return `basic:${decoded.split(':')[0]}`;
   }
   return 'anonymous';
+}
+
+const LOGGED_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The most entries kept; older ones are dropped first (and counted in `dropped`). */
+export const REQUEST_LOG_LIMIT = 200_000;
+
+/** One mutating request a simulated provider received. */
+export interface RequestLogEntry {
+  /** 1, 2, 3, … in arrival order; never reused, not even after a reset. */
+  seq: number;
+  provider: string;
+  method: string;
+  /** The whole path as sent, without the query string (e.g. `/hetzner/v1/servers/7/actions/reboot`). */
+  path: string;
+  /** The query string without its `?`, or ''. */
+  query: string;
+  /** Arrival, epoch ms on the sandbox's clock. */
+  at: number;
+  /**
+   * The status the sandbox answered with (a simulator's own answer, its rate limiter's 429 or
+   * an injected fault's status), or null while unanswered: still in progress, held forever by a
+   * `timeout` fault, or abandoned by the client before it was handled. A 2xx means the request
+   * took effect.
+   */
+  status: number | null;
+  /** Whether the answer reached the client; false for one a `slow_response` fault still held when the client gave up. */
+  delivered: boolean;
+  /** The JSON body as the simulator parsed it, without user data; null when there was none. */
+  body: unknown;
+}
+
+export interface RequestLogPage {
+  entries: RequestLogEntry[];
+  /** Pass as `after` to read on; the last `seq` returned, or `after` itself when nothing was. */
+  last: number;
+  /** Entries dropped because the log was full. */
+  dropped: number;
+}
+
+/** Every mutating request the simulators received, bounded by REQUEST_LOG_LIMIT. */
+export class RequestLog {
+  private entries: RequestLogEntry[] = [];
+  private nextSeq = 1;
+  private dropped = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  record(provider: string, req: Request, res: Response): void {
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    const entry: RequestLogEntry = {
+      seq: this.nextSeq++,
+      provider,
+      method: req.method,
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? '' : url.slice(q + 1),
+      at: this.clock.now(),
+      status: null,
+      delivered: false,
+      body: null,
+    };
+    this.entries.push(entry);
+    if (this.entries.length > REQUEST_LOG_LIMIT) {
+      this.entries.shift();
+      this.dropped++;
+    }
+    // Whoever answers (simulator, rate limiter, fault, error handler) goes through one of these.
+    let answered = false;
+    for (const method of ['status', 'sendStatus', 'send', 'json'] as const) {
+      const original = res[method] as (...args: unknown[]) => unknown;
+      (res as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        answered = true;
+        return original.apply(res, args);
+      };
+    }
+    const settle = (delivered: boolean) => {
+      if (answered || delivered) entry.status = res.statusCode;
+      entry.delivered = delivered;
+      entry.body = withoutUserData(req.body);
+    };
+    res.once('finish', () => settle(true));
+    res.once('close', () => {
+      if (!res.writableFinished) settle(false);
+    });
+  }
+
+  /** Entries with `seq` greater than `after`, oldest first, at most `limit`. */
+  page(after: number, limit: number): RequestLogPage {
+    // Sequence numbers are dense, so the first entry wanted is found by arithmetic.
+    const first = this.entries[0]?.seq ?? this.nextSeq;
+    const start = Math.max(0, after + 1 - first);
+    const entries = this.entries.slice(start, start + limit).map((e) => ({ ...e }));
+    return { entries, last: entries.at(-1)?.seq ?? after, dropped: this.dropped };
+  }
+
+  clear(): void {
+    this.entries = [];
+    this.dropped = 0;
+  }
+}
+
+/** The body without its `user_data` (at any depth): scripts and keys are large and nobody asks for them here. */
+function withoutUserData(value: unknown, depth = 0): unknown {
+  if (value === undefined) return null;
+  if (value === null || typeof value !== 'object' || depth > 6) return value;
+  if (Array.isArray(value)) return value.map((v) => withoutUserData(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (/^user[-_]?data$/i.test(key)) continue;
+    out[key] = withoutUserData(v, depth + 1);
+  }
+  return out;
 }

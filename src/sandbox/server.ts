@@ -226,6 +226,7 @@ function buildApp(deps: {
       manualClock: deps.clock instanceof ManualClock ? deps.clock : undefined,
       clock: deps.clock,
       requestCounts: () => deps.requestCounts.report(),
+      requestLog: deps.requestCounts.log,
     }),
   );
   // A server created with keys in its cloud-config lets those keys in, as cloud-init would.
