@@ -15,6 +15,11 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_NOT_FOUND;
 }
 
+/** The account's budget or the provider refused the request for now; nothing was carried out. */
+export function isRateLimited(err: unknown): boolean {
+  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
+}
+
 /** Passes a progress message on only when it differs from the previous one. */
 export function progressReporter(ctx: CallContext): (message: string) => void {
   let last = '';

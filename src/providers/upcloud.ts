@@ -41,7 +41,7 @@ import type {
   StepOutcome,
   WaitCheck,
 } from './types.js';
-import { adapterErrors, encodeId, isNotFound, judgeWait, type InProcessTiming } from './adapter-kit.js';
+import { adapterErrors, encodeId, isNotFound, isRateLimited, judgeWait, type InProcessTiming } from './adapter-kit.js';
 
 export interface UpCloudProviderOptions {
   /** `https://api.upcloud.com/1.3`, or the sandbox's `http://127.0.0.1:PORT/upcloud/1.3`. */
@@ -72,6 +72,8 @@ const SOFT_STOP_TIMEOUT_SEC = '60';
 const STOP_BODY = { stop_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT_SEC } };
 /** Up to this many waits, reading each server costs fewer requests than listing the account. */
 const FEW_WAITS = 2;
+/** Servers one watcher round reads in full (see checkWaits); the rest are read at later looks. */
+const MAX_DETAIL_READS = 10;
 
 export class UpCloudProvider extends InProcessWaits implements Provider {
   protected readonly resourceWord = 'server';
@@ -347,24 +349,55 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
     } else {
       for (const summary of await this.listSummaries(ctx)) summaries.set(summary.uuid, summary);
     }
+    // The listing lacks addresses and disks, so a wait it shows over needs the server's own
+    // read (and its boot disk's, for the image). Those are capped per round and stop at the
+    // first refusal of the budget: a round that answers for some waits and leaves the rest
+    // for the next look makes progress, one that reads hundreds of servers and is then cut
+    // short by the budget answers for none, round after round.
+    let detailReads = 0;
+    let refused = false;
+    const later = (wait: ServerWait): WaitCheck => ({ state: 'waiting', status: `${summaries.get(wait.providerId)?.state ?? 'unknown'} (read in full at the next look)` });
     const checks: WaitCheck[] = [];
     for (const wait of waits) {
-      let check: WaitCheck;
       if (!details.has(wait.providerId)) {
-        check = judgeUpCloudWait(wait, summaries.get(wait.providerId) ?? null, false);
-        if (check.state === 'waiting') {
-          checks.push(check);
+        const summary = summaries.get(wait.providerId) ?? null;
+        const fromList = judgeUpCloudWait(wait, summary, false);
+        // Still waiting, or deleted: the listing is enough.
+        if (fromList.state === 'waiting' || (wait.until === 'gone' && summary === null)) {
+          checks.push(fromList);
           continue;
         }
-        details.set(wait.providerId, await this.fetchServer(wait.providerId, ctx));
+        if (refused || detailReads >= MAX_DETAIL_READS) {
+          checks.push(later(wait));
+          continue;
+        }
+        detailReads++;
+        try {
+          details.set(wait.providerId, await this.fetchServer(wait.providerId, ctx));
+        } catch (err) {
+          if (!isRateLimited(err)) throw err;
+          refused = true;
+          checks.push(later(wait));
+          continue;
+        }
       }
       const server = details.get(wait.providerId) ?? null;
-      check = judgeUpCloudWait(wait, server, true);
-      if (check.state === 'done' && check.server && server) check = { state: 'done', server: await this.toServer(server, ctx) };
-      checks.push(check);
+      const check = judgeUpCloudWait(wait, server, true);
+      if (check.state !== 'done' || !check.server || !server) {
+        checks.push(check);
+        continue;
+      }
+      try {
+        checks.push({ state: 'done', server: await this.toServer(server, ctx) });
+      } catch (err) {
+        if (!isRateLimited(err)) throw err;
+        refused = true;
+        checks.push(later(wait));
+      }
     }
     return checks;
   }
+
 
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {
     const summaries = await this.listSummaries(ctx);

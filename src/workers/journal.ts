@@ -14,13 +14,11 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys.js';
-import { ErrorCodes, ProviderError } from '../core/errors.js';
+import { isRateLimited } from '../providers/adapter-kit.js';
 import type { WaitCheck } from '../providers/types.js';
 
 /** A rate-limited request was not carried out: the budget held it back or the provider answered 429. */
-function notSent(err: unknown): boolean {
-  return err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
-}
+const notSent = isRateLimited;
 
 export class Journal {
   private constructor(
