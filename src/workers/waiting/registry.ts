@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../core/keys.js';
+import { luaScript, type ScriptRunner } from '../../core/lua.js';
 import type { ProviderName, ServerWait, WaitCheck } from '../../providers/types.js';
 
 export interface WaitEntry {
@@ -22,11 +23,53 @@ export interface WaitEntry {
   lastStatus?: string;
 }
 
+/**
+ * ARGV: prefix, waits key, specs key, number of waits over, then per wait over: operation id,
+ * wait name, outcome JSON; then per wait still waiting: operation id, wait name, next look,
+ * its spec JSON when it changed (else ''). Each is applied only while the operation's
+ * registered wait has that name. Returns the ids whose outcome was written.
+ */
+const RECORD_ROUND = `
+local prefix, waits, specs = ARGV[1], ARGV[2], ARGV[3]
+local n_over = tonumber(ARGV[4])
+local function current(id, name)
+  local spec = redis.call('HGET', specs, id)
+  if not spec then return false end
+  local ok, decoded = pcall(cjson.decode, spec)
+  return ok and decoded.name == name
+end
+local written = {}
+local i = 5
+for _ = 1, n_over do
+  local id, name, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
+  if current(id, name) then
+    redis.call('HSETNX', prefix .. ':op:' .. id .. ':journal', 'w:' .. name, outcome)
+    redis.call('ZREM', waits, id)
+    redis.call('HDEL', specs, id)
+    written[#written + 1] = id
+  end
+end
+while i <= #ARGV do
+  local id, name, next_look, spec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  i = i + 4
+  if current(id, name) then
+    -- XX: an operation cleared meanwhile (cancelled, woken at its deadline) must not come back.
+    redis.call('ZADD', waits, 'XX', next_look, id)
+    if spec ~= '' then redis.call('HSET', specs, id, spec) end
+  end
+end
+return written`;
+
 export class WaitRegistry {
+  private readonly recordScript: ScriptRunner;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    this.recordScript = luaScript(redis, 'peRecordWaitRound', RECORD_ROUND);
+  }
 
   /** Records the wait and marks the journal parked on it, in one transaction. */
   async register(entry: WaitEntry, firstLookAt: number): Promise<void> {
@@ -75,26 +118,23 @@ export class WaitRegistry {
 
   /**
    * Writes what one round found: outcomes of the waits that are over (into their journals,
-   * before their jobs are woken), and the next look for those still waiting.
+   * before their jobs are woken), and the next look for those still waiting. Only for waits
+   * still registered as the round saw them: a round slow enough for the lease to pass to
+   * another watcher may come back after that one has ended the wait and the operation has
+   * moved on to its next, and must then write nothing, above all no outcome for a wait that
+   * is over (an outcome, once written, stands). Returns the operation ids whose outcome it wrote.
    */
   async record(
     account: string,
     over: Array<{ entry: WaitEntry; check: WaitCheck }>,
     still: Array<{ entry: WaitEntry; nextLookAt: number; changed: boolean }>,
-  ): Promise<void> {
-    if (over.length === 0 && still.length === 0) return;
-    const tx = this.redis.multi();
-    for (const { entry, check } of over) {
-      tx.hset(this.keys.journal(entry.operationId), `w:${entry.name}`, JSON.stringify(check));
-      tx.zrem(this.keys.waits(account), entry.operationId);
-      tx.hdel(this.keys.waitSpecs(account), entry.operationId);
-    }
-    for (const { entry, nextLookAt, changed } of still) {
-      // XX: an operation cleared meanwhile (cancelled, woken at its deadline) must not come back.
-      tx.zadd(this.keys.waits(account), 'XX', String(nextLookAt), entry.operationId);
-      if (changed) tx.hset(this.keys.waitSpecs(account), entry.operationId, JSON.stringify(entry));
-    }
-    await tx.exec();
+  ): Promise<Set<string>> {
+    if (over.length === 0 && still.length === 0) return new Set();
+    const args: string[] = [this.keys.prefix, this.keys.waits(account), this.keys.waitSpecs(account), String(over.length)];
+    for (const { entry, check } of over) args.push(entry.operationId, entry.name, JSON.stringify(check));
+    for (const { entry, nextLookAt, changed } of still) args.push(entry.operationId, entry.name, String(nextLookAt), changed ? JSON.stringify(entry) : '');
+    const written = (await this.recordScript(...args)) as string[];
+    return new Set(written);
   }
 
   /** Removes ids from the schedule that have no spec (left behind by an interrupted write). */

@@ -101,12 +101,22 @@ export class AccountWatcher {
     const entries = all.filter((e) => e.deadline + ABANDONED_AFTER_MS >= now0);
     if (entries.length === 0) return;
     const started = Date.now();
+    // A round may outlast the lease (a big account's listing under a tight budget): keep
+    // renewing it, so no other watcher starts a round of its own meanwhile; should it be lost
+    // all the same, this round stops (what it would write is checked against the registry).
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      holdLease(this.ctx.redis, this.leaseKey(), this.holder, LEASE_MS).then(
+        (held) => (held ? undefined : lost.abort('the watcher lease passed to another process')),
+        () => undefined,
+      );
+    }, LEASE_MS / 3);
     let checks;
     try {
       const round = await countingRequests('poll', () =>
         this.provider.checkWaits(
           entries.map((e) => e.wait),
-          { signal: AbortSignal.timeout(ROUND_TIMEOUT_MS) },
+          { signal: AbortSignal.any([AbortSignal.timeout(ROUND_TIMEOUT_MS), lost.signal]) },
         ),
       );
       checks = round.result;
@@ -117,8 +127,10 @@ export class AccountWatcher {
       const limited = err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
       const pauseMs = limited ? Math.max(1000, (err.retryAfterSeconds ?? 1) * 1000) : this.opts.minIntervalMs * 2;
       this.pausedUntil = Date.now() + pauseMs;
-      if (!limited) this.ctx.logger.warn('watcher could not read the provider', { provider: this.provider.name, waits: entries.length, error: (err as Error).message });
+      if (!limited && !lost.signal.aborted) this.ctx.logger.warn('watcher could not read the provider', { provider: this.provider.name, waits: entries.length, error: (err as Error).message });
       return;
+    } finally {
+      clearInterval(renew);
     }
     const now = Date.now();
     const over: Array<{ entry: WaitEntry; check: (typeof checks)[number] }> = [];
@@ -138,9 +150,9 @@ export class AccountWatcher {
       }
       still.push({ entry, nextLookAt: now + nextLookDelay(now - entry.wait.since, this.opts), changed });
     });
-    await this.registry.record(this.account, over, still);
+    const written = await this.registry.record(this.account, over, still);
     await Promise.all([
-      ...over.map(({ entry }) => this.wake(entry.operationId)),
+      ...over.filter(({ entry }) => written.has(entry.operationId)).map(({ entry }) => this.wake(entry.operationId)),
       ...reports.map(({ entry, status }) =>
         this.ctx.store
           .recordProgress(entry.operationId, 'wait', `waiting for ${entry.wait.label}: ${status}`, {
