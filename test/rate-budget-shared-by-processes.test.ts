@@ -154,6 +154,15 @@ describe('the Redis request budget', () => {
       return true;
     });
 
+    // A budget set `off` knows no model: Hetzner's reset (when its bucket is full, up to an
+    // hour away) must not stop the account for an hour; the default pause is used instead.
+    const off = processBudgets(prefix, { hetzner: null });
+    await off('hetzner', 'off').settle(429, new Headers({ 'ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3500), 'ratelimit-limit': '3600', 'ratelimit-remaining': '0' }));
+    await assert.rejects(processBudgets(prefix, { hetzner: null })('hetzner', 'off').take('read'), (err: unknown) => {
+      assert.ok(err instanceof RequestBudgetExhaustedError && err.retryAfterSeconds! <= 60, String(err));
+      return true;
+    });
+
     await seenBy('digitalocean', 'short').settle(429, new Headers({ 'retry-after': '1' }));
     const started = Date.now();
     await other('digitalocean', 'short').take('mutation');

@@ -78,18 +78,23 @@ export function defaultPauseMs(model: BudgetModel): number {
 /** No single pause lasts longer than this, whatever a header says (a bogus reset must not stop an account for a day). */
 export function longestPauseMs(model: BudgetModel): number {
   if (model.kind === 'windows') return Math.max(...model.windows.map((w) => countedSpanMs(w.windowMs)));
+  // Without a model there is no window to wait out: a minute at most, then ask again.
+  if (model.kind === 'none') return 60_000;
   return 3_600_000;
 }
 
 /**
  * How long a 429 asks every process to stay away, in ms: Retry-After when sent; for a bucket
  * one token's refill (Hetzner's reset is when the bucket is *full*, far too late); for windows
- * the reset (DigitalOcean's is when the oldest counted request expires); else a default.
+ * the reset (DigitalOcean's is when the oldest counted request expires); else (a budget set
+ * `off`) a default, at most a minute.
  * Absolute header times become durations with this process's clock.
  */
 export function pauseAfter429(model: BudgetModel, headers: Headers, now = Date.now()): number {
   let ms = retryAfterMs(headers, now);
-  if (ms === undefined && model.kind !== 'bucket') {
+  // A reset is read only against windows: for a bucket (Hetzner) it is when the bucket is
+  // full, and with no model configured we cannot tell which of the two a provider means.
+  if (ms === undefined && model.kind === 'windows') {
     const reset = headers.get('ratelimit-reset');
     if (reset !== null && reset.trim() !== '' && Number.isFinite(Number(reset))) ms = Number(reset) * 1000 - now;
   }
