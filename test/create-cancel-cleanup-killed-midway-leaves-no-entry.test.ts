@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { serverIdFor } from '../src/core/servers/inventory.js';
-import { DELETE_PATH, matched } from './helpers/cancel-cases.js';
-import { EVERY_PROVIDER, PROVIDER_REQUESTS } from './helpers/provider-requests.js';
+import { bootingServer, DELETE_PATH, matched } from './helpers/cancel-cases.js';
+import { EVERY_PROVIDER } from './helpers/provider-requests.js';
 import { TestSystem } from './helpers/system.js';
 
 describe("a worker killed during a create's cancel cleanup: the next worker finishes it and leaves no inventory entry", () => {
@@ -12,34 +11,27 @@ describe("a worker killed during a create's cancel cleanup: the next worker fini
   });
 
   for (const provider of EVERY_PROVIDER) {
-    const { plan, zone } = PROVIDER_REQUESTS[provider];
     test(`${provider}: killed after the cleanup's delete reached the provider`, async () => {
       // Slow boots, so the create is still waiting when it is cancelled.
       const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 6000, otherDelayMs: 2500 });
       systems.push(sys);
-      const op = await sys.createServer({ provider, plan, zone, hostname: `cleanup-crash-${provider}` });
-      const [made] = await sys.eventually(async () => {
-        const marked = await sys.serversMarkedBy(provider, op.id);
-        return marked.length > 0 ? marked : undefined;
-      }, 'the server to exist', 10000);
-      const serverId = serverIdFor(provider, made!.providerId);
-      await sys.eventually(async () => ((await sys.request('GET', `/v1/servers/${serverId}/status`)).status === 200 ? true : undefined), 'the inventory entry', 10000);
+      const { operationId, serverId } = await bootingServer(sys, provider, `cleanup-crash-${provider}`);
 
       // The cleanup's delete takes effect at once, but its answer is held until the worker is dead.
       const rule = sys.sandbox.faults.add({ provider, method: 'DELETE', path: DELETE_PATH[provider], kind: 'slow_response', latencyMs: 8000, count: 1 });
-      const cancel = await sys.request('POST', `/v1/operations/${op.id}/cancel`);
+      const cancel = await sys.request('POST', `/v1/operations/${operationId}/cancel`);
       assert.equal(cancel.status, 202, JSON.stringify(cancel.body));
       await sys.eventually(async () => (matched(sys, rule) > 0 ? true : undefined), "the cleanup's delete to reach the provider", 20000);
       await sys.workers[0]!.kill('SIGKILL');
-      assert.equal((await sys.request('GET', `/v1/operations/${op.id}`)).body.status, 'running', 'the cleanup did not finish');
+      assert.equal((await sys.request('GET', `/v1/operations/${operationId}`)).body.status, 'running', 'the cleanup did not finish');
       assert.equal((await sys.request('GET', `/v1/servers/${serverId}/status`)).status, 200, 'the entry outlived the first cleanup');
 
       await sys.startWorker();
-      const done = await sys.waitForStatus(op.id, ['completed', 'failed', 'cancelled'], 40000);
+      const done = await sys.waitForStatus(operationId, ['completed', 'failed', 'cancelled'], 40000);
       assert.equal(done.status, 'cancelled', JSON.stringify(done.result));
       const entry = await sys.request('GET', `/v1/servers/${serverId}/status`);
       assert.equal(entry.status, 404, `no inventory entry is left behind: ${JSON.stringify(entry.body)}`);
-      assert.deepEqual((await sys.serversMarkedBy(provider, op.id)).filter((s) => s.status !== 'gone'), [], 'nothing left at the provider');
+      assert.deepEqual((await sys.serversMarkedBy(provider, operationId)).filter((s) => s.status !== 'gone'), [], 'nothing left at the provider');
     });
   }
 });

@@ -69,9 +69,15 @@ export async function withRequestPriority<T>(priority: RequestPriority, fn: () =
 
 /** As withRequestPriority, and says how many requests `fn` sent: what one watcher round cost. */
 export async function countingRequests<T>(priority: RequestPriority, fn: () => Promise<T>): Promise<{ result: T; sent: number }> {
+  const outer = priorityScope.getStore();
   const scope: PriorityScope = { priority, sent: 0 };
-  const result = await priorityScope.run(scope, fn);
-  return { result, sent: scope.sent };
+  try {
+    const result = await priorityScope.run(scope, fn);
+    return { result, sent: scope.sent };
+  } finally {
+    // A scope inside another (a watcher round's reads at another priority) still counts toward it.
+    if (outer) outer.sent += scope.sent;
+  }
 }
 
 export function currentRequestPriority(): RequestPriority | undefined {

@@ -10,6 +10,7 @@
  */
 import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
 import { InProcessWaits } from './in-process-waits.js';
+import { withRequestPriority } from './request-budget.js';
 import { ProviderHttpClient, type ProviderHttpClientOptions } from './http-client.js';
 import { MARKER_LABEL_KEY, labelsForTags } from './upcloud-labels.js';
 import {
@@ -73,7 +74,7 @@ const STOP_BODY = { stop_server: { stop_type: 'soft', timeout: SOFT_STOP_TIMEOUT
 /** Up to this many waits, reading each server costs fewer requests than listing the account. */
 const FEW_WAITS = 2;
 /** Servers one watcher round reads in full (see checkWaits); the rest are read at later looks. */
-const MAX_DETAIL_READS = 10;
+const MAX_DETAIL_READS = 20;
 
 export class UpCloudProvider extends InProcessWaits implements Provider {
   protected readonly resourceWord = 'server';
@@ -349,11 +350,12 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
     } else {
       for (const summary of await this.listSummaries(ctx)) summaries.set(summary.uuid, summary);
     }
-    // The listing lacks addresses and disks, so a wait it shows over needs the server's own
-    // read (and its boot disk's, for the image). Those are capped per round and stop at the
-    // first refusal of the budget: a round that answers for some waits and leaves the rest
-    // for the next look makes progress, one that reads hundreds of servers and is then cut
-    // short by the budget answers for none, round after round.
+    // The listing lacks addresses, so a wait it shows over needs the server's own read. Those
+    // reads end waits, so they go at read priority (not paced away like the listing's polls),
+    // are capped per round and stop at the first refusal of the budget: a round that answers
+    // for some waits and leaves the rest for the next look makes progress, one that reads
+    // hundreds of servers and is then cut short by the budget answers for none, round after
+    // round. The boot disk is not looked up for the image: the create recorded it already.
     let detailReads = 0;
     let refused = false;
     const later = (wait: ServerWait): WaitCheck => ({ state: 'waiting', status: `${summaries.get(wait.providerId)?.state ?? 'unknown'} (read in full at the next look)` });
@@ -373,7 +375,7 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
         }
         detailReads++;
         try {
-          details.set(wait.providerId, await this.fetchServer(wait.providerId, ctx));
+          details.set(wait.providerId, await withRequestPriority('read', () => this.fetchServer(wait.providerId, ctx)));
         } catch (err) {
           if (!isRateLimited(err)) throw err;
           refused = true;
@@ -383,17 +385,8 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
       }
       const server = details.get(wait.providerId) ?? null;
       const check = judgeUpCloudWait(wait, server, true);
-      if (check.state !== 'done' || !check.server || !server) {
-        checks.push(check);
-        continue;
-      }
-      try {
-        checks.push({ state: 'done', server: await this.toServer(server, ctx) });
-      } catch (err) {
-        if (!isRateLimited(err)) throw err;
-        refused = true;
-        checks.push(later(wait));
-      }
+      const disk = server ? bootStorageOf(server) : undefined;
+      checks.push(check.state === 'done' && server ? { state: 'done', server: toProviderServer(server, (disk && this.templateOfDisk.get(disk)) ?? null) } : check);
     }
     return checks;
   }

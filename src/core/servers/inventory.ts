@@ -109,7 +109,9 @@ export class ServerInventory {
       provider_id: server.providerId,
       plan: server.plan,
       zone: server.zone,
-      image: server.image ?? '',
+      // A read that could not tell the image (UpCloud's watcher does not look up boot disks)
+      // leaves the one recorded from the create alone.
+      ...(server.image !== null ? { image: server.image } : {}),
       ip_address: server.ipv4 ?? '',
       status: server.status,
       provider_status: server.providerStatus ?? '',
