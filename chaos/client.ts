@@ -128,7 +128,7 @@ export class EngineClient {
       const res = await this.call(record.method, record.path, record.body, headers).catch(() => null);
       record.attempts.push(res?.status ?? 0);
       if (res && res.status >= 200 && res.status < 300 && typeof res.body?.id === 'string') record.operationIds.add(res.body.id);
-      const retry = res === null || res.status >= 500 || res.status === 429 || (res.status === 409 && res.body?.error === 'IDEMPOTENCY_KEY_IN_PROGRESS');
+      const retry = res === null || res.status >= 500 || res.status === 429;
       if (!retry) {
         record.final = res.status;
         record.finalBody = res.body;
