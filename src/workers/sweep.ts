@@ -18,7 +18,8 @@ const BATCH = 500;
  * ARGV: prefix, operation id, the job's hash key, then the queue's wait, paused, active
  * (lists), delayed, prioritized and waiting-children (sorted sets) keys.
  * Returns {status, job}: status is the operation's ('' when there is none); job is
- *   live     — the id is in one of the lists or sets a worker takes jobs from or will;
+ *   live      — the id is in one of the lists or sets a worker takes jobs from or will;
+ *   overslept — delayed, though what it waits for is there (an outcome, a cancel, its turn);
  *   finished — the job hash is there with finishedOn (completed or failed);
  *   stranded — the job hash is there but in none of those (its id must be freed before reuse);
  *   none     — no job hash at all.
@@ -30,7 +31,19 @@ if not status then status = '' end
 if status ~= 'pending' and status ~= 'running' then return {status, 'closed'} end
 if redis.call('EXISTS', job_key) == 0 then return {status, 'none'} end
 if redis.call('HEXISTS', job_key, 'finishedOn') == 1 then return {status, 'finished'} end
-for i = 7, 9 do
+if redis.call('ZSCORE', ARGV[7], id) then
+  -- Delayed, yet what it sleeps for has come: a wake (a watcher's promote, a cancel's, the
+  -- announcement of its turn on a server) was lost to a crash or a Redis restart.
+  local op = prefix .. ':op:' .. id
+  if redis.call('HEXISTS', op, 'cancel_requested_at') == 1 then return {status, 'overslept'} end
+  local journal = op .. ':journal'
+  local parked = redis.call('HGET', journal, 'parked')
+  if parked and redis.call('HEXISTS', journal, 'w:' .. parked) == 1 then return {status, 'overslept'} end
+  local lane = redis.call('HGET', op, 'lane')
+  if status == 'pending' and lane and redis.call('ZRANGE', prefix .. ':lane:' .. lane, 0, 0)[1] == id then return {status, 'overslept'} end
+  return {status, 'live'}
+end
+for i = 8, 9 do
   if redis.call('ZSCORE', ARGV[i], id) then return {status, 'live'} end
 end
 for i = 4, 6 do
@@ -38,7 +51,7 @@ for i = 4, 6 do
 end
 return {status, 'stranded'}`;
 
-type JobCheck = 'closed' | 'live' | 'finished' | 'stranded' | 'none';
+type JobCheck = 'closed' | 'live' | 'overslept' | 'finished' | 'stranded' | 'none';
 
 async function checkJob(ctx: CoreContext, queue: OperationQueue, id: string): Promise<{ status: string; job: JobCheck }> {
   const run = luaScript(ctx.redis, 'peSweepCheckJob', CHECK_JOB);
@@ -93,6 +106,12 @@ async function enqueueIfJobless(ctx: CoreContext, op: Operation): Promise<boolea
   const queue = ctx.queues.queueFor(op);
   const { status, job } = await checkJob(ctx, queue, op.id);
   if (job === 'closed' || job === 'live') return false;
+  if (job === 'overslept') {
+    // Its wake was lost: run it now rather than at its deadline.
+    await (await queue.getJob(op.id))?.promote().catch(() => undefined);
+    ctx.logger.warn('sweep woke an operation whose wake was lost', { operation_id: op.id, status, trace_id: op.trace_id });
+    return false;
+  }
   // A finished job under an unfinished operation (e.g. failed for stalling too often) must go before its id can be reused.
   if (job === 'finished' || job === 'stranded') await queue.remove(op.id).catch(() => 0);
   await enqueueOperation(ctx, op);

@@ -98,7 +98,9 @@ export class AccountWatcher {
     const now0 = Date.now();
     const abandoned = all.filter((e) => e.deadline + ABANDONED_AFTER_MS < now0);
     for (const entry of abandoned) await this.registry.clear(this.account, entry.operationId);
-    const entries = all.filter((e) => e.deadline + ABANDONED_AFTER_MS >= now0);
+    // Oldest first: where a provider's round answers for only so many waits (UpCloud's reads
+    // in full, DigitalOcean's action reads), the ones waiting longest go first, so none starves.
+    const entries = all.filter((e) => e.deadline + ABANDONED_AFTER_MS >= now0).sort((a, b) => a.wait.since - b.wait.since);
     if (entries.length === 0) return;
     const started = Date.now();
     // A round may outlast the lease (a big account's listing under a tight budget): keep
