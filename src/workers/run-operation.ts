@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { DeadlineType } from '../core/config.js';
 import type { CoreContext } from '../core/context.js';
+import { holdLease, releaseLease } from '../core/lease.js';
 import { AbortedError, ErrorCodes, isAbort, ProviderError, EngineError, type ErrorCode } from '../core/errors.js';
 import { isTerminal, type Operation, type OperationError } from '../core/operations/model.js';
 import { notifyWorkflow } from '../core/workflows/notify.js';
@@ -102,6 +104,35 @@ function isRetryable(err: unknown): boolean {
  * the next run replays the processor from its journal up to that point and goes on.
  */
 export async function runOperation(
+  deps: RunDeps,
+  job: Job<OperationJobData>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>> {
+  const { ctx } = deps;
+  const id = job.data.operationId;
+  // One run of an operation at a time. BullMQ's job lock nearly ensures it, but a worker that
+  // loses its lock (Redis restarting under it, a stalled event loop) runs on while the job is
+  // handed to another: two runs, two cleanups, two stop requests. The run lease is the fence:
+  // a run that cannot take it sleeps a little and tries again.
+  const lease = ctx.keys.lock(`run:${id}`);
+  const holder = randomUUID();
+  const leaseMs = ctx.config.worker.lockDurationMs;
+  if (!(await holdLease(ctx.redis, lease, holder, leaseMs))) {
+    ctx.logger.warn('another run of this operation is still going; trying again shortly', { operation_id: id, trace_id: job.data.traceId });
+    await job.moveToDelayed(Date.now() + Math.ceil(leaseMs / 2) + Math.floor(Math.random() * 1000), token);
+    throw new DelayedError();
+  }
+  const renew = setInterval(() => void holdLease(ctx.redis, lease, holder, leaseMs).catch(() => false), Math.ceil(leaseMs / 3));
+  try {
+    return await runLeased(deps, job, token, signal);
+  } finally {
+    clearInterval(renew);
+    await releaseLease(ctx.redis, lease, holder).catch(() => undefined);
+  }
+}
+
+async function runLeased(
   deps: RunDeps,
   job: Job<OperationJobData>,
   token: string | undefined,
