@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../src/core/config.js';
 import { startManagedRedis, type ManagedRedis } from '../src/supervisor/managed-redis.js';
 import { freePort } from './helpers/free-port.js';
 import { http } from './helpers/http.js';
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+import { listening, startCommand, type Started } from './helpers/start-command.js';
 
 async function configGet(url: string, name: string): Promise<string> {
   const client = new Redis(url, { maxRetriesPerRequest: 1 });
@@ -22,32 +18,6 @@ async function configGet(url: string, name: string): Promise<string> {
   } finally {
     client.disconnect();
   }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** The start command, with none of this process's engine settings leaking into it. */
-function startCommand(env: Record<string, string>): Started {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(DIGITALOCEAN_|HCLOUD_|VULTR_|UPCLOUD_|REDIS_URL|MANAGED_REDIS_|ADMIN_PASSWORD|JWT_SECRET|KEY_PREFIX)/.test(k)),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  return { child, output: () => out, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
 }
 
 describe('the managed Redis fsyncs as configured, every write by default', () => {
