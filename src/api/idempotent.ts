@@ -32,11 +32,13 @@ export interface IdempotencyDeps {
   operations: OperationStore;
 }
 
-const replayed = (reply: StoredReply): RouteReply => ({
-  status: reply.status,
+/** An answer given again: marked so the client can tell. */
+const markReplayed = (reply: { status: number; body: unknown; headers?: Record<string, string> }): RouteReply => ({
+  ...reply,
   headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' },
-  body: JSON.parse(reply.body) as unknown,
 });
+
+const replayed = (reply: StoredReply): RouteReply => markReplayed({ status: reply.status, headers: reply.headers, body: JSON.parse(reply.body) as unknown });
 
 /**
  * Runs a route's validation and handler under the request's Idempotency-Key, if it sent one:
@@ -64,10 +66,7 @@ export async function runIdempotently(
   if (state.kind === 'replay') return replayed(state.reply);
   if (state.kind === 'bound') {
     const op = await deps.operations.get(state.operationId);
-    if (op) {
-      const reply = acceptedReply(op);
-      return { ...reply, headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' } };
-    }
+    if (op) return markReplayed(acceptedReply(op));
   }
   // A key naming an operation that is gone (kept longer than the operation's history) no
   // longer protects anything: the request runs afresh, unbound.
@@ -94,5 +93,5 @@ export async function runIdempotently(
   if ('stream' in reply || reply.status >= 500 || !binding) return reply;
   const kept = await deps.store.keep(scope, binding, { status: reply.status, headers: reply.headers ?? {}, body: JSON.stringify(reply.body ?? null) });
   if (kept.kind === 'replay') return replayed(kept.reply);
-  return kept.repeated ? { ...reply, headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' } } : reply;
+  return kept.repeated ? markReplayed(reply) : reply;
 }

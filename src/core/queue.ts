@@ -21,6 +21,15 @@ export interface OperationJobData {
 
 export type OperationQueue = Queue<OperationJobData>;
 
+/**
+ * Runs a sleeping (delayed) job now. One that is not delayed (running, waiting, gone) is left
+ * as it is: whoever wakes a job cannot know whether another already did.
+ */
+export async function wakeJob(queue: Queue, id: string): Promise<void> {
+  const job = await queue.getJob(id).catch(() => undefined);
+  await job?.promote().catch(() => undefined);
+}
+
 export class OperationQueues {
   private readonly queues = new Map<ProviderName, OperationQueue>();
   private workflowQueue?: OperationQueue;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CoreContext } from '../core/context.js';
+import { wakeJob } from '../core/queue.js';
 import type { ProviderName } from '../providers/types.js';
 
 /**
@@ -18,13 +19,8 @@ export async function listenForLaneTurns(subscriber: Redis, ctx: CoreContext): P
 }
 
 async function wakeOperation(ctx: CoreContext, id: string): Promise<void> {
-  try {
-    const provider = (await ctx.redis.hget(ctx.keys.operation(id), 'provider')) as ProviderName | null;
-    if (!provider) return;
-    // Lanes hold server operations only, which run on their provider's queue.
-    const job = await ctx.queues.for(provider).getJob(id);
-    if (job && (await job.isDelayed())) await job.promote();
-  } catch {
-    // Promoted by another worker meanwhile, or Redis busy: the job's own recheck covers it.
-  }
+  const provider = (await ctx.redis.hget(ctx.keys.operation(id), 'provider').catch(() => null)) as ProviderName | null;
+  // Lanes hold server operations only, which run on their provider's queue. Promoted by
+  // another worker meanwhile, or Redis busy: the job's own recheck covers it.
+  if (provider) await wakeJob(ctx.queues.for(provider), id);
 }

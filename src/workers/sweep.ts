@@ -1,7 +1,7 @@
 import type { CoreContext } from '../core/context.js';
 import { luaScript } from '../core/lua.js';
 import { isWorkflowType, type Operation, type OperationStatus } from '../core/operations/model.js';
-import type { OperationQueue } from '../core/queue.js';
+import { wakeJob, type OperationQueue } from '../core/queue.js';
 import { enqueueSweepAdvance } from '../core/workflows/notify.js';
 import { enqueueOperation } from '../core/operations/submit.js';
 
@@ -108,7 +108,7 @@ async function enqueueIfJobless(ctx: CoreContext, op: Operation): Promise<boolea
   if (job === 'closed' || job === 'live') return false;
   if (job === 'overslept') {
     // Its wake was lost: run it now rather than at its deadline.
-    await (await queue.getJob(op.id))?.promote().catch(() => undefined);
+    await wakeJob(queue, op.id);
     ctx.logger.warn('sweep woke an operation whose wake was lost', { operation_id: op.id, status, trace_id: op.trace_id });
     return false;
   }

@@ -2,6 +2,7 @@ import type { CoreContext } from '../context.js';
 import { NotFoundError, OperationFinishedError, ErrorCodes } from '../errors.js';
 import type { Operation } from './model.js';
 import { notifyWorkflow } from '../workflows/notify.js';
+import { wakeJob } from '../queue.js';
 
 export interface CancelOutcome {
   operation: Operation;
@@ -35,7 +36,6 @@ export async function cancelOperation(ctx: CoreContext, id: string, requestedBy:
   await ctx.redis.publish(ctx.keys.cancelChannel(), id);
   const operation = (await ctx.store.get(id))!;
   // A job waiting out a retry backoff has no worker to tell: run it now so it sees the request.
-  const job = await ctx.queues.queueFor(operation).getJob(id);
-  if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  await wakeJob(ctx.queues.queueFor(operation), id);
   return { operation, cancelled: false };
 }

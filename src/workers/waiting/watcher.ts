@@ -14,6 +14,7 @@ import type { Queue } from 'bullmq';
 import type { CoreContext } from '../../core/context.js';
 import { ErrorCodes, ProviderError } from '../../core/errors.js';
 import { holdLease, releaseLease } from '../../core/lease.js';
+import { wakeJob } from '../../core/queue.js';
 import type { Provider } from '../../providers/types.js';
 import { countingRequests } from '../../providers/request-budget.js';
 import { WaitRegistry, type WaitEntry } from './registry.js';
@@ -175,11 +176,7 @@ export class AccountWatcher {
    * not finished parking) cannot be promoted; that run looks for the outcome after parking.
    */
   private async wake(operationId: string): Promise<void> {
-    try {
-      const job = await this.queue.getJob(operationId);
-      await job?.promote();
-    } catch {
-      // Not delayed: either running already or about to check for the outcome itself.
-    }
+    // A job not delayed is running already, or about to check for the outcome itself.
+    await wakeJob(this.queue, operationId);
   }
 }
