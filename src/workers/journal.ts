@@ -8,6 +8,9 @@
  * - intent: a mark written just before a step that changes something at a provider runs
  *   (`i:<name>`); a rerun finding the mark without a result knows an earlier run may have
  *   got as far as the provider, and looks there before sending again.
+ * - cleanup note: a server a cancel's cleanup found and is about to remove (`c:<server id>`);
+ *   a later try of the cleanup (a retry, a rerun after a crash) still reports it when an
+ *   earlier try removed it and died before hearing back.
  * - park: an operation waiting on the cloud gives its worker slot back: its job is moved to
  *   BullMQ's delayed set until its deadline, and the watcher of its provider account wakes
  *   it when the wait is over (see run-operation.ts, waiting/registry.ts and waiting/watcher.ts).
@@ -118,6 +121,20 @@ export class Journal {
     await this.redis.hset(this.key, `s:${name}`, encoded);
     this.fields[`s:${name}`] = encoded;
     return result;
+  }
+
+  /** Keeps what a cleanup found before it acts on it, for the cleanup's later tries. */
+  async noteCleanup(id: string, value: unknown): Promise<void> {
+    const encoded = JSON.stringify(value);
+    await this.redis.hset(this.key, `c:${id}`, encoded);
+    this.fields[`c:${id}`] = encoded;
+  }
+
+  /** What earlier tries of a cleanup found, by id. */
+  cleanupNotes<T>(): Map<string, T> {
+    const notes = new Map<string, T>();
+    for (const [field, raw] of Object.entries(this.fields)) if (field.startsWith('c:')) notes.set(field.slice(2), JSON.parse(raw) as T);
+    return notes;
   }
 
   /** What the watcher found for a wait, once it is over. */

@@ -14,13 +14,17 @@ import type { Processor } from '../run-operation.js';
  * step's result), or, when it died between the create and the journal, the entries its
  * operation id wrote first. Nothing when the create was never begun.
  */
-async function entriesWrittenBy(ctx: CoreContext, op: Operation): Promise<Array<{ id: string; providerId: string; hostname: string }>> {
-  const journal = await Journal.load(ctx.redis, ctx.keys, op.id);
+async function entriesWrittenBy(ctx: CoreContext, op: Operation, journal: Journal): Promise<Array<{ id: string; providerId: string; hostname: string }>> {
   const kept = journal.kept<{ server: ProviderServer }>('create');
   if (kept) return [{ id: serverIdFor(kept.server.provider, kept.server.providerId), providerId: kept.server.providerId, hostname: kept.server.name }];
   if (!journal.begun('create')) return [];
   const written = await ctx.inventory.writtenFirstBy(op.provider, op.id);
   return written.map((r) => ({ id: r.id, providerId: r.provider_id, hostname: r.hostname }));
+}
+
+interface CleanupTarget {
+  providerId: string;
+  hostname: string;
 }
 
 /**
@@ -54,12 +58,18 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
   // heard of it, so every entry this create wrote is looked up and removed too, leaving none
   // `provisioning` once the operation is over.
   onCancel(async (signal) => {
-    const cleaned: Array<Record<string, unknown>> = [];
+    const journal = await Journal.load(ctx.redis, ctx.keys, op.id);
+    // Servers an earlier try of this cleanup found: it may have deleted one and died (or met
+    // a provider error) before hearing back, and then neither the marker nor the inventory
+    // finds it any more; it is still this create's server and the result still names it.
+    const noted = journal.cleanupNotes<CleanupTarget>();
+    const servers = new Map<string, CleanupTarget>(noted);
     const made = await provider.findByMarker(op.id, { signal });
-    const servers = new Map<string, { providerId: string; hostname: string }>();
     if (made) servers.set(serverIdFor(made.provider, made.providerId), { providerId: made.providerId, hostname: made.name });
-    for (const entry of await entriesWrittenBy(ctx, op)) if (!servers.has(entry.id)) servers.set(entry.id, entry);
+    for (const entry of await entriesWrittenBy(ctx, op, journal)) if (!servers.has(entry.id)) servers.set(entry.id, entry);
+    const cleaned: Array<Record<string, unknown>> = [];
     for (const [serverId, server] of servers) {
+      if (!noted.has(serverId)) await journal.noteCleanup(serverId, server);
       // Waits until the server is gone; one already gone (404) is no error.
       const { existed } = await provider.deleteServer(server.providerId, { signal });
       await ctx.inventory.remove(serverId);
@@ -68,7 +78,7 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
         provider: provider.name,
         provider_id: server.providerId,
         hostname: server.hostname,
-        action: existed ? 'deleted' : 'removed from inventory: already gone at the provider',
+        action: existed || noted.has(serverId) ? 'deleted' : 'removed from inventory: already gone at the provider',
       });
     }
     return cleaned;
