@@ -47,3 +47,37 @@ describe('a worker killed while its reboot was on the wire: the rerun does not r
     });
   }
 });
+
+describe('a reboot of a halted server that the provider refused (5xx) is sent again on the rerun', () => {
+  const systems: TestSystem[] = [];
+  after(async () => {
+    await Promise.all(systems.map((s) => s.stop()));
+  });
+
+  // Neither records actions the engine could look for; the server's state tells instead.
+  // UpCloud restarts only a started server: a halted one's reboot is a start.
+  const HALTED_REBOOT_PATH = { vultr: REBOOT_PATH.vultr, upcloud: '^/1\\.3/server/[^/]+/start$' };
+  for (const provider of ['vultr', 'upcloud'] as const) {
+    const { plan, zone } = PROVIDER_REQUESTS[provider];
+    test(`${provider}: the halted server boots, and the operation completes`, async () => {
+      const sys = await TestSystem.start({ workers: 1, otherDelayMs: 300 });
+      systems.push(sys);
+      const created = await sys.createServer({ provider, plan, zone, hostname: `refused-reboot-${provider}` });
+      const server = await sys.waitForStatus(created.id, ['completed', 'failed']);
+      assert.equal(server.status, 'completed', JSON.stringify(server.error));
+      const id = server.result!.server_id as string;
+      const off = await sys.request('POST', `/v1/servers/${id}/actions`, { body: { action: 'power_off' } });
+      assert.equal((await sys.waitForStatus(off.body.id, ['completed', 'failed'])).status, 'completed');
+
+      // Refused without effect; the first run cannot know that, the rerun sees the server still halted.
+      const refused = sys.sandbox.faults.add({ provider, method: 'POST', path: HALTED_REBOOT_PATH[provider], kind: 'status', status: 503, count: 1 });
+      const res = await sys.request('POST', `/v1/servers/${id}/actions`, { body: { action: 'reboot' } });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const done = await sys.waitForStatus(res.body.id, ['completed', 'failed', 'cancelled'], 40000);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(sys.sandbox.faults.list().find((r) => r.id === refused)!.matched, 1, 'the first reboot was refused');
+      const status = await sys.request('GET', `/v1/servers/${id}/status`);
+      assert.equal(status.body.status, 'running');
+    });
+  }
+});

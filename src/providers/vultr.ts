@@ -240,17 +240,19 @@ export class VultrProvider extends InProcessWaits implements Provider {
    */
   async powerStep(providerId: string, action: PowerAction, ctx: CallContext, earlier?: EarlierAttempt): Promise<StepOutcome> {
     const { path, settled } = POWER_REQUESTS[action];
-    if (earlier && action === 'reboot') {
-      // Vultr records no actions and a reboot leaves no state behind: one that may have been
-      // sent is not sent again (a reboot twice is worse than a reboot once).
+    const before = await this.settledOrWait(providerId, `${action} of instance ${providerId}`, ctx);
+    if ('wait' in before) return before;
+    // Vultr records no actions and a reboot of a running instance leaves no state behind: one
+    // an earlier attempt may have sent is not sent again (a reboot twice is worse than once).
+    // An instance that is settled and halted is the exception: a reboot that reached it would
+    // have booted it, so none did, and sending it now is its first.
+    if (earlier && action === 'reboot' && before.instance.power_status !== 'stopped') {
       return {
         wait: { providerId, until: settled, label: `${action} of instance ${providerId}` },
         again: false,
         note: `an earlier attempt may have sent the reboot of instance ${providerId}; not sending it again`,
       };
     }
-    const before = await this.settledOrWait(providerId, `${action} of instance ${providerId}`, ctx);
-    if ('wait' in before) return before;
     if (action !== 'reboot' && before.instance.power_status === settled) {
       return { wait: null, again: false, note: `instance ${providerId} is already ${settled}` };
     }
