@@ -127,6 +127,8 @@ function processEnv(env: EngineEnv): Record<string, string | undefined> {
   return {
     REDIS_URL: env.redisUrl,
     KEY_PREFIX: env.keyPrefix,
+    WORKSPACES: 'bench',
+    ACCESS_TOKEN_TTL_SECONDS: '7200',
     HOST: '127.0.0.1',
     ADMIN_PASSWORD: env.adminPassword,
     JWT_SECRET: env.jwtSecret,

@@ -48,6 +48,9 @@ export class ChaosSystem {
       ...settings.engineEnv,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       KEY_PREFIX: 'chaos',
+      WORKSPACES: 'chaos',
+      // A run is longer than the default 15 minutes; the clients log in once.
+      ACCESS_TOKEN_TTL_SECONDS: '7200',
       HOST: '127.0.0.1',
       PORT: String(apiPort),
       ADMIN_PASSWORD: adminPassword,

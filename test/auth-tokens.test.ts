@@ -26,7 +26,7 @@ describe('authentication: login, tokens, permissions', () => {
   test('login returns an access token, a refresh token and its lifetime', async () => {
     const res = await sys.request('POST', '/v1/auth/login', { auth: false, body: { username: 'admin', password: sys.adminPassword } });
     assert.equal(res.status, 200);
-    assert.equal(res.body.expires_in, 86400);
+    assert.equal(res.body.expires_in, 900, 'access tokens are short-lived: 15 minutes by default');
     const decoded = jwt.decode(res.body.token, { complete: true }) as jwt.Jwt;
     assert.equal(decoded.header.alg, 'HS256');
     assert.equal((decoded.payload as jwt.JwtPayload).aud, 'provisioning-api');
@@ -85,7 +85,7 @@ describe('authentication: login, tokens, permissions', () => {
     assert.equal((await http(sys.url, 'GET', '/v1/servers', { token: login.body.token })).status, 200);
     const create = await http(sys.url, 'POST', '/v1/servers/create', {
       token: login.body.token,
-      body: { workspace: 'w', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'h', zone: 'nyc3' },
+      body: { workspace: 'default', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'h', zone: 'nyc3' },
     });
     assert.equal(create.status, 403);
     assert.match(create.body.message, /server_create/);
@@ -109,7 +109,7 @@ describe('the first start with no admin configured', () => {
     try {
       assert.equal(announced.length, 1);
       assert.ok(announced[0]!.length >= 20);
-      const stored = await first.ctx.redis.get('firststart:auth:admin');
+      const stored = await first.ctx.redis.hget('firststart:user:admin', 'pw');
       assert.match(stored!, /^\$2[aby]\$/);
       assert.ok(!stored!.includes(announced[0]!));
       const login = await http(first.url, 'POST', '/v1/auth/login', { body: { username: 'admin', password: announced[0] } });

@@ -6,6 +6,7 @@ import { IdempotencyStore, requestFingerprint } from '../src/core/idempotency.js
 import { requestServerCreate, type CreateServerRequest } from '../src/core/servers/requests.js';
 import { http, type HttpReply } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
+import { Access } from '../src/core/auth/access.js';
 
 const createBody = { workspace: 'production', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'web-01', zone: 'nyc3', check_mode: false, tags: ['web'] };
 
@@ -20,7 +21,7 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
   before(async () => {
     sys = await TestSystem.start({
       workers: 0,
-      env: { AUTH_USERS: `second:operator:${bcrypt.hashSync('second-password-1', 4)}` },
+      env: { AUTH_USERS: `second:operator:${bcrypt.hashSync('second-password-1', 4)}:production` },
     });
   });
   after(async () => {
@@ -173,7 +174,7 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
     assert.equal(state.kind, 'free');
     if (state.kind !== 'free') return;
     const before = await operationCount(sys);
-    const written = await requestServerCreate(sys.api.ctx, createBody as CreateServerRequest, { username: 'admin', traceId: 'dead-request', idempotency: state.binding });
+    const written = await requestServerCreate(sys.api.ctx, createBody as CreateServerRequest, { username: 'admin', traceId: 'dead-request', idempotency: state.binding, access: new Access({ kind: 'user', username: 'admin', admin: true, workspaces: {} }) });
 
     const started = Date.now();
     const retry = await create(sys, 'api-died-after-write');
@@ -214,7 +215,8 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; responses: Record<string, unknown> }>>)) {
       for (const [method, op] of Object.entries(methods)) {
         const has = (op.parameters ?? []).some((p) => p.name === 'Idempotency-Key' && p.in === 'header');
-        const expected = method !== 'get' && path.startsWith('/v1/') && !path.startsWith('/v1/auth/');
+        // Not where the answer or the request is a secret that must not be kept: tokens, API keys, passwords.
+        const expected = method !== 'get' && path.startsWith('/v1/') && !path.startsWith('/v1/auth/') && !path.startsWith('/v1/api-keys') && !path.endsWith('/password');
         assert.equal(has, expected, `${method} ${path}`);
         if (has) {
           assert.ok(op.responses['422'], `${method} ${path} documents 422`);

@@ -22,7 +22,7 @@ describe('task services are installed over SSH on the sandbox servers', () => {
   const userConfig = '#cloud-config\npackages:\n  - htop\n';
 
   before(async () => {
-    sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 100, otherDelayMs: 50, env: { AUTH_USERS: `viewer1:viewer:${bcrypt.hashSync('viewer-password-1', 4)}` } });
+    sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 100, otherDelayMs: 50, env: { AUTH_USERS: `viewer1:viewer:${bcrypt.hashSync('viewer-password-1', 4)}:production` } });
     redis = new Redis(sys.redis.url);
     // Two clouds: one operation may span them, and Vultr hands back the user_data it was given.
     const { plan, zone } = PROVIDER_REQUESTS.vultr;

@@ -1,7 +1,10 @@
 import express from 'express';
 import swaggerUi from 'swagger-ui-express';
+import type { ApiKeyStore } from '../core/auth/api-keys.js';
+import type { Authenticator } from '../core/auth/authenticate.js';
 import type { TokenService } from '../core/auth/tokens.js';
 import type { UserDirectory } from '../core/auth/users.js';
+import type { AuditLog } from '../core/audit.js';
 import type { CoreContext } from '../core/context.js';
 import { errorHandler, notFoundHandler } from './middleware/errors.js';
 import { traceId } from './middleware/trace.js';
@@ -21,6 +24,10 @@ import { detailErrorHandler } from './middleware/detail-errors.js';
 import { catalogFor } from '../core/context.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { systemRoutes } from './routes/system.js';
+import { userRoutes } from './routes/users.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+import { auditRoutes } from './routes/audit.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
@@ -30,6 +37,9 @@ export interface ApiDeps {
   hub: EventHub;
   tokens: TokenService;
   users: UserDirectory;
+  apiKeys: ApiKeyStore;
+  authenticator: Authenticator;
+  audit: AuditLog;
   version: string;
 }
 
@@ -48,20 +58,26 @@ export function createApp(deps: ApiDeps): express.Express {
   // The multi-cloud manager's endpoints answer errors in that contract's {"detail": …} shape.
   const multiCloud = express.Router();
   multiCloud.use((req, res, next) => (MULTI_CLOUD_PATH.test(req.path) ? jsonBody(req, res, next) : next()));
-  multiCloudRoutes(routeMounter(multiCloud, registry, deps.tokens), deps.ctx, deps.providers, deps.hub);
+  const audit = { log: deps.audit, logger: deps.ctx.logger };
+  multiCloudRoutes(routeMounter(multiCloud, registry, { authenticator: deps.authenticator, audit }), deps.ctx, deps.providers, deps.hub);
   multiCloud.use(detailErrorHandler(deps.ctx.logger));
   app.use(multiCloud);
 
   const router = express.Router();
   router.use(jsonBody);
   const idempotency = new IdempotencyStore(deps.ctx.redis, deps.ctx.keys, deps.ctx.config.idempotencyTtlSeconds, deps.ctx.logger);
-  const route = routeMounter(router, registry, deps.tokens, { store: idempotency, operations: deps.ctx.store });
+  const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store }, audit });
+  const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
+  userRoutes(route, deps.users, deps.apiKeys, deps.tokens);
+  apiKeyRoutes(route, deps.apiKeys);
+  workspaceRoutes(route, deps.ctx, catalog);
+  auditRoutes(route, deps.audit);
   serverRoutes(route, deps.ctx, deps.providers);
-  catalogRoutes(route, catalogFor(deps.ctx, deps.providers));
+  catalogRoutes(route, catalog);
   operationRoutes(route, deps.ctx, deps.hub);
-  workflowRoutes(route, deps.ctx);
+  workflowRoutes(route, deps.ctx, catalog);
   eventRoutes(route, deps.ctx, deps.hub);
   taskservRoutes(route, deps.ctx);
   app.use(router);

@@ -18,12 +18,13 @@ import type { RouteReply } from './route.js';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Every mutating, authenticated `/v1` route honours `Idempotency-Key` unless it says otherwise.
- * Login and refresh are left out: they create no operation, and a replayed token pair would
- * hand out tokens without checking the password again.
+ * Every mutating, authenticated `/v1` route honours `Idempotency-Key`, but for those whose
+ * answer or request is a secret that must not be kept for replay: login, refresh and logout
+ * (a replayed token pair would hand out tokens without the password), API keys (the answer
+ * is the key) and passwords (the fingerprint would be a hash of the password).
  */
 export function idempotentByDefault(method: string, path: string): boolean {
-  return MUTATING.has(method.toUpperCase()) && path.startsWith('/v1/') && !path.startsWith('/v1/auth/');
+  return MUTATING.has(method.toUpperCase()) && path.startsWith('/v1/') && !path.startsWith('/v1/auth/') && !path.startsWith('/v1/api-keys') && !path.endsWith('/password');
 }
 
 /** What answering under a key needs: the keys, and the operations a key may name. */

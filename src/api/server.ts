@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiKeyStore } from '../core/auth/api-keys.js';
+import { Authenticator } from '../core/auth/authenticate.js';
+import { ExternalTokenVerifier } from '../core/auth/external-tokens.js';
 import { TokenService } from '../core/auth/tokens.js';
 import { UserDirectory } from '../core/auth/users.js';
+import { AuditLog } from '../core/audit.js';
 import type { Config } from '../core/config.js';
 import { closeCoreContext, createCoreContext, type CoreContext } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
@@ -29,8 +33,13 @@ export async function startApi(
 ): Promise<RunningApi> {
   const ctx = createCoreContext(config, redisUrl, logger, 'api');
   const users = new UserDirectory(config, ctx.redis, ctx.keys);
-  await users.ensureAdmin(announceAdminPassword);
+  await users.bootstrap(announceAdminPassword);
+  for (const name of config.workspaces) await ctx.workspaces.create(name);
   const tokens = await TokenService.create(config, ctx.redis, ctx.keys);
+  const apiKeys = new ApiKeyStore(ctx.redis, ctx.keys);
+  const external = config.auth.jwks ? new ExternalTokenVerifier({ jwksUrl: config.auth.jwks.url, issuer: config.auth.jwks.issuer, audience: config.auth.jwks.audience }) : null;
+  const authenticator = new Authenticator(tokens, users, apiKeys, external);
+  const audit = new AuditLog(ctx.redis, ctx.keys, config.auth.auditRetentionSeconds);
   // The API's listings and checks spend the same provider budgets as the workers.
   const providers = createProviders(
     config.providers,
@@ -38,7 +47,7 @@ export async function startApi(
     createRequestBudgets(ctx.redis, ctx.keys, config),
   );
   const hub = new EventHub(redisUrl, ctx.keys, logger);
-  const app = createApp({ ctx, tokens, users, providers, hub, version: VERSION });
+  const app = createApp({ ctx, tokens, users, apiKeys, authenticator, audit, providers, hub, version: VERSION });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

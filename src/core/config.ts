@@ -10,9 +10,12 @@ export interface ConfiguredUser {
   username: string;
   role: Role;
   passwordHash: string;
+  /** The workspaces the user is a member of, with `role` in each; ignored for an admin (global). */
+  workspaces: string[];
 }
 
-export type Role = 'admin' | 'operator' | 'viewer';
+/** From most to least: a role holds every permission of the roles after it (see auth/permissions.ts). */
+export type Role = 'admin' | 'operator' | 'developer' | 'viewer';
 
 /** Where a provider's API is and the credential it takes (a bearer token). */
 export interface ProviderCredentials {
@@ -55,8 +58,15 @@ export interface Config {
     refreshTtlSeconds: number;
     /** Initial admin password, used only when no admin exists yet. */
     adminPassword: string | null;
+    /** Bootstrap users: written to Redis when absent, disabled there once dropped from the setting. */
     users: ConfiguredUser[];
+    /** RS256 tokens of a trusted issuer (the mesh registry), verified through its JWKS; null when not wired. */
+    jwks: { url: string; issuer: string; audience: string } | null;
+    /** How long the audit log keeps an entry. */
+    auditRetentionSeconds: number;
   };
+  /** Workspaces created at boot when absent, so an empty system has somewhere to work. */
+  workspaces: string[];
   providers: {
     digitalocean: ProviderCredentials | null;
     hetzner: ProviderCredentials | null;
@@ -174,22 +184,47 @@ function url(env: Env, name: string, fallback: string | null): string | null {
   return raw.replace(/\/+$/, '');
 }
 
-const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer'];
 
-/** `AUTH_USERS=alice:operator:$2b$10$…,bob:viewer:$2b$10$…` — bcrypt hashes contain neither `:` nor `,`. */
+const WORKSPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+function parseWorkspaceList(raw: string, separator: string, where: string): string[] {
+  const names = raw.split(separator).map((n) => n.trim()).filter((n) => n.length > 0);
+  for (const name of names) if (!WORKSPACE_NAME.test(name)) throw new ConfigError(where, `has an invalid workspace name '${name}'`);
+  return [...new Set(names)];
+}
+
+/**
+ * `AUTH_USERS=alice:operator:$2b$10$…:production+staging,bob:viewer:$2b$10$…` — bcrypt hashes
+ * contain neither `:` nor `,`; the workspaces (joined by `+`) default to `default`.
+ */
 function parseUsers(raw: string | null): ConfiguredUser[] {
   if (raw === null) return [];
   return raw.split(',').map((entry, i) => {
-    const [username, role, passwordHash, ...rest] = entry.trim().split(':');
+    const [username, role, passwordHash, workspaces, ...rest] = entry.trim().split(':');
     const where = `AUTH_USERS entry ${i + 1}`;
     if (rest.length || !username || !role || !passwordHash) {
-      throw new ConfigError(where, "must look like 'name:role:bcrypt-hash'");
+      throw new ConfigError(where, "must look like 'name:role:bcrypt-hash[:workspace+workspace]'");
     }
     if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(username)) throw new ConfigError(where, `has an invalid username '${username}'`);
     if (!ROLES.includes(role as Role)) throw new ConfigError(where, `has role '${role}', expected one of ${ROLES.join(', ')}`);
     if (!/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(passwordHash)) throw new ConfigError(where, 'must carry a bcrypt hash, not a password');
-    return { username, role: role as Role, passwordHash };
+    return { username, role: role as Role, passwordHash, workspaces: workspaces === undefined ? ['default'] : parseWorkspaceList(workspaces, '+', where) };
   });
+}
+
+/** `JWKS_URL` with its issuer and audience: all three, or none. */
+function jwksSettings(env: Env): Config['auth']['jwks'] {
+  const jwksUrl = url(env, 'JWKS_URL', null);
+  const issuer = str(env, 'JWKS_ISSUER');
+  const audience = str(env, 'JWKS_AUDIENCE');
+  if (jwksUrl === null) {
+    if (issuer !== null || audience !== null) throw new ConfigError(issuer !== null ? 'JWKS_ISSUER' : 'JWKS_AUDIENCE', 'needs JWKS_URL');
+    return null;
+  }
+  if (issuer === null) throw new ConfigError('JWKS_ISSUER', 'must be set with JWKS_URL: tokens of any other issuer are refused');
+  if (audience === null) throw new ConfigError('JWKS_AUDIENCE', 'must be set with JWKS_URL: tokens for any other audience are refused');
+  return { url: jwksUrl, issuer, audience };
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -225,11 +260,14 @@ export function loadConfig(env: Env = process.env): Config {
       jwtSecret,
       issuer: str(env, 'JWT_ISSUER') ?? 'provisioning-engine',
       audience: str(env, 'JWT_AUDIENCE') ?? 'provisioning-api',
-      accessTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 86400, 60, 30 * 86400),
+      accessTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86400),
       refreshTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86400, 60, 90 * 86400),
       adminPassword,
       users: parseUsers(str(env, 'AUTH_USERS')),
+      jwks: jwksSettings(env),
+      auditRetentionSeconds: int(env, 'AUDIT_RETENTION_DAYS', 365, 1, 3650) * 86400,
     },
+    workspaces: parseWorkspaceList(str(env, 'WORKSPACES') ?? 'default', ',', 'WORKSPACES'),
     providers: {
       digitalocean: bearer('DIGITALOCEAN_TOKEN', 'DIGITALOCEAN_API_URL', 'https://api.digitalocean.com/v2'),
       hetzner: bearer('HCLOUD_TOKEN', 'HCLOUD_API_URL', 'https://api.hetzner.cloud/v1'),

@@ -8,6 +8,7 @@ import { OperationStore } from './operations/store.js';
 import { OperationQueues } from './queue.js';
 import { connectRedis } from './redis.js';
 import { ServerInventory } from './servers/inventory.js';
+import { WorkspaceStore } from './workspaces/store.js';
 
 /** What the API and the workers share: one Redis, its keys, the stores over it and the queue. */
 export interface CoreContext {
@@ -16,6 +17,7 @@ export interface CoreContext {
   keys: Keys;
   store: OperationStore;
   inventory: ServerInventory;
+  workspaces: WorkspaceStore;
   queues: OperationQueues;
   logger: Logger;
   /**
@@ -44,6 +46,7 @@ export function createCoreContext(config: Config, redisUrl: string, logger: Logg
     keys,
     store: new OperationStore(redis, keys),
     inventory: new ServerInventory(redis, keys),
+    workspaces: new WorkspaceStore(redis, keys),
     queues: new OperationQueues(redis, keys),
     logger,
   };

@@ -21,6 +21,14 @@ export const ErrorCodes = {
   // Idempotency-Key misuse: the key names another request.
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   TASKSERV_NOT_FOUND: 'TASKSERV_NOT_FOUND',
+  // Tenancy and identity.
+  WORKSPACE_NOT_FOUND: 'WORKSPACE_NOT_FOUND',
+  WORKSPACE_EXISTS: 'WORKSPACE_EXISTS',
+  NOT_A_MEMBER: 'NOT_A_MEMBER',
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
+  USER_EXISTS: 'USER_EXISTS',
+  API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   // Failures of task service scripts run over SSH, recorded on operations.
   SSH_UNREACHABLE: 'SSH_UNREACHABLE',
   SSH_AUTH_FAILED: 'SSH_AUTH_FAILED',
@@ -62,6 +70,13 @@ const statusByCode: Record<ErrorCode, number> = {
   INTERNAL: 500,
   IDEMPOTENCY_KEY_REUSED: 422,
   TASKSERV_NOT_FOUND: 404,
+  WORKSPACE_NOT_FOUND: 404,
+  WORKSPACE_EXISTS: 409,
+  NOT_A_MEMBER: 403,
+  USER_NOT_FOUND: 404,
+  USER_EXISTS: 409,
+  API_KEY_NOT_FOUND: 404,
+  QUOTA_EXCEEDED: 403,
   SSH_UNREACHABLE: 502,
   SSH_AUTH_FAILED: 502,
   SSH_HOST_KEY_MISMATCH: 502,
@@ -128,6 +143,13 @@ export class UnauthorizedError extends EngineError {
 export class ForbiddenError extends EngineError {
   constructor(permission: string) {
     super(ErrorCodes.FORBIDDEN, `this action needs the '${permission}' permission`);
+  }
+}
+
+/** A submit into a workspace the caller is no member of (or holds no role there that allows it). */
+export class NotAMemberError extends EngineError {
+  constructor(workspace: string) {
+    super(ErrorCodes.NOT_A_MEMBER, `you are not a member of workspace '${workspace}'`, { workspace });
   }
 }
 

@@ -42,6 +42,42 @@ export class Keys {
   serverSeq(): string {
     return `${this.prefix}:srvs:seq`;
   }
+  /** One user's record (see auth/users.ts). */
+  user(username: string): string {
+    return `${this.prefix}:user:${username}`;
+  }
+  /** Every user's name. */
+  users(): string {
+    return `${this.prefix}:users`;
+  }
+  /** One workspace's record (see workspaces/store.ts). */
+  workspace(name: string): string {
+    return `${this.prefix}:ws:${name}`;
+  }
+  /** Every workspace's name. */
+  workspaces(): string {
+    return `${this.prefix}:wss`;
+  }
+  /** One refresh token, by the SHA-256 of its value (see auth/tokens.ts). */
+  refreshToken(digest: string): string {
+    return `${this.prefix}:auth:refresh:${digest}`;
+  }
+  /** One login's chain of refresh tokens: revoking it ends every token of that login. */
+  refreshFamily(id: string): string {
+    return `${this.prefix}:auth:family:${id}`;
+  }
+  /** One API key's record, by its id (see auth/api-keys.ts). */
+  apiKey(id: string): string {
+    return `${this.prefix}:apikey:${id}`;
+  }
+  /** The ids of one user's API keys. */
+  apiKeysOf(username: string): string {
+    return `${this.prefix}:apikeys:${username}`;
+  }
+  /** The audit log: one stream of every mutating request and authentication failure. */
+  audit(): string {
+    return `${this.prefix}:audit`;
+  }
   jwtSecret(): string {
     return `${this.prefix}:auth:jwt-secret`;
   }

@@ -11,6 +11,12 @@ import type { Operation } from './operations/model.js';
 import { serverIdFor, type ServerRecord } from './servers/inventory.js';
 import { requestServerAction, requestServerCreate, requestServerDelete, type Actor } from './servers/requests.js';
 
+/**
+ * The multi-cloud contract knows no workspaces: what it makes, and the servers it adopts, live in
+ * this one, and its listings (every server of a provider account) are for members of it.
+ */
+export const MULTI_CLOUD_WORKSPACE = 'default';
+
 export interface SeedProvider {
   provider: ProviderName;
   /** The list's collection key and the single resource's key, as the contract names them. */
@@ -95,7 +101,7 @@ export async function registerServer(ctx: CoreContext, providers: Map<ProviderNa
   return requestServerCreate(
     ctx,
     {
-      workspace: 'default',
+      workspace: MULTI_CLOUD_WORKSPACE,
       provider: seed.provider,
       plan: size!,
       hostname: body.name,
@@ -120,7 +126,7 @@ export async function adoptServer(ctx: CoreContext, providers: Map<ProviderName,
   const call: CallContext = { signal: AbortSignal.timeout(LIST_TIMEOUT_MS) };
   const server = await configuredProvider(providers, seed.provider).getServer(providerId, call);
   if (!server) throw new NotFoundError(ErrorCodes.SERVER_NOT_FOUND, `${seed.provider} has no ${seed.resource} ${providerId}`);
-  await ctx.inventory.upsert(server, { workspace: 'default', operationId: '' });
+  await ctx.inventory.upsert(server, { workspace: MULTI_CLOUD_WORKSPACE, operationId: '' });
   return id;
 }
 

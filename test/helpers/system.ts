@@ -81,6 +81,7 @@ export class TestSystem {
     const env: Record<string, string> = {
       REDIS_URL: redis.url,
       KEY_PREFIX: 't' + randomBytes(4).toString('hex'),
+      WORKSPACES: 'default,production,staging,w',
       PORT: '0',
       HOST: '127.0.0.1',
       ADMIN_PASSWORD: adminPassword,

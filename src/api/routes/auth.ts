@@ -1,30 +1,69 @@
+import { AuthenticationFailed } from '../../core/auth/authenticate.js';
 import type { TokenService } from '../../core/auth/tokens.js';
 import type { UserDirectory } from '../../core/auth/users.js';
-import { EngineError, ErrorCodes } from '../../core/errors.js';
+import { EngineError, ErrorCodes, UnauthorizedError } from '../../core/errors.js';
 import type { RouteMounter } from '../route.js';
-import { loginBody, refreshBody, tokenPairSchema } from '../schemas/auth.js';
+import { changePasswordBody, loginBody, logoutBody, refreshBody, tokenPairSchema } from '../schemas/auth.js';
 import { errorRef } from '../schemas/common.js';
+
+const noStore = { 'Cache-Control': 'no-store' };
 
 export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: TokenService): void {
   route({
-    method: 'POST', path: '/v1/auth/login', tag: 'auth', summary: 'Log in and receive an access token', auth: false,
+    method: 'POST', path: '/v1/auth/login', tag: 'auth', summary: 'Log in: a short-lived access token and a refresh token', auth: false,
     body: loginBody,
     responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid credentials', schema: errorRef } },
     handler: async ({ body }) => {
       const user = await users.authenticate(body.username, body.password);
       if (!user) throw new EngineError(ErrorCodes.INVALID_CREDENTIALS, 'invalid username or password');
-      return { status: 200, body: tokens.issue(user) };
+      return { status: 200, body: await tokens.login(user.username), headers: noStore, audit: { resource_type: 'user', resource_id: user.username } };
     },
   });
 
   route({
-    method: 'POST', path: '/v1/auth/refresh', tag: 'auth', summary: 'Exchange a refresh token for new tokens', auth: false,
+    method: 'POST', path: '/v1/auth/refresh', tag: 'auth', summary: 'Exchange a refresh token (once) for new tokens', auth: false,
     body: refreshBody,
-    responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid refresh token', schema: errorRef } },
+    responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid, spent or revoked refresh token', schema: errorRef } },
     handler: async ({ body }) => {
-      const user = tokens.verify(body.refresh_token, 'refresh');
-      if (!users.knows(user.username)) throw new EngineError(ErrorCodes.UNAUTHORIZED, 'the token\'s user no longer exists');
-      return { status: 200, body: tokens.issue(user) };
+      const spent = await tokens.spend(body.refresh_token);
+      if (spent.outcome === 'reused') {
+        throw new AuthenticationFailed('this refresh token was already used: its session is revoked; log in again', { kind: 'user', name: spent.username });
+      }
+      if (spent.outcome !== 'ok') throw new UnauthorizedError(spent.outcome === 'ended' ? 'the session has ended; log in again' : 'the refresh token is not valid');
+      // The user as it is now: a disabled user, or one with a new password since, gets nothing.
+      const identity = await users.identity(spent.username, spent.sessionStartedMs);
+      if (!identity) {
+        await tokens.endSession(spent.session);
+        throw new UnauthorizedError("the token's user does not exist, is disabled, or has signed in again since");
+      }
+      return { status: 200, body: await tokens.continueSession(spent.username, spent.session), headers: noStore, audit: { resource_type: 'user', resource_id: spent.username } };
+    },
+  });
+
+  route({
+    method: 'POST', path: '/v1/auth/logout', tag: 'auth', summary: "End the session of the access token (and of a refresh token sent with it)",
+    body: logoutBody, bodyOptional: true,
+    responses: { 204: { description: 'Ended' } },
+    handler: async ({ identity, body }) => {
+      if (identity.session) await tokens.endSession(identity.session);
+      if (body.refresh_token) {
+        const other = await tokens.sessionOf(body.refresh_token);
+        if (other && other.username === identity.username) await tokens.endSession(other.session);
+      }
+      return { status: 204, body: null, audit: { resource_type: 'user', resource_id: identity.username } };
+    },
+  });
+
+  route({
+    method: 'POST', path: '/v1/auth/password', tag: 'auth', summary: 'Change your own password: every session begun before it ends, this one included; log in again',
+    body: changePasswordBody,
+    responses: { 204: { description: 'Changed' }, 401: { description: 'The current password is wrong', schema: errorRef } },
+    handler: async ({ identity, body }) => {
+      if (identity.kind !== 'user') throw new EngineError(ErrorCodes.FORBIDDEN, 'only a user signed in with a password can change it');
+      const user = await users.authenticate(identity.username, body.current_password);
+      if (!user) throw new EngineError(ErrorCodes.INVALID_CREDENTIALS, 'the current password is wrong');
+      await users.setPassword(identity.username, body.new_password);
+      return { status: 204, body: null, audit: { resource_type: 'user', resource_id: identity.username } };
     },
   });
 }

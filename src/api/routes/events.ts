@@ -30,10 +30,13 @@ export function eventRoutes(route: RouteMounter, ctx: CoreContext, hub: EventHub
       },
     },
     responses: { 200: { description: 'text/event-stream; `id` is the stream id, `event` the kind, `data` the event as JSON' } },
-    handler: async ({ query, headers }) => {
+    handler: async ({ query, headers, access }) => {
       const after = lastEventId(headers['last-event-id'], query.last_event_id);
+      // Only events of the workspaces the caller may read; one without a workspace is no one's to see but an admin's.
+      const visible = access.workspacesWith('operation_read');
+      const seen = visible === null ? () => true : (ws: string | undefined) => ws !== undefined && visible.includes(ws);
       const matches = (e: { workspace?: string; kind: string }) =>
-        (!query.workspace || e.workspace === query.workspace) && (!query.kind || e.kind === query.kind);
+        seen(e.workspace) && (!query.workspace || e.workspace === query.workspace) && (!query.kind || e.kind === query.kind);
       return {
         stream: (req, res) =>
           streamEvents(req, res, hub, {

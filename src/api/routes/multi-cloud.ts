@@ -4,6 +4,7 @@ import type { Operation } from '../../core/operations/model.js';
 import { waitForOperation } from '../../core/operations/wait.js';
 import type { EventHub } from '../../core/events/hub.js';
 import {
+  MULTI_CLOUD_WORKSPACE,
   SEED_PROVIDERS,
   actOnServer,
   deleteServer,
@@ -47,7 +48,10 @@ function providerRoutes(route: RouteMounter, ctx: CoreContext, providers: Map<Pr
   route({
     method: 'GET', path: `/${prefix}/list`, tag, summary: `List every ${seed.provider} server (asked of the provider now)`, permission: 'server_read',
     responses: { 200: { description: `{provider, count, ${seed.collection}}`, schema: { type: 'object', properties: { provider: { type: 'string' }, count: { type: 'integer' }, [seed.collection]: { type: 'array', items: seedResourceSchema } } } }, ...errors },
-    handler: async () => ({ status: 200, body: await listProviderServers(providers, seed) }),
+    handler: async ({ access }) => {
+      access.requireIn('server_read', MULTI_CLOUD_WORKSPACE);
+      return { status: 200, body: await listProviderServers(providers, seed) };
+    },
   });
 
   route({
@@ -87,6 +91,9 @@ export function multiCloudRoutes(route: RouteMounter, ctx: CoreContext, provider
   route({
     method: 'GET', path: '/multi/list', tag: 'multi-cloud', summary: 'Servers of every configured provider, asked in parallel', permission: 'server_read',
     responses: { 200: { description: 'One list per provider (do, hetzner, vultr, upcloud); a provider that failed is in `errors` instead', schema: { type: 'object' } } },
-    handler: async () => ({ status: 200, body: await listAllProviders(providers) }),
+    handler: async ({ access }) => {
+      access.requireIn('server_read', MULTI_CLOUD_WORKSPACE);
+      return { status: 200, body: await listAllProviders(providers) };
+    },
   });
 }

@@ -10,6 +10,7 @@ import { waitForOperation } from '../../core/operations/wait.js';
 import { isTerminal, type OperationStatus } from '../../core/operations/model.js';
 import { streamEvents } from '../sse.js';
 import { lastEventId } from './events.js';
+import { visibleOperation } from '../../core/operations/visible.js';
 
 const MAX_WAIT_MS = 60000;
 
@@ -27,9 +28,9 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
     method: 'GET', path: '/v1/operations', tag: 'operations', summary: 'List operations, newest first, with filters',
     permission: 'operation_read', query: listOperationsQuery,
     responses: { 200: { description: 'One page; the next is in the `Link` header (rel="next") and `X-Next-Cursor`', schema: { type: 'array', items: operationSchema } } },
-    handler: async ({ query, path }) => {
+    handler: async ({ query, path, access }) => {
       const { limit, cursor, ...filters } = query;
-      const page = await ctx.store.list(filters, limit, cursor ?? null);
+      const page = await ctx.store.list({ ...filters, workspaces: access.workspacesWith('operation_read') }, limit, cursor ?? null);
       return { status: 200, body: page.items, headers: pageHeaders(path, page.next) };
     },
   });
@@ -38,9 +39,10 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
     method: 'GET', path: '/v1/operations/{id}', tag: 'operations', summary: 'One operation; with ?wait=30s, once it has finished or the time ran out',
     permission: 'operation_read', params: operationIdParams, query: getOperationQuery,
     responses: { 200: { description: 'The operation', schema: operationSchema }, 404: { description: 'No such operation', schema: errorRef } },
-    handler: async ({ params, query }) => {
+    handler: async ({ params, query, access }) => {
       const wait = waitMs(query.wait);
-      const op = wait > 0 ? await waitForOperation(ctx, hub, params.id, wait) : await ctx.store.get(params.id);
+      const seen = await visibleOperation(ctx, params.id, access, 'operation_read');
+      const op = wait > 0 ? await waitForOperation(ctx, hub, params.id, wait) : seen;
       if (!op) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${params.id} does not exist`);
       return { status: 200, body: op };
     },
@@ -55,8 +57,8 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
       404: { description: 'No such operation', schema: errorRef },
       409: { description: 'Already finished; `details.status` says how', schema: errorRef },
     },
-    handler: async ({ params, user }) => {
-      const outcome = await cancelRequested(ctx, params.id, user.username);
+    handler: async ({ params, access, actor }) => {
+      const outcome = await cancelRequested(ctx, params.id, access, actor.username);
       return { status: outcome.cancelled ? 200 : 202, body: outcome.operation };
     },
   });
@@ -65,9 +67,9 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
     method: 'GET', path: '/v1/operations/{id}/events', tag: 'operations', summary: "Server-sent events of one operation: its history, then live until it finishes",
     permission: 'operation_read', params: operationIdParams, query: operationEventsQuery,
     responses: { 200: { description: 'text/event-stream; `id` is the stream id (resume with Last-Event-ID), `event` the kind, `data` the event' }, 404: { description: 'No such operation', schema: errorRef } },
-    handler: async ({ params, query, headers }) => {
+    handler: async ({ params, query, headers, access }) => {
       const after = lastEventId(headers['last-event-id'], query.last_event_id);
-      if (!(await ctx.store.get(params.id))) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${params.id} does not exist`);
+      await visibleOperation(ctx, params.id, access, 'operation_read');
       return {
         stream: (req, res) =>
           streamEvents(req, res, hub, {
@@ -84,8 +86,8 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
     method: 'GET', path: '/v1/operations/{id}/logs', tag: 'operations', summary: "The operation's log: the engine's steps and, for task services, every line the servers printed",
     permission: 'operation_read', params: operationIdParams, query: operationLogsQuery,
     responses: { 200: { description: '{operation_id, entries: [{index, at, source, stream, line}], next, total}' }, 404: { description: 'No such operation', schema: errorRef } },
-    handler: async ({ params, query }) => {
-      if (!(await ctx.store.get(params.id))) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `operation ${params.id} does not exist`);
+    handler: async ({ params, query, access }) => {
+      await visibleOperation(ctx, params.id, access, 'operation_read');
       const page = await new OperationLog(ctx.redis, ctx.keys, params.id).read(query.from, query.limit);
       return { status: 200, body: { operation_id: params.id, ...page } };
     },

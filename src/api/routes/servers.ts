@@ -16,8 +16,8 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     method: 'GET', path: '/v1/servers', tag: 'servers', summary: 'List the servers the engine manages',
     permission: 'server_read', query: listServersQuery,
     responses: { 200: { description: 'One page of servers, newest first', schema: { type: 'array', items: serverSchema } } },
-    handler: async ({ query, path }) => {
-      const page = await ctx.inventory.list(query.limit, query.cursor ?? null, { workspace: query.workspace, provider: query.provider });
+    handler: async ({ query, path, access }) => {
+      const page = await ctx.inventory.list(query.limit, query.cursor ?? null, { workspace: query.workspace, provider: query.provider, workspaces: access.workspacesWith('server_read') });
       return { status: 200, body: page.items, headers: pageHeaders(path, page.next) };
     },
   });
@@ -40,7 +40,7 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     method: 'GET', path: '/v1/servers/{id}/status', tag: 'servers', summary: 'One server as the inventory knows it',
     permission: 'server_read', params: serverIdParams,
     responses: { 200: { description: 'The server', schema: serverSchema }, 404: { description: 'No such server', schema: errorRef } },
-    handler: async ({ params }) => ({ status: 200, body: await getServer(ctx, params.id) }),
+    handler: async ({ params, access }) => ({ status: 200, body: await getServer(ctx, params.id, access) }),
   });
 
   route({
@@ -81,6 +81,6 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
       404: { description: 'No such server', schema: errorRef },
       501: { description: 'The provider offers no console through its API', schema: errorRef },
     },
-    handler: async ({ params }) => ({ status: 200, body: await requestServerConsole(ctx, providers, params.id), headers: { 'Cache-Control': 'no-store' } }),
+    handler: async ({ params, access }) => ({ status: 200, body: await requestServerConsole(ctx, providers, params.id, access), headers: { 'Cache-Control': 'no-store' } }),
   });
 }

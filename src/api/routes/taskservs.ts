@@ -13,8 +13,8 @@ export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'GET', path: '/v1/taskservs', tag: 'taskservs', summary: 'List the task services installed on servers',
     permission: 'taskserv_read', query: listTaskservsQuery,
     responses: { 200: { description: 'One page, newest first', schema: { type: 'array', items: taskservSchema } } },
-    handler: async ({ query, path }) => {
-      const page = await taskservStore(ctx).list(query.limit, query.cursor ?? null, { workspace: query.workspace });
+    handler: async ({ query, path, access }) => {
+      const page = await taskservStore(ctx).list(query.limit, query.cursor ?? null, { workspace: query.workspace, workspaces: access.workspacesWith('taskserv_read') });
       return { status: 200, body: page.items, headers: pageHeaders(path, page.next) };
     },
   });
@@ -31,7 +31,7 @@ export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'GET', path: '/v1/taskservs/{id}', tag: 'taskservs', summary: 'One installed task service',
     permission: 'taskserv_read', params: taskservIdParams,
     responses: { 200: { description: 'The task service', schema: taskservSchema }, 404: { description: 'No such task service', schema: errorRef } },
-    handler: async ({ params }) => ({ status: 200, body: await getTaskserv(ctx, params.id) }),
+    handler: async ({ params, access }) => ({ status: 200, body: await getTaskserv(ctx, params.id, access) }),
   });
 
   route({

@@ -1,3 +1,4 @@
+import type { Catalog } from '../../core/catalog.js';
 import type { CoreContext } from '../../core/context.js';
 import { cancelWorkflow, getWorkflow, listWorkflows, submitWorkflow } from '../../core/workflows/service.js';
 import { acceptedReply } from '../accepted.js';
@@ -5,13 +6,13 @@ import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders } from '../schemas/common.js';
 import { listWorkflowsQuery, submitWorkflowBody, workflowIdParams, workflowSchema } from '../schemas/workflows.js';
 
-export function workflowRoutes(route: RouteMounter, ctx: CoreContext): void {
+export function workflowRoutes(route: RouteMounter, ctx: CoreContext, catalog: Catalog): void {
   route({
     method: 'POST', path: '/v1/workflows/submit', tag: 'workflows', summary: 'Submit a workflow (cluster_create, cluster_delete, server_batch_create, or a custom graph of steps)',
     permission: 'workflow_submit', body: submitWorkflowBody,
     responses: { 202: { description: 'Accepted: the workflow operation, pending', schema: operationSchema }, 400: { description: 'Bad input; the field is named and nothing was started', schema: errorRef }, 503: { description: 'A provider it needs is not configured', schema: errorRef } },
     handler: async ({ body, actor }) => {
-      const op = await submitWorkflow(ctx, body, actor);
+      const op = await submitWorkflow(ctx, body, actor, catalog);
       return acceptedReply(op);
     },
   });
@@ -20,9 +21,9 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'GET', path: '/v1/workflows', tag: 'workflows', summary: 'List workflows, newest first, with filters',
     permission: 'workflow_read', query: listWorkflowsQuery,
     responses: { 200: { description: 'One page; the next is in the `Link` header (rel="next") and `X-Next-Cursor`', schema: { type: 'array', items: operationSchema } } },
-    handler: async ({ query, path }) => {
+    handler: async ({ query, path, access }) => {
       const { limit, cursor, ...filters } = query;
-      const page = await listWorkflows(ctx, filters, limit, cursor ?? null);
+      const page = await listWorkflows(ctx, access, filters, limit, cursor ?? null);
       return { status: 200, body: page.items, headers: pageHeaders(path, page.next) };
     },
   });
@@ -31,7 +32,7 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext): void {
     method: 'GET', path: '/v1/workflows/{id}', tag: 'workflows', summary: 'A workflow with every step as its own operation stands',
     permission: 'workflow_read', params: workflowIdParams,
     responses: { 200: { description: 'The workflow', schema: workflowSchema }, 404: { description: 'No such workflow', schema: errorRef } },
-    handler: async ({ params }) => ({ status: 200, body: await getWorkflow(ctx, params.id) }),
+    handler: async ({ params, access }) => ({ status: 200, body: await getWorkflow(ctx, params.id, access) }),
   });
 
   route({
@@ -43,8 +44,8 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext): void {
       404: { description: 'No such workflow', schema: errorRef },
       409: { description: 'Already finished', schema: errorRef },
     },
-    handler: async ({ params, user }) => {
-      const outcome = await cancelWorkflow(ctx, params.id, user.username);
+    handler: async ({ params, access, actor }) => {
+      const outcome = await cancelWorkflow(ctx, params.id, access, actor.username);
       return { status: outcome.cancelled ? 200 : 202, body: outcome.operation };
     },
   });

@@ -1,6 +1,10 @@
 import type { Role } from '../config.js';
 
-/** Permission names as the API reference spells them. */
+/**
+ * Permission names: the API reference's own (`server_read` … `system_metrics`) and the
+ * engine's (`server_action`, `server_console`, `catalog_read`, `api_key_manage`,
+ * `audit_read`, `user_manage`, `workspace_manage`).
+ */
 export type Permission =
   | 'server_read'
   | 'server_create'
@@ -16,17 +20,43 @@ export type Permission =
   | 'taskserv_delete'
   | 'workflow_read'
   | 'workflow_submit'
-  | 'workflow_cancel';
+  | 'workflow_cancel'
+  | 'workspace_read'
+  | 'workspace_create'
+  | 'workspace_manage'
+  | 'api_key_manage'
+  | 'audit_read'
+  | 'user_manage';
 
-const READ: Permission[] = ['server_read', 'operation_read', 'catalog_read', 'taskserv_read', 'workflow_read'];
-const OPERATE: Permission[] = [...READ, 'server_create', 'server_delete', 'server_action', 'server_console', 'operation_cancel', 'taskserv_create', 'taskserv_delete', 'workflow_submit', 'workflow_cancel'];
+const VIEWER: Permission[] = ['server_read', 'operation_read', 'catalog_read', 'taskserv_read', 'workflow_read', 'workspace_read', 'api_key_manage'];
+/** Builds and changes, but destroys nothing and opens no console. */
+const DEVELOPER: Permission[] = [...VIEWER, 'server_create', 'server_action', 'taskserv_create', 'workflow_submit', 'workflow_cancel', 'operation_cancel'];
+const OPERATOR: Permission[] = [...DEVELOPER, 'server_delete', 'server_console', 'taskserv_delete'];
+/** A workspace's admin also reads that workspace's audit log. */
+const ADMIN: Permission[] = [...OPERATOR, 'audit_read'];
+/** Held only by global admins: they are not about one workspace. */
+export const GLOBAL_ONLY: ReadonlySet<Permission> = new Set<Permission>(['workspace_create', 'workspace_manage', 'user_manage', 'system_metrics']);
 
-const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
-  viewer: new Set(READ),
-  operator: new Set(OPERATE),
-  admin: new Set([...OPERATE, 'system_metrics']),
+export const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
+  viewer: new Set(VIEWER),
+  developer: new Set(DEVELOPER),
+  operator: new Set(OPERATOR),
+  admin: new Set(ADMIN),
 };
 
+/** Whether a role held in a workspace carries the permission there. */
 export function roleHas(role: Role, permission: Permission): boolean {
   return PERMISSIONS_BY_ROLE[role]?.has(permission) ?? false;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, developer: 1, operator: 2, admin: 3 };
+
+/** The lesser of two roles: what an API key holds when its grant and its owner's differ. */
+export function lesserRole(a: Role, b: Role): Role {
+  return RANK[a] <= RANK[b] ? a : b;
+}
+
+/** Whether `a` carries no more than `b`. */
+export function roleWithin(a: Role, b: Role): boolean {
+  return RANK[a] <= RANK[b];
 }

@@ -55,6 +55,8 @@ export interface OperationFilters {
   typePrefix?: string;
   workspace?: string;
   provider?: string;
+  /** Only operations of these workspaces (null or absent: of any): what the caller may see. */
+  workspaces?: readonly string[] | null;
 }
 
 export interface OperationPage {
@@ -220,6 +222,10 @@ export class OperationStore {
    * returned, so pages stay stable while new operations arrive.
    */
   async list(filters: OperationFilters, limit: number, cursor: string | null): Promise<OperationPage> {
+    const visible = filters.workspaces ? new Set(filters.workspaces) : null;
+    if (visible && visible.size === 0) return { items: [], next: null };
+    // One workspace visible is the same as asking for it: its index is the one to walk.
+    if (visible && visible.size === 1 && !filters.workspace) filters = { ...filters, workspace: [...visible][0] };
     // Walk the most selective single index and check the other filters on the records.
     const [field, value] = filters.status
       ? (['status', filters.status] as const)
@@ -236,6 +242,7 @@ export class OperationStore {
       (!filters.type || op.type === filters.type) &&
       (!filters.typePrefix || op.type.startsWith(filters.typePrefix)) &&
       (!filters.workspace || op.workspace === filters.workspace) &&
+      (!visible || visible.has(op.workspace)) &&
       (!filters.provider || op.provider === filters.provider);
 
     const items: Operation[] = [];

@@ -3,6 +3,7 @@ import type { ProviderName } from '../../providers/types.js';
 import type { CoreContext } from '../context.js';
 import { operationJobOptions } from '../queue.js';
 import { IdempotencyKeyAnsweredError, IdempotencyKeyReusedError, type IdempotencyBinding } from '../idempotency.js';
+import type { Access } from '../auth/access.js';
 import type { Operation, OperationType } from './model.js';
 
 /** Who asks for an operation: the user, the request's trace, and its Idempotency-Key if it sent one. */
@@ -10,6 +11,8 @@ export interface Actor {
   username: string;
   traceId: string;
   idempotency?: IdempotencyBinding;
+  /** What the caller may do where. */
+  access: Access;
 }
 
 export interface SubmitOperationInput {

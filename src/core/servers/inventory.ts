@@ -158,7 +158,10 @@ export class ServerInventory {
   }
 
   /** Newest first; the cursor is the position sequence of the last item returned. */
-  async list(limit: number, cursor: string | null, filters: { workspace?: string; provider?: string } = {}): Promise<ServerPage> {
+  /** `workspaces`: only servers of these (null or absent: of any). */
+  async list(limit: number, cursor: string | null, filters: { workspace?: string; provider?: string; workspaces?: readonly string[] | null } = {}): Promise<ServerPage> {
+    const visible = filters.workspaces ? new Set(filters.workspaces) : null;
+    if (visible && visible.size === 0) return { items: [], next: null };
     const items: ServerRecord[] = [];
     let max = cursor === null ? '+inf' : `(${cursor}`;
     let lastSeq: string | null = null;
@@ -174,6 +177,7 @@ export class ServerInventory {
         const rec = decode(hashes[i] ?? {});
         if (!rec) continue;
         if (filters.workspace && rec.workspace !== filters.workspace) continue;
+        if (visible && !visible.has(rec.workspace)) continue;
         if (filters.provider && rec.provider !== filters.provider) continue;
         if (items.length === limit) return { items, next: lastSeq };
         items.push(rec);

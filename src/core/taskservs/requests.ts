@@ -5,6 +5,9 @@ import type { CoreContext } from '../context.js';
 import { EngineError, ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
 import { isTerminal, type Operation } from '../operations/model.js';
 import { fromActor, submitOperation } from '../operations/submit.js';
+import type { Access } from '../auth/access.js';
+import type { Permission } from '../auth/permissions.js';
+import { admitInto } from '../workspaces/admit.js';
 import type { Actor } from '../servers/requests.js';
 import { findTaskserv, TASKSERV_NAMES } from './catalog.js';
 import { checkTaskservConfig } from './parameters.js';
@@ -96,6 +99,7 @@ export async function prepareTaskservCreate(ctx: CoreContext, body: CreateTaskse
 
 /** Accepts an install; bad input creates no operation. */
 export async function requestTaskservCreate(ctx: CoreContext, body: CreateTaskservRequest, actor: Actor): Promise<Operation> {
+  await admitInto(ctx, actor, 'taskserv_create', body.workspace);
   const { provider, target, request } = await prepareTaskservCreate(ctx, body);
   return submitOperation(ctx, {
     type: 'taskserv.create',
@@ -137,9 +141,12 @@ export function deleteTargetOf(op: Operation): string {
   return r.taskserv_id ?? taskservIdFor(op.workspace, String(r.name));
 }
 
-export async function getTaskserv(ctx: CoreContext, id: string): Promise<TaskservRecord> {
+/** A task service the caller may act on; one of a workspace it cannot see answers 404 like one that does not exist. */
+export async function getTaskserv(ctx: CoreContext, id: string, access: Access, permission: Permission = 'taskserv_read'): Promise<TaskservRecord> {
   const record = await taskservStore(ctx).get(id);
-  if (!record) throw new NotFoundError(ErrorCodes.TASKSERV_NOT_FOUND, `task service ${id} does not exist`);
+  const notFound = () => new NotFoundError(ErrorCodes.TASKSERV_NOT_FOUND, `task service ${id} does not exist`);
+  if (!record) throw notFound();
+  access.requireOn(permission, record.workspace, notFound);
   return record;
 }
 
@@ -153,7 +160,7 @@ export async function requestTaskservDelete(
   if (body.taskserv_id !== undefined && body.taskserv_id !== id) {
     throw new ValidationError([{ field: 'taskserv_id', problem: `must match the id in the path (${id})` }]);
   }
-  const record = await getTaskserv(ctx, id);
+  const record = await getTaskserv(ctx, id, actor.access, 'taskserv_delete');
   if (body.workspace !== undefined && body.workspace !== record.workspace) {
     throw new ValidationError([{ field: 'workspace', problem: `task service ${id} belongs to workspace '${record.workspace}'` }]);
   }

@@ -91,7 +91,10 @@ export class TaskservStore {
   }
 
   /** Newest first; the cursor is the listing position of the last item returned. */
-  async list(limit: number, cursor: string | null, filters: { workspace?: string } = {}): Promise<{ items: TaskservRecord[]; next: string | null }> {
+  /** `workspaces`: only task services of these (null or absent: of any). */
+  async list(limit: number, cursor: string | null, filters: { workspace?: string; workspaces?: readonly string[] | null } = {}): Promise<{ items: TaskservRecord[]; next: string | null }> {
+    const visible = filters.workspaces ? new Set(filters.workspaces) : null;
+    if (visible && visible.size === 0) return { items: [], next: null };
     const items: TaskservRecord[] = [];
     let max = cursor === null ? '+inf' : `(${cursor}`;
     let lastSeq: string | null = null;
@@ -106,6 +109,7 @@ export class TaskservStore {
       for (let i = 0; i < ids.length; i++) {
         const record = decode(hashes[i] ?? {});
         if (!record || (filters.workspace && record.workspace !== filters.workspace)) continue;
+        if (visible && !visible.has(record.workspace)) continue;
         if (items.length === limit) return { items, next: lastSeq };
         items.push(record);
         lastSeq = page[i * 2 + 1]!;

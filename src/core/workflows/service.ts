@@ -1,4 +1,8 @@
+import type { Access } from '../auth/access.js';
+import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
+import { admitInto } from '../workspaces/admit.js';
+import { admitWithinQuota, needOfStep, type Need } from '../workspaces/quota.js';
 import { ErrorCodes, NotFoundError, OperationFinishedError } from '../errors.js';
 import { cancelOperation } from '../operations/cancel.js';
 import { isWorkflowType, type Operation, type OperationStatus, type WorkflowOperationType } from '../operations/model.js';
@@ -6,26 +10,49 @@ import type { OperationPage } from '../operations/store.js';
 import { fromActor, submitOperation } from '../operations/submit.js';
 import type { Actor } from '../servers/requests.js';
 import { readWorkflow } from './advance.js';
-import type { SubmitWorkflowBody, WorkflowRequest } from './model.js';
+import type { StepType, SubmitWorkflowBody, WorkflowRequest } from './model.js';
+import type { Permission } from '../auth/permissions.js';
 import { enqueueAdvance } from './notify.js';
 import { compileWorkflow } from './validate.js';
 
+/** What running each kind of step asks of the submitter. */
+const STEP_PERMISSION: Record<StepType, Permission> = {
+  'server.create': 'server_create',
+  'server.delete': 'server_delete',
+  'server.action': 'server_action',
+  'server.resize': 'server_action',
+  'taskserv.create': 'taskserv_create',
+  'taskserv.delete': 'taskserv_delete',
+};
+
 /** Checks and accepts a workflow: one pending `workflow.<type>` operation on the workflows queue. */
-export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody, actor: Actor): Promise<Operation> {
+export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody, actor: Actor, catalog?: Catalog): Promise<Operation> {
+  await admitInto(ctx, actor, 'workflow_submit', body.workspace);
   const { request, provider } = await compileWorkflow(ctx, body);
-  return submitOperation(ctx, {
-    type: `workflow.${request.workflow_type}` as WorkflowOperationType,
-    workspace: body.workspace,
-    provider,
-    target: null,
-    request: request as unknown as Record<string, unknown>,
-    ...fromActor(actor),
-  });
+  // A workflow does nothing its submitter could not do step by step; a rollback deletes what it made.
+  const needed = new Set(request.steps.map((s) => STEP_PERMISSION[s.type]));
+  if (body.on_failure === 'rollback' && needed.has('server_create')) needed.add('server_delete');
+  for (const permission of needed) actor.access.requireIn(permission, body.workspace);
+  const submit = () =>
+    submitOperation(ctx, {
+      type: `workflow.${request.workflow_type}` as WorkflowOperationType,
+      workspace: body.workspace,
+      provider,
+      target: null,
+      request: request as unknown as Record<string, unknown>,
+      ...fromActor(actor),
+    });
+  // The servers the workflow will create count against the workspace's quotas when it is accepted.
+  const needs: Need[] = request.steps.filter((s) => s.type === 'server.create').map((s) => needOfStep(s.parameters, provider));
+  return catalog && needs.length > 0 ? admitWithinQuota(ctx, catalog, body.workspace, needs, submit) : submit();
 }
 
-async function existingWorkflow(ctx: CoreContext, id: string): Promise<Operation> {
+/** A workflow the caller may act on; one of a workspace it cannot see answers 404 like one that does not exist. */
+async function existingWorkflow(ctx: CoreContext, id: string, access: Access, permission: 'workflow_read' | 'workflow_cancel'): Promise<Operation> {
   const op = await ctx.store.get(id);
-  if (!op || !isWorkflowType(op.type)) throw new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `workflow ${id} does not exist`);
+  const notFound = () => new NotFoundError(ErrorCodes.OPERATION_NOT_FOUND, `workflow ${id} does not exist`);
+  if (!op || !isWorkflowType(op.type)) throw notFound();
+  access.requireOn(permission, op.workspace, notFound);
   return op;
 }
 
@@ -55,8 +82,8 @@ function stepView(id: string, type: string, depends_on: string[], op: Operation 
 }
 
 /** The workflow operation with every step (and rollback step) as its own operation stands. */
-export async function getWorkflow(ctx: CoreContext, id: string): Promise<Operation & { workflow_type: string; steps: StepView[]; rollback: StepView[] }> {
-  const workflow = await existingWorkflow(ctx, id);
+export async function getWorkflow(ctx: CoreContext, id: string, access: Access): Promise<Operation & { workflow_type: string; steps: StepView[]; rollback: StepView[] }> {
+  const workflow = await existingWorkflow(ctx, id, access, 'workflow_read');
   const state = await readWorkflow(ctx, workflow);
   const over = workflow.status !== 'pending' && workflow.status !== 'running';
   const request = workflow.request as unknown as WorkflowRequest;
@@ -76,8 +103,8 @@ export async function getWorkflow(ctx: CoreContext, id: string): Promise<Operati
  * pending and running steps are cancelled as single operations are (a running one aborts
  * and cleans up), and an advance then rolls back if the policy asks and ends it `cancelled`.
  */
-export async function cancelWorkflow(ctx: CoreContext, id: string, requestedBy: string): Promise<{ operation: Operation; cancelled: boolean }> {
-  const workflow = await existingWorkflow(ctx, id);
+export async function cancelWorkflow(ctx: CoreContext, id: string, access: Access, requestedBy: string): Promise<{ operation: Operation; cancelled: boolean }> {
+  const workflow = await existingWorkflow(ctx, id, access, 'workflow_cancel');
   if (workflow.status === 'pending') {
     try {
       return await cancelOperation(ctx, id, requestedBy);
@@ -98,7 +125,7 @@ export async function cancelWorkflow(ctx: CoreContext, id: string, requestedBy: 
   return { operation: (await ctx.store.get(id))!, cancelled: false };
 }
 
-export async function listWorkflows(ctx: CoreContext, filters: { status?: OperationStatus; workspace?: string; provider?: string; workflow_type?: string }, limit: number, cursor: string | null): Promise<OperationPage> {
+export async function listWorkflows(ctx: CoreContext, access: Access, filters: { status?: OperationStatus; workspace?: string; provider?: string; workflow_type?: string }, limit: number, cursor: string | null): Promise<OperationPage> {
   const { workflow_type, ...rest } = filters;
-  return ctx.store.list({ ...rest, ...(workflow_type ? { type: `workflow.${workflow_type}` as WorkflowOperationType } : { typePrefix: 'workflow.' }) }, limit, cursor);
+  return ctx.store.list({ ...rest, workspaces: access.workspacesWith('workflow_read'), ...(workflow_type ? { type: `workflow.${workflow_type}` as WorkflowOperationType } : { typePrefix: 'workflow.' }) }, limit, cursor);
 }

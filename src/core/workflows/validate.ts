@@ -153,8 +153,8 @@ async function checkServers(ctx: CoreContext, workspace: string, steps: Workflow
       if (typeof value !== 'string' || !value.startsWith('srv-')) continue;
       const field = custom ? `parameters.steps[${i}].parameters.${name}` : 'parameters';
       const server = await ctx.inventory.get(value);
-      if (!server) problems.push({ field, problem: `server ${value} does not exist` });
-      else if (server.workspace !== workspace) problems.push({ field, problem: `server ${value} belongs to workspace '${server.workspace}'` });
+      // Another workspace's server is answered like one that does not exist: ids do not leak.
+      if (!server || server.workspace !== workspace) problems.push({ field, problem: `server ${value} does not exist` });
       else found.push(server);
     }
   }

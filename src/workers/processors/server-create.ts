@@ -49,7 +49,8 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
   if (request.check_mode) {
     await progress('validate', `checking zone, plan and image with ${provider.name}`);
     const plan = await checkCreateCached(ctx, provider, input, call);
-    return { check_mode: true, would_create: plan };
+    const quota = (op.request as { quota?: unknown }).quota;
+    return { check_mode: true, would_create: plan, ...(quota ? { quota } : {}) };
   }
 
   // Registered before the create request goes out: a create aborted in flight may still

@@ -1,0 +1,60 @@
+import type { Access } from '../../core/auth/access.js';
+import type { CoreContext } from '../../core/context.js';
+import { ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { workspaceUsage } from '../../core/workspaces/quota.js';
+import type { Catalog } from '../../core/catalog.js';
+import type { RouteMounter } from '../route.js';
+import { errorRef } from '../schemas/common.js';
+import { changeWorkspaceBody, createWorkspaceBody, workspaceParams, workspaceSchema } from '../schemas/identity.js';
+
+const notFound = (name: string) => () => new NotFoundError(ErrorCodes.WORKSPACE_NOT_FOUND, `workspace '${name}' does not exist`);
+
+/** A workspace the caller may see; any other answers 404, like one that does not exist. */
+async function visibleWorkspace(ctx: CoreContext, access: Access, name: string) {
+  access.requireOn('workspace_read', name, notFound(name));
+  return ctx.workspaces.require(name);
+}
+
+export function workspaceRoutes(route: RouteMounter, ctx: CoreContext, catalog: Catalog): void {
+  route({
+    method: 'GET', path: '/v1/workspaces', tag: 'workspaces', summary: 'The workspaces you are a member of (admins: all)', permission: 'workspace_read',
+    responses: { 200: { description: 'Workspaces, by name', schema: { type: 'array', items: workspaceSchema } } },
+    handler: async ({ access }) => ({ status: 200, body: await ctx.workspaces.list(access.workspacesWith('workspace_read')) }),
+  });
+
+  route({
+    method: 'POST', path: '/v1/workspaces/create', tag: 'workspaces', summary: 'Create a workspace', permission: 'workspace_create',
+    body: createWorkspaceBody,
+    responses: { 201: { description: 'The workspace', schema: workspaceSchema }, 409: { description: 'The name is taken', schema: errorRef } },
+    handler: async ({ body }) => {
+      let ws = await ctx.workspaces.add(body.name, { path: body.path ?? null, active: body.activate });
+      if (body.quotas) ws = await ctx.workspaces.change(body.name, { quotas: body.quotas });
+      return { status: 201, body: ws, headers: { Location: `/v1/workspaces/${ws.name}` }, audit: { resource_type: 'workspace', resource_id: ws.name, workspace: ws.name } };
+    },
+  });
+
+  route({
+    method: 'GET', path: '/v1/workspaces/{name}', tag: 'workspaces', summary: 'One workspace', permission: 'workspace_read', params: workspaceParams,
+    responses: { 200: { description: 'The workspace', schema: workspaceSchema }, 404: { description: 'No such workspace', schema: errorRef } },
+    handler: async ({ params, access }) => ({ status: 200, body: await visibleWorkspace(ctx, access, params.name) }),
+  });
+
+  route({
+    method: 'PATCH', path: '/v1/workspaces/{name}', tag: 'workspaces', summary: "Change a workspace's path, active flag or quotas", permission: 'workspace_manage',
+    params: workspaceParams, body: changeWorkspaceBody,
+    responses: { 200: { description: 'The workspace', schema: workspaceSchema }, 404: { description: 'No such workspace', schema: errorRef } },
+    handler: async ({ params, body }) => {
+      const ws = await ctx.workspaces.change(params.name, body);
+      return { status: 200, body: ws, audit: { resource_type: 'workspace', resource_id: ws.name, workspace: ws.name, detail: { changed: Object.keys(body) } } };
+    },
+  });
+
+  route({
+    method: 'GET', path: '/v1/workspaces/{name}/usage', tag: 'workspaces', summary: "A workspace's usage against its quotas", permission: 'workspace_read', params: workspaceParams,
+    responses: { 200: { description: 'Usage and limits', schema: { type: 'object' } }, 404: { description: 'No such workspace', schema: errorRef } },
+    handler: async ({ params, access }) => {
+      const ws = await visibleWorkspace(ctx, access, params.name);
+      return { status: 200, body: { workspace: ws.name, usage: await workspaceUsage(ctx, catalog, ws.name), limits: ws.quotas } };
+    },
+  });
+}

@@ -1,0 +1,97 @@
+import jwt from 'jsonwebtoken';
+import { UnauthorizedError } from '../errors.js';
+import { narrowTo, type ApiKeyStore } from './api-keys.js';
+import type { ExternalTokenVerifier } from './external-tokens.js';
+import type { Identity } from './identity.js';
+import type { TokenService } from './tokens.js';
+import type { UserDirectory } from './users.js';
+
+/** The request headers a caller proves itself with. */
+export interface Credentials {
+  authorization?: string;
+  apiKey?: string;
+}
+
+/** The principal named by a failed attempt, as far as it can be told, for the audit log. */
+export class AuthenticationFailed extends UnauthorizedError {
+  constructor(
+    message: string,
+    readonly claimed: { kind: Identity['kind'] | 'anonymous'; name: string; keyId?: string },
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Turns a request's credentials into who asks, from the current records: a bearer token of
+ * this engine (HS256) or of the trusted external issuer (RS256 through JWKS), or an API key
+ * (`X-API-Key`). Every failure is a 401 saying why, never which secret was tried.
+ */
+export class Authenticator {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly users: UserDirectory,
+    private readonly apiKeys: ApiKeyStore,
+    private readonly external: ExternalTokenVerifier | null,
+  ) {}
+
+  async authenticate(credentials: Credentials): Promise<Identity> {
+    if (credentials.apiKey !== undefined) return this.byApiKey(credentials.apiKey);
+    if (credentials.authorization === undefined) {
+      throw new AuthenticationFailed('the Authorization header is missing; send "Bearer <token>" or an X-API-Key', { kind: 'anonymous', name: 'anonymous' });
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(credentials.authorization);
+    if (!match) throw new AuthenticationFailed('the Authorization header must be "Bearer <token>"', { kind: 'anonymous', name: 'anonymous' });
+    return this.byToken(match[1]!);
+  }
+
+  private async byToken(token: string): Promise<Identity> {
+    const alg = headerAlgorithm(token);
+    const claimedSub = unverifiedSubject(token);
+    if (alg === 'RS256' && this.external) {
+      try {
+        return await this.external.verify(token);
+      } catch (err) {
+        throw new AuthenticationFailed((err as Error).message, { kind: 'external', name: claimedSub });
+      }
+    }
+    let claims;
+    try {
+      claims = this.tokens.verifyAccess(token);
+    } catch (err) {
+      throw new AuthenticationFailed((err as Error).message, { kind: 'user', name: claimedSub });
+    }
+    const [identity, open] = await Promise.all([this.users.identity(claims.username, claims.issuedAtMs), this.tokens.sessionOpen(claims.session)]);
+    const who = { kind: 'user' as const, name: claims.username };
+    if (!identity) throw new AuthenticationFailed("the token's user does not exist, is disabled, or has signed in again since", who);
+    if (!open) throw new AuthenticationFailed('the session has ended; log in again', who);
+    return { ...identity, session: claims.session };
+  }
+
+  private async byApiKey(raw: string): Promise<Identity> {
+    const record = await this.apiKeys.authenticate(raw);
+    if (!record) throw new AuthenticationFailed('the API key is not valid or has been revoked', { kind: 'api_key', name: 'unknown' });
+    const owner = await this.users.ownerIdentity(record.user_id);
+    const who = { kind: 'api_key' as const, name: record.user_id, keyId: record.id };
+    if (!owner) throw new AuthenticationFailed("the API key's user does not exist or is disabled", who);
+    return narrowTo(owner, record);
+  }
+}
+
+function headerAlgorithm(token: string): string | undefined {
+  try {
+    return (jwt.decode(token, { complete: true }) as jwt.Jwt | null)?.header.alg;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `sub` a token claims before it is verified: only ever used to name a failure in the audit log. */
+function unverifiedSubject(token: string): string {
+  try {
+    const sub = (jwt.decode(token) as jwt.JwtPayload | null)?.sub;
+    return typeof sub === 'string' ? sub.slice(0, 64) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
