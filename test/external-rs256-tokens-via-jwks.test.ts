@@ -1,77 +1,22 @@
 import assert from 'node:assert/strict';
-import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { ExternalTokenVerifier } from '../src/core/auth/external-tokens.js';
 import { UnauthorizedError } from '../src/core/errors.js';
+import { makeSigningKey, signRs256, startJwksServer, type JwksServer, type TestSigningKey } from './helpers/jwks-server.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 
 const ISSUER = 'https://mesh-registry.test';
 const AUDIENCE = 'provisioning-api';
 
-interface TestKey {
-  kid: string;
-  privatePem: string;
-  publicPem: string;
-  jwk: Record<string, unknown>;
-}
-
-function makeKey(kid: string): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    kid,
-    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-    jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' },
-  };
-}
-
-/** A real JWKS endpoint on loopback; `keys` is what it serves now, `fetches` how often it was asked. */
-interface JwksServer {
-  url: string;
-  keys: TestKey[];
-  fetches: number;
-  close(): Promise<void>;
-}
-
-async function startJwks(keys: TestKey[], opts: { hang?: boolean } = {}): Promise<JwksServer> {
-  const state: JwksServer = { url: '', keys, fetches: 0, close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    state.fetches++;
-    if (opts.hang) return; // accepts the request and never answers
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ keys: state.keys.map((k) => k.jwk) }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  state.url = `http://127.0.0.1:${port}/.well-known/jwks.json`;
-  let closed = false;
-  state.close = async () => {
-    if (closed) return;
-    closed = true;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return state;
-}
-
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Signs with `key`; an option given as `undefined` leaves that claim out. */
-function sign(key: TestKey, claims: object, opts: jwt.SignOptions = {}): string {
-  const merged: Record<string, unknown> = {
-    algorithm: 'RS256',
-    keyid: key.kid,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    subject: 'registry-bot',
-    expiresIn: 300,
-    ...opts,
-  };
-  for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
-  return jwt.sign(claims, key.privatePem, merged as jwt.SignOptions);
+/** Signs with `key` as this issuer would; an option given as `undefined` leaves that claim out. */
+function sign(key: TestSigningKey, claims: object, opts: jwt.SignOptions = {}): string {
+  return signRs256(key, claims, { issuer: ISSUER, audience: AUDIENCE, subject: 'registry-bot', ...opts });
 }
 
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -97,15 +42,15 @@ async function assertRefused(verifier: ExternalTokenVerifier, token: string, rea
 }
 
 describe('external RS256 tokens verified through JWKS', () => {
-  const first = makeKey('key-2024-a');
-  const rotated = makeKey('key-2024-b');
-  const stranger = makeKey('key-2024-a'); // same kid as `first`, another private key
+  const first = makeSigningKey('key-2024-a');
+  const rotated = makeSigningKey('key-2024-b');
+  const stranger = makeSigningKey('key-2024-a'); // same kid as `first`, another private key
   let jwks: JwksServer;
   let verifier: ExternalTokenVerifier;
   const servers: JwksServer[] = [];
 
   before(async () => {
-    jwks = await startJwks([first]);
+    jwks = await startJwksServer([first]);
     servers.push(jwks);
     verifier = new ExternalTokenVerifier({ jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE });
   });
@@ -208,7 +153,7 @@ describe('external RS256 tokens verified through JWKS', () => {
 
     test('an unknown kid is refused after a refetch of the key set', async () => {
       const before = jwks.fetches;
-      const ghost = makeKey('key-nobody-published');
+      const ghost = makeSigningKey('key-nobody-published');
       await assertRefused(verifier, sign(ghost, { role: 'admin' }), "the token's signing key is unknown");
       assert.equal(jwks.fetches, before + 1, 'the unknown kid made jwks-rsa refetch once');
     });
@@ -248,7 +193,7 @@ describe('external RS256 tokens verified through JWKS', () => {
 
   describe('the JWKS endpoint', () => {
     test('a key rotation: the new kid is fetched and accepted, the withdrawn kid is refused', async () => {
-      const server = await startJwks([first]);
+      const server = await startJwksServer([first]);
       servers.push(server);
       const v = new ExternalTokenVerifier({ jwksUrl: server.url, issuer: ISSUER, audience: AUDIENCE });
       const oldToken = sign(first, { role: 'operator', workspaces: ['web'] });
@@ -271,12 +216,12 @@ describe('external RS256 tokens verified through JWKS', () => {
     });
 
     test('a flood of unknown kids is rate limited and cannot hammer the issuer', async () => {
-      const server = await startJwks([first]);
+      const server = await startJwksServer([first]);
       servers.push(server);
       const v = new ExternalTokenVerifier({ jwksUrl: server.url, issuer: ISSUER, audience: AUDIENCE });
       const known = sign(first, { role: 'viewer' });
       await v.verify(known);
-      const ghost = makeKey('unused');
+      const ghost = makeSigningKey('unused');
       const reasons = new Set<string>();
       for (let i = 0; i < 30; i++) {
         const token = jwt.sign({}, ghost.privatePem, { algorithm: 'RS256', keyid: `kid-${randomBytes(6).toString('hex')}`, issuer: ISSUER, audience: AUDIENCE, subject: 'x', expiresIn: 60 });
@@ -296,7 +241,7 @@ describe('external RS256 tokens verified through JWKS', () => {
     });
 
     test('a JWKS server that is stopped gives a 401, not a crash', async () => {
-      const server = await startJwks([first]);
+      const server = await startJwksServer([first]);
       const url = server.url;
       await server.close();
       const v = new ExternalTokenVerifier({ jwksUrl: url, issuer: ISSUER, audience: AUDIENCE });
@@ -304,7 +249,7 @@ describe('external RS256 tokens verified through JWKS', () => {
     });
 
     test('a JWKS server that never answers gives a 401 within the timeout, not a hang', async () => {
-      const server = await startJwks([first], { hang: true });
+      const server = await startJwksServer([first], { hang: true });
       servers.push(server);
       const v = new ExternalTokenVerifier({ jwksUrl: server.url, issuer: ISSUER, audience: AUDIENCE, timeoutMs: 300 });
       const started = Date.now();

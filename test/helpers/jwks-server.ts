@@ -29,10 +29,12 @@ export interface JwksServer {
   close(): Promise<void>;
 }
 
-export async function startJwksServer(keys: TestSigningKey[]): Promise<JwksServer> {
+/** With `hang`, the server accepts each request and never answers it. */
+export async function startJwksServer(keys: TestSigningKey[], opts: { hang?: boolean } = {}): Promise<JwksServer> {
   const state: JwksServer = { url: '', keys, fetches: 0, close: async () => {} };
   const server: Server = createServer((_req, res) => {
     state.fetches++;
+    if (opts.hang) return; // accepts the request and never answers
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ keys: state.keys.map((k) => k.jwk) }));
   });

@@ -6,7 +6,8 @@ export interface SseMessage {
 
 /**
  * Reads a server-sent event stream over real HTTP. `next()` resolves with the next message
- * (or null once the server ended the stream); `close()` drops the connection.
+ * (or null once the server ended the stream), waiting without a deadline when `timeoutMs` is
+ * `Infinity`; `close()` drops the connection.
  */
 export async function openSse(url: string, token: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
@@ -41,7 +42,9 @@ export async function openSse(url: string, token: string, headers: Record<string
         const left = deadline - Date.now();
         if (left <= 0) throw new Error('no server-sent event in time');
         let timer: NodeJS.Timeout | undefined;
-        const chunk = await Promise.race([reader.read(), new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left)))]);
+        const chunk = Number.isFinite(left)
+          ? await Promise.race([reader.read(), new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left)))])
+          : await reader.read();
         clearTimeout(timer);
         if (chunk === 'timeout') continue;
         if (chunk.done) ended = true;

@@ -1,5 +1,6 @@
 import type { Operation } from '../../src/core/operations/model.js';
 import { http, type HttpReply } from './http.js';
+import { openSse, type SseMessage } from './sse.js';
 import type { TestSystem } from './system.js';
 
 /** A logged-in user: its token, and requests made with it over real HTTP. */
@@ -44,47 +45,22 @@ export async function allOperations(sys: TestSystem): Promise<Operation[]> {
   return all;
 }
 
-export interface CollectedEvent {
-  id: string;
-  event: string;
-  data: Record<string, string>;
-}
+export type CollectedEvent = SseMessage;
 
 /**
  * Opens a server-sent event stream and keeps reading it in the background, so a test can
  * look at everything it carried over a period (and see that something was never sent).
  */
 export async function collectSse(url: string, token: string, headers: Record<string, string> = {}) {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  if (res.status !== 200) throw new Error(`SSE ${url} answered ${res.status}: ${await res.text()}`);
+  const stream = await openSse(url, token, headers);
   const events: CollectedEvent[] = [];
   const reading = (async () => {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const fields: Record<string, string> = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const colon = line.indexOf(':');
-          fields[line.slice(0, colon)] = line.slice(colon + 1).trimStart();
-        }
-        if (fields.data !== undefined) events.push({ id: fields.id ?? '', event: fields.event ?? 'message', data: JSON.parse(fields.data) });
-      }
-    }
+    for (let m = await stream.next(Infinity); m; m = await stream.next(Infinity)) events.push(m);
   })().catch(() => undefined); // aborted by close()
   return {
     events,
     async close(): Promise<void> {
-      controller.abort();
+      stream.close();
       await reading;
     },
   };
