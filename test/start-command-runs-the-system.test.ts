@@ -40,7 +40,7 @@ describe('the start command runs the whole system and stops it cleanly', () => {
 
     const create = await http(api, 'POST', '/v1/servers/create', {
       token,
-      body: { workspace: 'production', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'web-01', zone: 'nyc3', check_mode: false, tags: ['web'] },
+      body: { workspace: 'default', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'web-01', zone: 'nyc3', check_mode: false, tags: ['web'] },
     });
     assert.equal(create.status, 202);
     const done = await until(async () => {
