@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { ErrorCodes, ProviderError } from '../core/errors.js';
+import type { WaitCheck } from './types.js';
 
 /**
  * Who goes first when the budget runs low: creates, deletes and actions ('mutation') may use
@@ -107,4 +108,26 @@ export function providerAccountId(provider: string, credentials: AccountCredenti
   const credential = credentials.token ?? `${credentials.username ?? ''}:${credentials.password ?? ''}`;
   const baseUrl = credentials.baseUrl.replace(/\/+$/, '');
   return createHash('sha256').update(`${provider}\n${baseUrl}\n${credential}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * A wait a watcher round did not get to look at: its request was refused (the account's
+ * budget, a 429) or the round had spent its reads before reaching it. It is still waiting as
+ * far as anyone knows; `status` says it is read at the next look, and the watcher looks again
+ * as soon as it may (after `retryAfterMs`) instead of at the wait's usual, slower pace. A
+ * round that answers this for the waits it could not read keeps what it learned of the rest,
+ * instead of being thrown away whole for one refusal.
+ */
+export type DeferredCheck = Extract<WaitCheck, { state: 'waiting' }> & { deferred: { retryAfterMs: number } };
+
+/** A deferred look; `cause` is what cut the round short, if anything (its retry-after is kept). */
+export function deferLook(status: string, cause?: unknown): DeferredCheck {
+  const seconds = cause instanceof ProviderError ? cause.retryAfterSeconds : undefined;
+  return { state: 'waiting', status, deferred: { retryAfterMs: Math.max(0, (seconds ?? 0) * 1000) } };
+}
+
+/** How long until a deferred look may be taken, or undefined when `check` was a look taken. */
+export function deferredLook(check: WaitCheck): { retryAfterMs: number } | undefined {
+  const deferred = (check as Partial<DeferredCheck>).deferred;
+  return check.state === 'waiting' && deferred && typeof deferred.retryAfterMs === 'number' ? deferred : undefined;
 }

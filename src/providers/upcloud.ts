@@ -8,9 +8,9 @@
  * waits). A server can be deleted, and its plan changed, only while it is stopped, so the
  * delete and resize steps stop it first and say so in their notes.
  */
-import { EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
+import { AbortedError, EngineError, ErrorCodes, ProviderError } from '../core/errors.js';
 import { InProcessWaits } from './in-process-waits.js';
-import { withRequestPriority } from './request-budget.js';
+import { deferLook } from './request-budget.js';
 import { ProviderHttpClient, type ProviderHttpClientOptions } from './http-client.js';
 import { MARKER_LABEL_KEY, labelsForTags } from './upcloud-labels.js';
 import {
@@ -90,6 +90,18 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
    * `origin` does, and never changes, so each disk is looked up once.
    */
   private readonly templateOfDisk = new Map<string, string | null>();
+  /**
+   * Where the next watcher round's listing begins. A round cut short resumes at the page it
+   * could not read and wraps round to the first, so on a big account under a tight budget the
+   * last pages are read too, not the first few round after round.
+   */
+  private listingResumeAt = 0;
+  /**
+   * When a round last read each waiting server in full. A round's reads go to the waits read
+   * least recently, so a few that stay undecided after their read (started, no address yet)
+   * cannot take every round's reads while others wait for theirs.
+   */
+  private readonly detailReadAt = new Map<string, number>();
 
   constructor(options: UpCloudProviderOptions) {
     super();
@@ -340,63 +352,150 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
    * listing says has ended (done or failed) is confirmed with that server's details: one
    * extra read per wait, once, when it ends. A wait still going costs nothing beyond the
    * listing.
+   *
+   * A round that meets a refusal (the account's budget, a 429) or runs out of time keeps what
+   * it learned: waits judged from what was read are answered, the rest answer "waiting" with a
+   * status saying they are read at the next look (deferLook), and the next round starts where
+   * this one stopped (the listing at the page refused, the reads with the waits read least
+   * recently). Thrown away whole, a round on a saturated account answered for none, round after
+   * round, while the servers it was waiting for had long started.
    */
   async checkWaits(waits: ServerWait[], ctx: CallContext): Promise<WaitCheck[]> {
-    const few = waits.length <= FEW_WAITS;
     const details = new Map<string, UcServer | null>();
-    const summaries = new Map<string, UcServer>();
-    if (few) {
-      for (const id of new Set(waits.map((w) => w.providerId))) details.set(id, await this.fetchServer(id, ctx));
-    } else {
-      for (const summary of await this.listSummaries(ctx)) summaries.set(summary.uuid, summary);
-    }
-    // The listing lacks addresses, so a wait it shows over needs the server's own read. Those
-    // reads end waits, so they go at read priority (not paced away like the listing's polls),
-    // are capped per round and stop at the first refusal of the budget: a round that answers
-    // for some waits and leaves the rest for the next look makes progress, one that reads
-    // hundreds of servers and is then cut short by the budget answers for none, round after
-    // round. The boot disk is not looked up for the image: the create recorded it already.
-    let detailReads = 0;
-    let refused = false;
-    const later = (wait: ServerWait): WaitCheck => ({ state: 'waiting', status: `${summaries.get(wait.providerId)?.state ?? 'unknown'} (read in full at the next look)` });
-    const checks: WaitCheck[] = [];
-    for (const wait of waits) {
-      if (!details.has(wait.providerId)) {
-        const summary = summaries.get(wait.providerId) ?? null;
-        const fromList = judgeUpCloudWait(wait, summary, false);
-        // Still waiting, or deleted: the listing is enough.
-        if (fromList.state === 'waiting' || (wait.until === 'gone' && summary === null)) {
-          checks.push(fromList);
-          continue;
-        }
-        if (refused || detailReads >= MAX_DETAIL_READS) {
-          checks.push(later(wait));
-          continue;
-        }
-        detailReads++;
+    /** What cut the round short, if anything; what it did not get to is read at the next look. */
+    let stoppedBy: unknown;
+    if (waits.length <= FEW_WAITS) {
+      for (const id of new Set(waits.map((w) => w.providerId))) {
         try {
-          details.set(wait.providerId, await withRequestPriority('read', () => this.fetchServer(wait.providerId, ctx)));
+          details.set(id, await this.fetchServer(id, ctx));
         } catch (err) {
-          if (!isRateLimited(err)) throw err;
-          refused = true;
-          checks.push(later(wait));
+          if (!endsRoundEarly(err, ctx, details.size > 0)) throw err;
+          stoppedBy = err;
+          break;
+        }
+      }
+      return waits.map((wait) =>
+        details.has(wait.providerId) ? this.judgeInFull(wait, details.get(wait.providerId) ?? null) : deferLook('not read (read at the next look)', stoppedBy),
+      );
+    }
+
+    const listing = await this.roundListing(ctx);
+    stoppedBy = listing.stoppedBy;
+    const checks: Array<WaitCheck | undefined> = waits.map(() => undefined);
+    const toRead: number[] = [];
+    waits.forEach((wait, i) => {
+      const summary = listing.servers.get(wait.providerId);
+      // Not among the pages read: absence says nothing until the listing is whole.
+      if (!summary && !listing.complete) {
+        checks[i] = deferLook('not listed yet (read at the next look)', stoppedBy);
+        return;
+      }
+      const fromList = judgeUpCloudWait(wait, summary ?? null, false);
+      // Still waiting, or deleted: the listing is enough.
+      if (fromList.state === 'waiting' || (wait.until === 'gone' && !summary)) checks[i] = fromList;
+      else toRead.push(i);
+    });
+
+    // The listing lacks addresses, so a wait it shows over needs the server's own read. The
+    // reads are capped per round and stop at the first refusal: a round that answers for some
+    // waits and leaves the rest for the next look makes progress, one that reads hundreds of
+    // servers and is then cut short answers for none. They go at the round's priority (the
+    // watcher's polls), whose floor in the account's budget no backlog of mutations can take.
+    // The boot disk is not looked up for the image: the create recorded it already.
+    const byLastRead = [...toRead].sort((a, b) => (this.detailReadAt.get(waits[a]!.providerId) ?? 0) - (this.detailReadAt.get(waits[b]!.providerId) ?? 0));
+    let reads = 0;
+    for (const i of byLastRead) {
+      const wait = waits[i]!;
+      const later = () => deferLook(`${listing.servers.get(wait.providerId)?.state ?? 'unknown'} (read in full at the next look)`, stoppedBy);
+      if (!details.has(wait.providerId)) {
+        if (stoppedBy !== undefined || reads >= MAX_DETAIL_READS) {
+          checks[i] = later();
+          continue;
+        }
+        reads++;
+        try {
+          details.set(wait.providerId, await this.fetchServer(wait.providerId, ctx));
+          this.detailReadAt.set(wait.providerId, Date.now());
+        } catch (err) {
+          if (!endsRoundEarly(err, ctx, true)) throw err;
+          stoppedBy = err;
+          checks[i] = later();
           continue;
         }
       }
-      const server = details.get(wait.providerId) ?? null;
-      const check = judgeUpCloudWait(wait, server, true);
-      const disk = server ? bootStorageOf(server) : undefined;
-      checks.push(check.state === 'done' && server ? { state: 'done', server: toProviderServer(server, (disk && this.templateOfDisk.get(disk)) ?? null) } : check);
+      checks[i] = this.judgeInFull(wait, details.get(wait.providerId) ?? null);
     }
-    return checks;
+    // Only the waits of this round are remembered: the map stays as small as the account's waits.
+    const current = new Set(waits.map((w) => w.providerId));
+    for (const id of this.detailReadAt.keys()) if (!current.has(id)) this.detailReadAt.delete(id);
+    return checks.map((check) => check ?? deferLook('not read (read at the next look)', stoppedBy));
   }
 
+  /** A wait against the server's own read (null: 404); a done wait carries the server with the image recorded at its create. */
+  private judgeInFull(wait: ServerWait, server: UcServer | null): WaitCheck {
+    const check = judgeUpCloudWait(wait, server, true);
+    if (check.state !== 'done' || !server) return check;
+    const disk = bootStorageOf(server);
+    return { state: 'done', server: toProviderServer(server, (disk && this.templateOfDisk.get(disk)) ?? null) };
+  }
+
+  /**
+   * The account's servers for one watcher round: from where the last round stopped to the end
+   * of the listing, then from the first page up to there. A refused page ends it there (what
+   * was read is kept, `complete` false) and the next round begins at that page.
+   */
+  private async roundListing(ctx: CallContext): Promise<{ servers: Map<string, UcServer>; complete: boolean; stoppedBy?: unknown }> {
+    const servers = new Map<string, UcServer>();
+    const resumeAt = this.listingResumeAt;
+    const stretches: Array<[number, number]> = resumeAt > 0 ? [[resumeAt, Infinity], [0, resumeAt]] : [[0, Infinity]];
+    let pages = 0;
+    for (const [from, to] of stretches) {
+      for (let offset = from; offset < to; offset += this.pageSize) {
+        if (++pages > MAX_PAGES) throw badResponse(`GET /server did not stop paginating after ${MAX_PAGES} pages`);
+        let batch: UcServer[];
+        try {
+          batch = await this.listPage(ctx, offset);
+        } catch (err) {
+          if (!endsRoundEarly(err, ctx, servers.size > 0)) throw err;
+          this.listingResumeAt = offset;
+          return { servers, complete: false, stoppedBy: err };
+        }
+        let fresh = 0;
+        for (const server of batch) {
+          if (servers.has(server.uuid)) continue;
+          servers.set(server.uuid, server);
+          fresh++;
+        }
+        if (batch.length < this.pageSize || fresh === 0) break;
+      }
+    }
+    this.listingResumeAt = 0;
+    return { servers, complete: true };
+  }
 
   async listServers(ctx: CallContext): Promise<ProviderServer[]> {
     const summaries = await this.listSummaries(ctx);
     // Listings carry no addresses or disks, so each server's details are read as well.
     const servers = await Promise.all(summaries.map((s) => this.getServer(s.uuid, ctx)));
     return servers.filter((s): s is ProviderServer => s !== null);
+  }
+
+  /**
+   * Every server as the listing shows it (state, title, plan, zone, labels): one request per
+   * 100 servers, where listServers adds one (or two) per server. For callers that compare many
+   * servers with what they know (the reconcile). A summary carries neither addresses nor
+   * disks, so `ipv4` and `image` are always null here.
+   */
+  async listServerSummaries(ctx: CallContext): Promise<ProviderServer[]> {
+    return (await this.listSummaries(ctx)).map((s) => toProviderServer(s, null));
+  }
+
+  /** One server in full as far as its addresses go: one request, its image not looked up (null). */
+  async readServerDetails(providerId: string, ctx: CallContext): Promise<ProviderServer | null> {
+    const server = await this.fetchServer(providerId, ctx);
+    if (!server) return null;
+    const disk = bootStorageOf(server);
+    return toProviderServer(server, (disk && this.templateOfDisk.get(disk)) ?? null);
   }
 
   async requestConsole(): Promise<ConsoleAccess> {
@@ -541,21 +640,26 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
     const seen = new Map<string, UcServer>();
     for (let page = 0; ; page++) {
       if (page >= MAX_PAGES) throw badResponse(`GET /server did not stop paginating after ${MAX_PAGES} pages`);
-      const res = await this.http.request<{ servers?: { server?: unknown } }>('GET', 'server', {
-        signal: ctx.signal,
-        query: { label: labelFilter, limit: this.pageSize, offset: page * this.pageSize },
-      });
-      const batch = res.body?.servers?.server;
-      if (!Array.isArray(batch)) throw badResponse('GET /server answered without a servers.server list');
+      const batch = await this.listPage(ctx, page * this.pageSize, labelFilter);
       let fresh = 0;
-      for (const item of batch) {
-        const server = expectServer(item, 'GET /server');
+      for (const server of batch) {
         if (seen.has(server.uuid)) continue;
         seen.set(server.uuid, server);
         fresh++;
       }
       if (batch.length < this.pageSize || fresh === 0) return [...seen.values()];
     }
+  }
+
+  /** One page of server summaries from `offset`. */
+  private async listPage(ctx: CallContext, offset: number, labelFilter?: string): Promise<UcServer[]> {
+    const res = await this.http.request<{ servers?: { server?: unknown } }>('GET', 'server', {
+      signal: ctx.signal,
+      query: { label: labelFilter, limit: this.pageSize, offset },
+    });
+    const batch = res.body?.servers?.server;
+    if (!Array.isArray(batch)) throw badResponse('GET /server answered without a servers.server list');
+    return batch.map((item) => expectServer(item, 'GET /server'));
   }
 
   private async zones(ctx: CallContext): Promise<UcZone[]> {
@@ -581,6 +685,17 @@ export class UpCloudProvider extends InProcessWaits implements Provider {
     if (!Array.isArray(list)) throw badResponse(`GET /${path} answered without a ${outer}.${inner} list`);
     return list as T[];
   }
+}
+
+/**
+ * Whether `err` ends a watcher round early, keeping what it learned, rather than failing it:
+ * a refusal (the account's budget, a 429: nothing was carried out, ask again later), or the
+ * round's own signal (its time is up, or its lease passed on) once something was learned —
+ * with nothing learned there is nothing to keep, and the abort goes to the caller as before.
+ */
+function endsRoundEarly(err: unknown, ctx: CallContext, learned: boolean): boolean {
+  if (isRateLimited(err)) return true;
+  return learned && err instanceof AbortedError && ctx.signal?.aborted === true;
 }
 
 function runningLabel(providerId: string): string {

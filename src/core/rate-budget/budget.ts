@@ -14,7 +14,7 @@ import {
 import type { RateLimitWindow } from '../config.js';
 import { AbortedError } from '../errors.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
-import { type BudgetModel, countedSpanMs, headerCount, paceFrom, pauseAfter429, reserveFor } from './model.js';
+import { type BudgetModel, countedSpanMs, headerCount, paceFrom, pauseAfter429, pollFloor, reserveFor } from './model.js';
 import { SETTLE_BUCKET, SETTLE_WINDOWS, TAKE_FROM_BUCKET, TAKE_FROM_WINDOWS } from './scripts.js';
 
 export interface RedisRequestBudgetOptions {
@@ -35,6 +35,14 @@ export const DEFAULT_MAX_IN_PROCESS_WAIT_MS = 2000;
  * window is left: creates that are waiting for requests get them before the watcher does.
  */
 const MUTATION_DEMAND_MS = 5000;
+/**
+ * For this long after the budget refused a poll, other requests leave the polls' floor free
+ * (model.ts, POLL_FLOOR_FRACTION). Longer than a poll sits out in its process (2 s) and than
+ * the watcher pauses after a refused round on a window of seconds, so the requests held back
+ * are still there when it asks again; short, because once no poll asks they are held back for
+ * nothing.
+ */
+const POLL_DEMAND_MS = 3000;
 
 export class RedisRequestBudget implements RequestBudget {
   readonly provider: string;
@@ -78,7 +86,18 @@ export class RedisRequestBudget implements RequestBudget {
     let reply: unknown;
     if (model.kind === 'bucket') {
       const reserve = reserveFor(priority, model.capacity, 'bucket');
-      reply = await this.takeScript(this.stateKey, String(model.capacity), String(model.refillPerSecond), String(reserve));
+      // The floor as a share of the refill: pollFloor(capacity) credits per bucketful.
+      const floor = pollFloor(model.capacity);
+      reply = await this.takeScript(
+        this.stateKey,
+        String(model.capacity),
+        String(model.refillPerSecond),
+        String(reserve),
+        priority === 'poll' ? 'yield' : '',
+        String(floor),
+        String((model.refillPerSecond * floor) / model.capacity),
+        String(POLL_DEMAND_MS),
+      );
     } else {
       const windows = model.kind === 'windows' ? model.windows : [];
       const args = windows.flatMap((w) => [
@@ -86,9 +105,19 @@ export class RedisRequestBudget implements RequestBudget {
         String(countedSpanMs(w.windowMs)),
         String(w.limit - reserveFor(priority, w.limit)),
         String(paceFrom(priority, w.limit)),
+        String(w.limit),
+        String(pollFloor(w.limit)),
       ]);
       const demand = priority === 'mutation' ? 'record' : priority === 'poll' ? 'yield' : '';
-      reply = await this.takeScript(this.stateKey, randomUUID(), String(windows.length), ...args, demand, String(MUTATION_DEMAND_MS));
+      reply = await this.takeScript(
+        this.stateKey,
+        randomUUID(),
+        String(windows.length),
+        ...args,
+        demand,
+        String(MUTATION_DEMAND_MS),
+        String(POLL_DEMAND_MS),
+      );
     }
     const [granted, waitMs] = reply as [number, number];
     return granted === 1 ? 0 : Math.max(1, Number(waitMs));

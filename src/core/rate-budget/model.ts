@@ -52,6 +52,26 @@ export function reserveFor(priority: RequestPriority, limit: number, model: 'win
   return Math.min(Math.ceil(limit * share), Math.max(0, limit - 1));
 }
 
+/**
+ * Share of each window (and of a bucket's refill) that polls get however hard mutations press
+ * for the rest. Every started operation needs polls to finish: the watcher's looks are what
+ * end its wait. Polls starved by a backlog of creates, deletes and actions therefore leave
+ * every started operation open while new ones keep starting, so the open set only grows (the
+ * long chaos run: 8 minutes without one completed watcher round, 200 operations stuck). The
+ * same share as the watcher spends by its own spacing (WATCHER_SHARE), so a watcher that keeps
+ * to its pace is never held back by mutations.
+ */
+const POLL_FLOOR_FRACTION = 0.25;
+
+/**
+ * Polls guaranteed per window of `limit` requests (per bucketful of `limit` tokens): at least
+ * one, never more than the limit itself. Earned evenly (this many per counted window, banked
+ * up to this many) and spent by polls the normal rules would refuse; see scripts.ts.
+ */
+export function pollFloor(limit: number): number {
+  return Math.max(1, Math.min(limit, Math.ceil(limit * POLL_FLOOR_FRACTION)));
+}
+
 /** The count in a window from which `priority` is paced, or -1 when it never is. */
 export function paceFrom(priority: RequestPriority, limit: number): number {
   const share = PACE_FRACTION[priority];
@@ -118,8 +138,12 @@ export function headerCount(headers: Headers, name: string): number | undefined 
   return Number(value);
 }
 
-/** The share of an account's sustained rate its watcher may spend looking at waiting servers. */
-const WATCHER_SHARE = 0.25;
+/**
+ * The share of an account's sustained rate its watcher may spend looking at waiting servers:
+ * what the budget guarantees polls (POLL_FLOOR_FRACTION), so its looks are never refused for
+ * lack of room while it keeps to this pace.
+ */
+const WATCHER_SHARE = POLL_FLOOR_FRACTION;
 
 /**
  * How far apart the watcher's requests must be on average so that looking at waiting

@@ -16,7 +16,7 @@ import { ErrorCodes, ProviderError } from '../../core/errors.js';
 import { holdLease, releaseLease } from '../../core/lease.js';
 import { wakeJob } from '../../core/queue.js';
 import type { Provider } from '../../providers/types.js';
-import { countingRequests } from '../../providers/request-budget.js';
+import { countingRequests, deferredLook } from '../../providers/request-budget.js';
 import { WaitRegistry, type WaitEntry } from './registry.js';
 
 const TICK_MS = 250;
@@ -123,8 +123,10 @@ export class AccountWatcher {
         ),
       );
       checks = round.result;
-      // A round that cost several pages buys that many spacings of quiet: the creates come first.
-      this.pausedUntil = Date.now() + round.sent * (this.opts.requestSpacingMs ?? 0);
+      // A round that cost several pages buys that many spacings of quiet: the creates come
+      // first. Counted from its start: a round the account's budget slowed down (its polls
+      // drawing on their floor, one every so often) has already spent that time at its pace.
+      this.pausedUntil = started + round.sent * (this.opts.requestSpacingMs ?? 0);
     } catch (err) {
       // Polls give way when the account's budget is low or the provider pushes back: look later.
       const limited = err instanceof ProviderError && err.code === ErrorCodes.PROVIDER_RATE_LIMITED;
@@ -139,11 +141,21 @@ export class AccountWatcher {
     const over: Array<{ entry: WaitEntry; check: (typeof checks)[number] }> = [];
     const still: Array<{ entry: WaitEntry; nextLookAt: number; changed: boolean }> = [];
     const reports: Array<{ entry: WaitEntry; status: string }> = [];
+    const deferred: WaitEntry[] = [];
     entries.forEach((entry, i) => {
       const check = checks[i];
       if (!check) return;
       if (check.state !== 'waiting') {
         over.push({ entry, check });
+        return;
+      }
+      // Not looked at this round (a refusal cut it short, or its reads ran out before this
+      // one): what it did learn is written, and this one is looked at once the watcher may
+      // look again rather than at its usual pace. Its last status stands: nothing new is known.
+      const later = deferredLook(check);
+      if (later) {
+        this.pausedUntil = Math.max(this.pausedUntil, now + later.retryAfterMs);
+        deferred.push(entry);
         return;
       }
       const changed = check.status !== entry.lastStatus;
@@ -153,6 +165,7 @@ export class AccountWatcher {
       }
       still.push({ entry, nextLookAt: now + nextLookDelay(now - entry.wait.since, this.opts), changed });
     });
+    for (const entry of deferred) still.push({ entry, nextLookAt: Math.max(now + this.opts.minIntervalMs, this.pausedUntil), changed: false });
     const written = await this.registry.record(this.account, over, still);
     await Promise.all([
       ...over.filter(({ entry }) => written.has(entry.operationId)).map(({ entry }) => this.wake(entry.operationId)),
@@ -166,8 +179,8 @@ export class AccountWatcher {
           .catch(() => false),
       ),
     ]);
-    if (over.length > 0) {
-      this.ctx.logger.debug('watcher round', { provider: this.provider.name, waits: entries.length, over: over.length, ms: Date.now() - started });
+    if (over.length > 0 || deferred.length > 0) {
+      this.ctx.logger.debug('watcher round', { provider: this.provider.name, waits: entries.length, over: over.length, deferred: deferred.length, ms: Date.now() - started });
     }
   }
 
