@@ -7,12 +7,16 @@ import { resolve } from 'node:path';
 import { bootConfig } from './core/boot.js';
 import { configuredProviders } from './core/config.js';
 import { SupervisedChild } from './supervisor/child.js';
-import { startManagedRedis, type ManagedRedis } from './supervisor/managed-redis.js';
+import { managedRedisPassword, startManagedRedis, type ManagedRedis } from './supervisor/managed-redis.js';
+import { bootSecretBox } from './core/secrets/boot.js';
 import { SIMULATOR_ENV } from './sandbox/simulators.js';
 import { sandboxToken } from './supervisor/sandbox-token.js';
 
 const WORKERS = Number(process.env.WORKER_PROCESSES ?? 2);
 const config = bootConfig('start');
+// The engine's secret key: made here on the very first start (<DATA_DIR>/secret.key, mode
+// 0600) before any child needs it; a bad one stops everything now, naming its setting.
+const secrets = bootSecretBox(config, 'start');
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
 
 let redis: ManagedRedis | null = null;
@@ -41,12 +45,14 @@ const giveUp = () => void stopAll(1);
 try {
   let redisUrl = config.redisUrl;
   if (redisUrl === null) {
-    redis = await startManagedRedis(config.dataDir, config.managedRedisPort, config.managedRedisFsync);
+    redis = await startManagedRedis(config.dataDir, config.managedRedisPort, config.managedRedisFsync, managedRedisPassword(secrets));
+    // The URL with the password goes to the children's environment only; what is shown has none.
     redisUrl = redis.url;
-    say(`redis ${redisUrl} (data in ${resolve(config.dataDir, 'redis')}, appendfsync ${config.managedRedisFsync})`);
+    say(`redis ${redis.displayUrl}, password required (data in ${resolve(config.dataDir, 'redis')}, appendfsync ${config.managedRedisFsync})`);
   }
 
-  const env: Record<string, string> = { REDIS_URL: redisUrl };
+  // The children find the same data directory (and so the same secret key) whatever their working directory.
+  const env: Record<string, string> = { REDIS_URL: redisUrl, DATA_DIR: resolve(config.dataDir) };
   if (configuredProviders(config).length === 0) {
     const token = sandboxToken(config.dataDir);
     const sandboxEnv: Record<string, string> = { SANDBOX_PORT: String(config.sandbox.port), SANDBOX_TOKEN: token, SANDBOX_STATE_FILE: resolve(config.dataDir, 'sandbox-state.json') };

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/core/config.js';
 import { isAbort } from '../src/core/errors.js';
 import { Keys } from '../src/core/keys.js';
 import { generateEd25519Key } from '../src/core/ssh/ed25519-key.js';
+import { SecretBox } from '../src/core/secrets/secret-box.js';
 import { engineKey } from '../src/core/ssh/engine-key.js';
 import { HostKeyPins } from '../src/core/ssh/host-key-pins.js';
 import { SshRunner, type SshTarget } from '../src/core/ssh/runner.js';
@@ -44,7 +45,7 @@ describe('the SSH runner against a real sshd on loopback', () => {
   before(async () => {
     redis = await startTestRedis();
     client = new Redis(redis.url);
-    const key = await engineKey(client, keys, settings);
+    const key = await engineKey(client, keys, settings, new SecretBox(randomBytes(32), 'a test key'));
     sshd = await startSshd(key.publicKey);
     pins = new HostKeyPins(client, keys);
     runner = new SshRunner({ privateKey: key.privateKey, user: 'root', endpointOverride: null, pins, connectTimeoutMs: 5000, connectAttempts: 1 });

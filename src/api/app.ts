@@ -8,8 +8,12 @@ import type { AuditLog } from '../core/audit.js';
 import type { CoreContext } from '../core/context.js';
 import { errorHandler, notFoundHandler } from './middleware/errors.js';
 import { traceId } from './middleware/trace.js';
+import { logClientErrors } from './middleware/client-errors.js';
+import { jsonBody, rejectMalformedPathParams } from './middleware/request-guards.js';
+import { docsContentSecurityPolicy, securityHeaders } from './middleware/security-headers.js';
 import { OpenApiRegistry } from './openapi.js';
 import { routeMounter } from './route.js';
+import { ApiLimits } from './middleware/rate-limit.js';
 import { IdempotencyStore } from '../core/idempotency.js';
 import { authRoutes } from './routes/auth.js';
 import { operationRoutes } from './routes/operations.js';
@@ -43,30 +47,50 @@ export interface ApiDeps {
   version: string;
 }
 
-const MULTI_CLOUD_PATH = /^\/(do|hetzner|vultr|upcloud|multi)\//;
+// Case-insensitive, as the router matches routes.
+const MULTI_CLOUD_PATH = /^\/(do|hetzner|vultr|upcloud|multi)\//i;
+
+/** The largest JSON body a route reads; a larger one (decompressed) is a 413. */
+const BODY_LIMIT = '256kb';
+
+/** Swagger UI at `/docs`, reading `/openapi.json`; no validator badge (an image from swagger.io the CSP would block). */
+const DOCS_OPTIONS = { swaggerOptions: { url: '/openapi.json', validatorUrl: null } };
 
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.ctx.config.apiLimits.trustProxy);
+  const limits = ApiLimits.forContext(deps.ctx);
+  app.use(securityHeaders());
   app.use(traceId);
-  // Any content type is read as JSON: a body that is not JSON gets a clear 400, not silence.
-  // Parsed inside each router, so a bad body is answered in that router's error shape.
-  const jsonBody = express.json({ limit: '256kb', type: () => true });
+  app.use(logClientErrors(deps.ctx.logger));
+  // The one place answers are marked uncacheable: they are per caller (tokens, inventories,
+  // operations), so no shared or browser cache may keep them. Swagger UI's files under /docs
+  // are the same for everyone and keep their own caching.
+  app.use((req, res, next) => {
+    if (req.path !== '/docs' && !req.path.startsWith('/docs/')) res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  // Each router reads the body itself (as JSON, any content type; see request-guards.ts) and
+  // checks its path parameters' percent-encoding, so a malformed request is answered in that
+  // router's error shape. `documentedPaths` is read at the first request, once every route is declared.
+  let documentedPaths: string[] = [];
+  const guards = [rejectMalformedPathParams(() => documentedPaths), jsonBody(BODY_LIMIT)];
 
   const registry = new OpenApiRegistry();
   // The multi-cloud manager's endpoints answer errors in that contract's {"detail": …} shape.
   const multiCloud = express.Router();
-  multiCloud.use((req, res, next) => (MULTI_CLOUD_PATH.test(req.path) ? jsonBody(req, res, next) : next()));
+  multiCloud.use((req: express.Request, _res: express.Response, next: express.NextFunction) => (MULTI_CLOUD_PATH.test(req.path) ? next() : next('router')), ...guards);
   const audit = { log: deps.audit, logger: deps.ctx.logger };
-  multiCloudRoutes(routeMounter(multiCloud, registry, { authenticator: deps.authenticator, audit }), deps.ctx, deps.providers, deps.hub);
+  multiCloudRoutes(routeMounter(multiCloud, registry, { authenticator: deps.authenticator, audit, limits }), deps.ctx, deps.providers, deps.hub);
   multiCloud.use(detailErrorHandler(deps.ctx.logger));
   app.use(multiCloud);
 
   const router = express.Router();
-  router.use(jsonBody);
+  router.use(...guards);
   const idempotency = new IdempotencyStore(deps.ctx.redis, deps.ctx.keys, deps.ctx.config.idempotencyTtlSeconds, deps.ctx.logger);
-  const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store }, audit });
+  const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store }, audit, limits });
   const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
@@ -83,8 +107,10 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(router);
 
   const document = registry.document(deps.version);
+  documentedPaths = Object.keys(document.paths as object);
   app.get('/openapi.json', (_req, res) => void res.json(document));
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));
+  // The page's own policy (per route, in place of the API's), allowing what this very page loads.
+  app.use('/docs', docsContentSecurityPolicy(swaggerUi.generateHTML(undefined, DOCS_OPTIONS)), swaggerUi.serve, swaggerUi.setup(undefined, DOCS_OPTIONS));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.ctx.logger));

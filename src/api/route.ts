@@ -9,6 +9,7 @@ import type { DocumentedRoute, OpenApiRegistry } from './openapi.js';
 import { compile, toProblems, type JsonSchema, type RequestPart } from './validation.js';
 import type { Actor } from '../core/operations/submit.js';
 import { idempotentByDefault, runIdempotently, type IdempotencyDeps } from './idempotent.js';
+import { RateLimitedError, type ApiLimits, type CredentialAttempt, type CredentialThrottle } from './middleware/rate-limit.js';
 
 export interface RouteInput<B = any, Q = any, P = any> {
   body: B;
@@ -45,6 +46,12 @@ export interface RouteSpec extends Omit<DocumentedRoute, 'auth' | 'idempotent'> 
   permission?: Permission;
   /** A body may be omitted entirely (e.g. DELETE); when sent, it is validated. */
   bodyOptional?: boolean;
+  /**
+   * The route checks a credential: its failures are counted per client address and username
+   * (`RATE_LIMIT_AUTH`, see middleware/rate-limit.ts). Authenticated routes also spend the
+   * caller's request budget; unauthenticated ones without `throttle` (`/health`) are not limited.
+   */
+  throttle?: CredentialThrottle;
   handler: (input: RouteInput) => Promise<RouteReply>;
 }
 
@@ -59,11 +66,22 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Whose failures a credential check counts besides the address's: the login's username, or the caller's own. */
+function throttledUsername(kind: CredentialThrottle, req: Request, identity: Identity): string | undefined {
+  if (kind === 'login') {
+    const claimed = (req.body as { username?: unknown } | undefined)?.username;
+    return typeof claimed === 'string' ? claimed : undefined;
+  }
+  return kind === 'password' && identity.kind === 'user' ? identity.username : undefined;
+}
+
 /** What a route needs around it: who asks, the Idempotency-Key store, the audit log. */
 export interface RouteDeps {
   authenticator: Authenticator;
   idempotency?: IdempotencyDeps;
   audit?: AuditDeps;
+  /** Request budgets, credential throttling and event stream slots; none when absent. */
+  limits?: ApiLimits;
 }
 
 /**
@@ -71,14 +89,16 @@ export interface RouteDeps {
  * validates requests and documents the route in OpenAPI.
  */
 export function routeMounter(router: Router, registry: OpenApiRegistry, deps: RouteDeps): RouteMounter {
-  const { authenticator, idempotency, audit } = deps;
+  const { authenticator, idempotency, audit, limits } = deps;
   return (spec) => {
     const auth = spec.auth ?? true;
     const audited = audit !== undefined && (spec.audited ?? spec.method !== 'GET');
     // Keys are scoped per user, so only authenticated routes of a router with a store take them.
     const idempotent = spec.idempotent ?? (auth && idempotency !== undefined && idempotentByDefault(spec.method, spec.path));
     if (idempotent && (!idempotency || !auth)) throw new Error(`${spec.method} ${spec.path}: idempotent routes need an authenticated router with an idempotency store`);
-    registry.add({ ...spec, auth, idempotent });
+    const limited = limits !== undefined && (auth || spec.throttle !== undefined);
+    const responses = limited ? { 429: { description: 'Over the limit (`RATE_LIMITED`): `Retry-After` and `RateLimit-*` say when to retry' }, ...spec.responses } : spec.responses;
+    registry.add({ ...spec, auth, idempotent, responses });
     const checks: Array<[RequestPart, ReturnType<typeof compile>]> = [];
     if (spec.params) checks.push(['path', compile(spec.params, 'path')]);
     if (spec.query) checks.push(['query', compile(spec.query, 'query')]);
@@ -90,6 +110,7 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, deps: Ro
       const ip = req.ip ?? req.socket.remoteAddress ?? '';
       let identity: Identity = ANONYMOUS;
       let reply: RouteReply | undefined;
+      let attempt: CredentialAttempt | undefined;
       try {
         if (auth) {
           try {
@@ -99,6 +120,10 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, deps: Ro
             throw err;
           }
         }
+        // Limits come before anything else is read or checked for the caller; a 429 is neither
+        // audited (a flood of them would flood the log) nor kept under an Idempotency-Key.
+        if (limits && auth) await limits.spend(res, principalId(identity));
+        if (limits && spec.throttle) attempt = await limits.credentialAttempt(res, spec.throttle, ip, throttledUsername(spec.throttle, req, identity));
         const access = new Access(identity);
         if (spec.permission && !access.can(spec.permission)) throw new ForbiddenError(spec.permission);
         // Express 5 exposes req.query as a getter; validate a copy we own.
@@ -128,13 +153,31 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, deps: Ro
         // fingerprint is taken before validation fills in defaults.
         reply = idempotent ? await runIdempotently(idempotency!, req, principalId(identity), traceId, parts, run) : await run();
       } catch (err) {
-        if (audited && (identity !== ANONYMOUS || !auth) && err instanceof EngineError) await auditRequest(audit!, { spec, req, ip, traceId, identity, failure: err });
+        await attempt?.settle(err);
+        if (audited && (identity !== ANONYMOUS || !auth) && err instanceof EngineError && !(err instanceof RateLimitedError)) await auditRequest(audit!, { spec, req, ip, traceId, identity, failure: err });
         throw err;
       }
-      if ('stream' in reply) return reply.stream(req, res);
+      await attempt?.settle(null);
+      if ('stream' in reply) return openStream(reply, req, res, identity);
       if (audited) await auditRequest(audit!, { spec, req, ip, traceId, identity, reply });
       if (reply.headers) res.set(reply.headers);
       res.status(reply.status).json(reply.body);
+    };
+    /** A stream holds one of its identity's slots (SSE_MAX_STREAMS_PER_IDENTITY) until it closes. */
+    const openStream = async (reply: Extract<RouteReply, { stream: unknown }>, req: Request, res: Response, identity: Identity): Promise<void> => {
+      if (!limits) return reply.stream(req, res);
+      let closed = false;
+      let release: (() => void) | undefined;
+      // Listening before the slot is taken: a client gone meanwhile must not keep it.
+      res.once('close', () => {
+        closed = true;
+        release?.();
+      });
+      const slot = await limits.streams.acquire(principalId(identity));
+      if (!slot.granted) throw limits.streamRefusal(res, slot.open, slot.cap);
+      if (closed) return slot.release();
+      release = slot.release;
+      return reply.stream(req, res);
     };
     router[spec.method.toLowerCase() as 'get' | 'post' | 'delete' | 'patch' | 'put'](expressPath, handle);
   };

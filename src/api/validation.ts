@@ -20,7 +20,30 @@ const strict = makeAjv(false);
 const coercing = makeAjv(true);
 
 export function compile(schema: JsonSchema, part: RequestPart): ValidateFunction {
-  return (part === 'body' ? strict : coercing).compile(schema);
+  if (part === 'body') return strict.compile(schema);
+  const validate = coercing.compile(schema);
+  // ajv coerces "Infinity", "-Infinity" and "1e400" to ±Infinity and then takes that for a
+  // number, even an integer, within any minimum and maximum (its range checks skip values that
+  // are not finite): `?limit=Infinity` reached Redis as a page size. Refused here instead.
+  // (JSON bodies cannot hold Infinity but as 1e400, which ajv's own type check refuses.)
+  const checked = ((data: unknown) => {
+    const valid = validate(data);
+    const infinite = nonFinite(data, '');
+    checked.errors = infinite.length ? [...(validate.errors ?? []), ...infinite.map(finiteError)] : validate.errors;
+    return valid && !infinite.length;
+  }) as ValidateFunction;
+  return checked;
+}
+
+/** The instance paths of the non-finite numbers in a query or path object (after coercion). */
+function nonFinite(value: unknown, path: string): string[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [path];
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => nonFinite(v, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+}
+
+function finiteError(instancePath: string): ErrorObject {
+  return { keyword: 'finite', instancePath, schemaPath: '', params: {}, message: 'must be a finite number' };
 }
 
 function describe(err: ErrorObject): string {

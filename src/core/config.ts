@@ -4,6 +4,8 @@
  * the process with a message that names it.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import type { ProviderName } from '../providers/types.js';
 
 export interface ConfiguredUser {
@@ -105,12 +107,28 @@ export interface Config {
   sandbox: { port: number };
   /** How the workers reach servers to run task service scripts. */
   ssh: SshSettings;
+  /** What the API allows each caller (src/api/middleware/rate-limit.ts), held in Redis across replicas. */
+  apiLimits: ApiLimitSettings;
   /**
    * Each provider account's request budget, shared by every process through Redis
    * (src/core/rate-budget/); null means no self-limiting (a 429 still pauses every process).
    */
   rateLimits: Record<ProviderName, RateLimitWindow[] | null>;
+  /**
+   * The key every stored secret is encrypted with (src/core/secrets/): ENGINE_SECRET_KEY, the
+   * file ENGINE_SECRET_KEY_FILE names, or `<DATA_DIR>/secret.key`, made on first start.
+   */
+  secretKey: SecretKeySetting;
 }
+
+/** Where the engine's secret key comes from; read (and, by default, made) by src/core/secrets/secret-key.ts. */
+export type SecretKeySetting =
+  /** 32 bytes given in the environment (base64 or hex). */
+  | { source: 'ENGINE_SECRET_KEY'; key: Buffer }
+  /** A file the operator provides; refused when its group or others may read it. */
+  | { source: 'ENGINE_SECRET_KEY_FILE'; file: string }
+  /** `<DATA_DIR>/secret.key`, created with mode 0600 by the first process that needs it. */
+  | { source: 'DATA_DIR'; file: string };
 
 /**
  * At most `limit` requests in any rolling `windowMs`. Hetzner's single window is read as its
@@ -298,6 +316,8 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
     ssh: sshSettings(env),
+    apiLimits: apiLimitSettings(env),
+    secretKey: secretKeySetting(env),
     rateLimits: {
       digitalocean: rateLimitSetting(env, 'RATE_LIMIT_DIGITALOCEAN', '250/1m,5000/1h'),
       hetzner: rateLimitSetting(env, 'RATE_LIMIT_HETZNER', '3600/1h', { singleWindow: true }),
@@ -360,6 +380,77 @@ function deadlines(raw: string | null): Record<DeadlineType, number> {
   return out;
 }
 
+/** `points` requests in a fixed window of `durationSeconds` (rate-limiter-flexible's terms). */
+export interface RequestLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+export interface ApiLimitSettings {
+  /** `RATE_LIMIT_AUTH`: failed logins per client address and, separately, per username; failed refreshes per address. Null: off. */
+  auth: RequestLimit | null;
+  /** `RATE_LIMIT_API`: requests per identity (user, API key, external subject) on every authenticated route. Null: off. */
+  api: RequestLimit | null;
+  /** `TRUST_PROXY`, as Express's `trust proxy` takes it: false, true, a hop count, or addresses and subnets. */
+  trustProxy: boolean | number | string[];
+  /** `SSE_MAX_STREAMS_PER_IDENTITY`: event streams one identity may hold open at once, across replicas. */
+  sseMaxStreamsPerIdentity: number;
+}
+
+function apiLimitSettings(env: Env): ApiLimitSettings {
+  return {
+    auth: requestLimitSetting(env, 'RATE_LIMIT_AUTH', '5/1m'),
+    api: requestLimitSetting(env, 'RATE_LIMIT_API', '600/1m'),
+    trustProxy: trustProxySetting(env),
+    sseMaxStreamsPerIdentity: int(env, 'SSE_MAX_STREAMS_PER_IDENTITY', 20, 1, 1_000_000),
+  };
+}
+
+const LIMIT_UNITS_S: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** `"600/1m"` (requests per window of whole seconds; units s, m, h) or `"off"`. */
+function requestLimitSetting(env: Env, name: string, fallback: string): RequestLimit | null {
+  const raw = str(env, name) ?? fallback;
+  if (raw.toLowerCase() === 'off') return null;
+  const match = /^(\d+)\s*\/\s*(\d*)\s*(s|m|h)$/.exec(raw);
+  if (!match) throw new ConfigError(name, `must be 'off' or requests per window like '${fallback}' (units s, m, h), got '${raw}'`);
+  const points = Number(match[1]);
+  const durationSeconds = Number(match[2] === '' ? 1 : match[2]) * LIMIT_UNITS_S[match[3]!]!;
+  if (points < 1 || points > 1_000_000_000) throw new ConfigError(name, `needs a limit between 1 and 1000000000 requests, got ${points}`);
+  if (durationSeconds < 1 || durationSeconds > 86_400) throw new ConfigError(name, `needs a window between 1s and 24h, got '${raw}'`);
+  return { points, durationSeconds };
+}
+
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `TRUST_PROXY`: `false`/`off` (the default: `X-Forwarded-For` is ignored and the client is the
+ * peer address), `true` (trust every hop: only behind a proxy that overwrites the header), a
+ * hop count, or a comma-separated list of proxy addresses, subnets (`10.0.0.0/8`) and Express's
+ * names `loopback`, `linklocal`, `uniquelocal`.
+ */
+function trustProxySetting(env: Env): boolean | number | string[] {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === null || /^(false|off|no)$/i.test(raw)) return false;
+  if (/^(true|on|yes)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 32) throw new ConfigError('TRUST_PROXY', `must be at most 32 hops, got ${hops}`);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.includes(entry)) continue;
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!family || !bitsOk || rest.length) {
+      throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count, or addresses and subnets (a.b.c.d/nn) or ${TRUST_PROXY_NAMES.join(', ')}, comma-separated; '${entry}' is none of these`);
+    }
+  }
+  return entries;
+}
+
 function sshSettings(env: Env): SshSettings {
   const user = str(env, 'SSH_USER') ?? 'root';
   if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(user)) throw new ConfigError('SSH_USER', `must be a login name, got '${user}'`);
@@ -381,6 +472,38 @@ function sshSettings(env: Env): SshSettings {
     connectAttempts: int(env, 'SSH_CONNECT_ATTEMPTS', 5, 1, 100),
     parallelism: int(env, 'SSH_PARALLELISM', 10, 1, 1000),
   };
+}
+
+/**
+ * ENGINE_SECRET_KEY (32 bytes as base64 or hex; never echoed in a message), or
+ * ENGINE_SECRET_KEY_FILE, or by default `<DATA_DIR>/secret.key`. The file's permissions and
+ * content are checked when a process loads the key, at its start.
+ */
+function secretKeySetting(env: Env): SecretKeySetting {
+  const raw = str(env, 'ENGINE_SECRET_KEY');
+  const file = str(env, 'ENGINE_SECRET_KEY_FILE');
+  if (raw !== null && file !== null) throw new ConfigError('ENGINE_SECRET_KEY', 'and ENGINE_SECRET_KEY_FILE are both set: give the key one way');
+  if (raw !== null) {
+    const key = parseSecretKey(raw);
+    if (key === null) throw new ConfigError('ENGINE_SECRET_KEY', `must be 32 bytes as base64 or hex (e.g. the output of 'openssl rand -base64 32'); got ${raw.length} characters that are neither`);
+    return { source: 'ENGINE_SECRET_KEY', key };
+  }
+  if (file !== null) {
+    if (!existsSync(file)) throw new ConfigError('ENGINE_SECRET_KEY_FILE', `names a file that does not exist: '${file}'`);
+    return { source: 'ENGINE_SECRET_KEY_FILE', file: resolve(file) };
+  }
+  return { source: 'DATA_DIR', file: resolve(str(env, 'DATA_DIR') ?? './var', 'secret.key') };
+}
+
+/** 32 bytes written as 64 hex digits or as base64 (standard or url-safe, padding optional); null otherwise. */
+export function parseSecretKey(text: string): Buffer | null {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
+    const key = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (key.length === 32) return key;
+  }
+  return null;
 }
 
 /** The setting a user must provide to enable a provider; named in 503 answers. */

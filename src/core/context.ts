@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import { OperationStore } from './operations/store.js';
 import { OperationQueues } from './queue.js';
 import { connectRedis } from './redis.js';
+import { secretBox } from './secrets/secret-key.js';
 import { ServerInventory } from './servers/inventory.js';
 import { WorkspaceStore } from './workspaces/store.js';
 
@@ -38,13 +39,16 @@ export function catalogFor(ctx: CoreContext, providers: Iterable<Provider> | Map
 }
 
 export function createCoreContext(config: Config, redisUrl: string, logger: Logger, name: string): CoreContext {
+  // The engine's secret key, loaded (or made) at the start of every process: a bad one stops it here, naming its setting.
+  const secrets = secretBox(config);
   const redis = connectRedis(redisUrl, name);
   const keys = new Keys(config.keyPrefix);
   return {
     config,
     redis,
     keys,
-    store: new OperationStore(redis, keys),
+    // Sealed inputs (user_data) are kept encrypted.
+    store: new OperationStore(redis, keys, secrets),
     inventory: new ServerInventory(redis, keys),
     workspaces: new WorkspaceStore(redis, keys),
     queues: new OperationQueues(redis, keys),

@@ -16,6 +16,8 @@ export const ErrorCodes = {
   CONFLICT: 'CONFLICT',
   PROVIDER_NOT_CONFIGURED: 'PROVIDER_NOT_CONFIGURED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  // A body in a content-encoding or charset the API does not read.
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   CONSOLE_UNSUPPORTED: 'CONSOLE_UNSUPPORTED',
   INTERNAL: 'INTERNAL',
   // Idempotency-Key misuse: the key names another request.
@@ -29,6 +31,8 @@ export const ErrorCodes = {
   USER_EXISTS: 'USER_EXISTS',
   API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  // Over a caller's request budget or stream cap (src/api/middleware/rate-limit.ts).
+  RATE_LIMITED: 'RATE_LIMITED',
   // Failures of task service scripts run over SSH, recorded on operations.
   SSH_UNREACHABLE: 'SSH_UNREACHABLE',
   SSH_AUTH_FAILED: 'SSH_AUTH_FAILED',
@@ -65,6 +69,7 @@ const statusByCode: Record<ErrorCode, number> = {
   OPERATION_FINISHED: 409,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   CONSOLE_UNSUPPORTED: 501,
   PROVIDER_NOT_CONFIGURED: 503,
   INTERNAL: 500,
@@ -77,6 +82,7 @@ const statusByCode: Record<ErrorCode, number> = {
   USER_EXISTS: 409,
   API_KEY_NOT_FOUND: 404,
   QUOTA_EXCEEDED: 403,
+  RATE_LIMITED: 429,
   SSH_UNREACHABLE: 502,
   SSH_AUTH_FAILED: 502,
   SSH_HOST_KEY_MISMATCH: 502,

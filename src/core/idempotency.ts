@@ -67,16 +67,47 @@ redis.call('EXPIRE', ARGV[1], tonumber(ARGV[7]))
 if cur[6] and cur[5] ~= ARGV[3] then return {'recorded', '1'} end
 return {'recorded', ''}`;
 
-/** JSON with object keys sorted at every depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are one request. */
+/**
+ * JSON with object keys sorted at every depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are one request.
+ *
+ * Written with its own work stack rather than recursion: the API refuses bodies nested more
+ * than MAX_JSON_DEPTH when it parses them, and this is the second line, so that no body that
+ * gets here can overflow the call stack while it is hashed. The text is exactly what the
+ * recursive form gave (keys already stored keep their fingerprints): `undefined` as `null` at
+ * the top and in arrays, left out of objects.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === undefined) return 'null';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.keys(value as object)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
+  const out: string[] = [];
+  // Pending work, last first: a value to write, or literal text (brackets, commas, keys).
+  const work: Array<{ text: string } | { value: unknown }> = [{ value }];
+  while (work.length) {
+    const item = work.pop()!;
+    if ('text' in item) {
+      out.push(item.text);
+      continue;
+    }
+    const v = item.value;
+    if (v === undefined) out.push('null');
+    else if (v === null || typeof v !== 'object') out.push(JSON.stringify(v));
+    else if (Array.isArray(v)) {
+      work.push({ text: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        work.push({ value: v[i] });
+        if (i > 0) work.push({ text: ',' });
+      }
+      out.push('[');
+    } else {
+      const record = v as Record<string, unknown>;
+      const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+      work.push({ text: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        work.push({ value: record[keys[i]!] });
+        work.push({ text: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
+      }
+      out.push('{');
+    }
+  }
+  return out.join('');
 }
 
 /** What makes two requests "the same": method, path, query and body, key order aside. */

@@ -24,3 +24,32 @@ export function createLogger(service: string, level = 'info'): Logger {
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
 }
+
+/** What one client error's log line says. */
+export interface ClientErrorEntry {
+  trace_id?: string;
+  method: string;
+  path: string;
+  status: number;
+  code?: string;
+  message?: string;
+}
+
+/** Longest path or message kept in a client-error line: a request can carry 16 kB in its path. */
+const CLIENT_ERROR_TEXT_MAX = 256;
+
+function capped(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return text.length > CLIENT_ERROR_TEXT_MAX ? `${text.slice(0, CLIENT_ERROR_TEXT_MAX)}…(${text.length} chars)` : text;
+}
+
+/**
+ * A request refused as the client's fault (a 4xx) is one line at `info`, never with a stack:
+ * it says nothing about the engine's health, and a flood of bad requests must not flood the
+ * log with traces. Path and message are capped; JSON escapes any control characters in them.
+ */
+export function logClientError(logger: Logger, entry: ClientErrorEntry): void {
+  const { message, ...rest } = entry;
+  // Not `message`: winston would append it to the line's own.
+  logger.info('client error', { ...rest, path: capped(entry.path), reason: capped(message) });
+}

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The exit code of a process stopped by its configuration (see core/boot.ts). */
+const EX_CONFIG = 78;
 
 export interface ChildSpec {
   name: string;
@@ -40,6 +42,13 @@ export class SupervisedChild {
     });
     child.once('exit', (code, signal) => {
       if (this.stopping) return;
+      // 78 (EX_CONFIG): a bad setting or a secret key that does not open what is stored. The
+      // child said why on stderr; starting it again would only say it again.
+      if (code === EX_CONFIG) {
+        process.stderr.write(`${this.spec.name} stopped on its configuration (see above); not restarting it\n`);
+        this.onGiveUp(this.spec.name);
+        return;
+      }
       const now = Date.now();
       this.restarts = this.restarts.filter((t) => now - t < 60000);
       if (this.restarts.length >= 5) {

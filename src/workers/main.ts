@@ -3,10 +3,13 @@ import { Keys } from '../core/keys.js';
 import { createLogger } from '../core/logger.js';
 import { createRequestBudgets } from '../core/rate-budget/index.js';
 import { connectRedis } from '../core/redis.js';
+import { bootSecretBox, orStopOnConfigError } from '../core/secrets/boot.js';
+import { engineKey } from '../core/ssh/engine-key.js';
 import { createProviders } from '../providers/registry.js';
 import { startWorker } from './worker.js';
 
 const config = bootConfig('worker');
+const secrets = bootSecretBox(config, 'worker');
 const logger = createLogger(process.env.WORKER_NAME ?? 'worker', config.logLevel);
 const redisUrl = requireRedisUrl(config, 'worker');
 // The provider accounts' request budgets, shared with every other worker and API replica.
@@ -20,6 +23,9 @@ const providers = createProviders(
   },
   createRequestBudgets(budgetRedis, new Keys(config.keyPrefix), config),
 );
+// The engine's SSH key, opened (or made) now: one the secret key does not open stops the
+// worker at its start, naming the setting, rather than failing its first create.
+await orStopOnConfigError('worker', engineKey(budgetRedis, new Keys(config.keyPrefix), config.ssh, secrets));
 const running = await startWorker(config, redisUrl, logger, providers);
 logger.info('worker started', { concurrency: config.worker.concurrency, providers: [...providers.keys()] });
 onShutdown(async () => {

@@ -97,6 +97,11 @@ export class TestSystem {
       RATE_LIMIT_HETZNER: 'off',
       RATE_LIMIT_VULTR: 'off',
       RATE_LIMIT_UPCLOUD: 'off',
+      // Tests poll every 50 ms and try wrong credentials on purpose: the API's own limits stay
+      // on (every request still goes through them) but far above what a test sends.
+      RATE_LIMIT_API: '1000000/1s',
+      RATE_LIMIT_AUTH: '100000/1m',
+      SSE_MAX_STREAMS_PER_IDENTITY: '100000',
       ...(opts.noProvider ? {} : sandboxProviderEnv(sandbox)),
       // The sandbox's servers answer SSH at one loopback endpoint.
       ...(sandbox.sshEndpoint ? { SSH_ENDPOINT_OVERRIDE: `${sandbox.sshEndpoint.host}:${sandbox.sshEndpoint.port}` } : {}),

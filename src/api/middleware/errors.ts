@@ -1,17 +1,11 @@
 import type { NextFunction, Request, Response } from 'express';
 import { EngineError, ErrorCodes, httpStatusFor, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { asClientError, prepareErrorAnswer } from './client-errors.js';
 
 /** `/v1` error shape, as the API reference has it, plus `details` and `trace_id`. */
 export function errorBody(code: string, message: string, status: number, traceId: string, details?: unknown) {
   return { error: code, message, code: String(status), ...(details !== undefined ? { details } : {}), trace_id: traceId };
-}
-
-function fromBodyParser(err: { type?: string; status?: number }): EngineError | null {
-  if (err.type === 'entity.parse.failed') return new EngineError(ErrorCodes.INVALID_JSON, 'the request body is not valid JSON');
-  if (err.type === 'entity.too.large') return new EngineError(ErrorCodes.PAYLOAD_TOO_LARGE, 'the request body is too large');
-  if (err.type && err.status && err.status < 500) return new EngineError(ErrorCodes.INVALID_JSON, `the request body could not be read (${err.type})`);
-  return null;
 }
 
 /** The status and `/v1` body answering a known error; also what an idempotent route keeps to replay. */
@@ -21,12 +15,21 @@ export function engineErrorReply(err: EngineError, traceId: string): { status: n
   return { status, body: errorBody(err.code, err.message, status, traceId, details) };
 }
 
+/**
+ * The `/v1` family's error handler. Every client error (the engine's own, and what the body
+ * parser, the router or other middleware raise with a 4xx status) is answered in the `/v1`
+ * shape; anything else is a 500, logged with its stack. Client errors are logged as one line
+ * by logClientErrors (client-errors.ts).
+ */
 export function errorHandler(logger: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+  return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    // An answer already under way (a stream) cannot take an error body: Express ends the connection.
+    if (res.headersSent) return next(err);
     const traceId = (res.locals.traceId as string) ?? '';
-    const known = err instanceof EngineError ? err : fromBodyParser(err as { type?: string });
+    const known = asClientError(err, req);
     if (known) {
       const { status, body } = engineErrorReply(known, traceId);
+      prepareErrorAnswer(req, res, known, status);
       res.status(status).json(body);
       return;
     }
@@ -36,5 +39,6 @@ export function errorHandler(logger: Logger) {
 }
 
 export function notFoundHandler(req: Request, res: Response): void {
+  res.locals.answeredError = { code: ErrorCodes.NOT_FOUND, message: 'no route' };
   res.status(404).json(errorBody(ErrorCodes.NOT_FOUND, `no route for ${req.method} ${req.path}`, 404, (res.locals.traceId as string) ?? ''));
 }

@@ -10,7 +10,7 @@ const noStore = { 'Cache-Control': 'no-store' };
 
 export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: TokenService): void {
   route({
-    method: 'POST', path: '/v1/auth/login', tag: 'auth', summary: 'Log in: a short-lived access token and a refresh token', auth: false,
+    method: 'POST', path: '/v1/auth/login', tag: 'auth', summary: 'Log in: a short-lived access token and a refresh token', auth: false, throttle: 'login',
     body: loginBody,
     responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid credentials', schema: errorRef } },
     handler: async ({ body }) => {
@@ -21,7 +21,7 @@ export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: To
   });
 
   route({
-    method: 'POST', path: '/v1/auth/refresh', tag: 'auth', summary: 'Exchange a refresh token (once) for new tokens', auth: false,
+    method: 'POST', path: '/v1/auth/refresh', tag: 'auth', summary: 'Exchange a refresh token (once) for new tokens', auth: false, throttle: 'refresh',
     body: refreshBody,
     responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid, spent or revoked refresh token', schema: errorRef } },
     handler: async ({ body }) => {
@@ -56,7 +56,7 @@ export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: To
 
   route({
     method: 'POST', path: '/v1/auth/password', tag: 'auth', summary: 'Change your own password: every session begun before it ends, this one included; log in again',
-    body: changePasswordBody,
+    body: changePasswordBody, throttle: 'password',
     responses: { 204: { description: 'Changed' }, 401: { description: 'The current password is wrong', schema: errorRef } },
     handler: async ({ identity, body }) => {
       if (identity.kind !== 'user') throw new EngineError(ErrorCodes.FORBIDDEN, 'only a user signed in with a password can change it');

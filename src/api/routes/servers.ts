@@ -1,5 +1,5 @@
 import { catalogFor, type CoreContext } from '../../core/context.js';
-import { requestServerConsole } from '../../core/servers/console.js';
+import { refuseIdempotencyKey, requestServerConsole } from '../../core/servers/console.js';
 import { getServer, requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../../core/servers/requests.js';
 import type { Provider, ProviderName } from '../../providers/types.js';
 import { acceptedReply } from '../accepted.js';
@@ -76,11 +76,18 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
   route({
     method: 'POST', path: '/v1/servers/{id}/console', tag: 'servers', summary: "The provider's console access for a server",
     permission: 'server_console', params: serverIdParams,
+    // Its answer is a secret (the console password and URL): never kept for replay, so an
+    // Idempotency-Key is refused with a 400 rather than honoured (see refuseIdempotencyKey).
+    idempotent: false,
     responses: {
-      200: { description: 'Console access; a password in it is shown only here, never stored', schema: consoleSchema },
+      200: { description: 'Console access; a password in it is shown only here, never stored (`Cache-Control: no-store`)', schema: consoleSchema },
+      400: { description: 'An `Idempotency-Key` was sent: this answer cannot be replayed', schema: errorRef },
       404: { description: 'No such server', schema: errorRef },
       501: { description: 'The provider offers no console through its API', schema: errorRef },
     },
-    handler: async ({ params, access }) => ({ status: 200, body: await requestServerConsole(ctx, providers, params.id, access), headers: { 'Cache-Control': 'no-store' } }),
+    handler: async ({ params, access, headers }) => {
+      refuseIdempotencyKey(headers);
+      return { status: 200, body: await requestServerConsole(ctx, providers, params.id, access), headers: { 'Cache-Control': 'no-store' } };
+    },
   });
 }

@@ -17,6 +17,8 @@ import type { Config } from '../config.js';
 import { UnauthorizedError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
+import { secretBox } from '../secrets/secret-key.js';
+import { sharedSecret } from '../secrets/stored-secret.js';
 
 export interface TokenPair {
   token: string;
@@ -79,13 +81,16 @@ export class TokenService {
     this.spendRefresh = luaScript(redis, 'peSpendRefresh', SPEND_REFRESH, 2);
   }
 
-  /** The secret is JWT_SECRET, or one generated on first start and shared through Redis. */
+  /**
+   * The secret is JWT_SECRET, or one generated on first start and shared through Redis,
+   * sealed with the engine's secret key (src/core/secrets/): a Redis dump alone mints no
+   * token. One that does not open under the configured key stops the start (naming the key's
+   * setting) rather than being replaced, which would end every session.
+   */
   static async create(config: Config, redis: Redis, keys: Keys): Promise<TokenService> {
-    let secret = config.auth.jwtSecret;
-    if (secret === null) {
-      await redis.set(keys.jwtSecret(), randomBytes(48).toString('base64url'), 'NX');
-      secret = (await redis.get(keys.jwtSecret()))!;
-    }
+    const secret =
+      config.auth.jwtSecret ??
+      (await sharedSecret(redis, keys.jwtSecret(), secretBox(config), { what: 'the JWT secret', purpose: 'jwt-secret', generate: () => randomBytes(48).toString('base64url') }));
     return new TokenService(config, redis, keys, secret);
   }
 

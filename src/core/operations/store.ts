@@ -3,6 +3,7 @@ import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { MAX_LOG_LINES } from './log.js';
 import {
+  isTerminal,
   JSON_FIELDS,
   laneOf,
   OPERATION_STATUSES,
@@ -14,6 +15,11 @@ import {
 } from './model.js';
 import { CREATE_OPERATION, JOIN_LANE, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
 import type { IdempotencyBinding } from '../idempotency.js';
+import { SecretBox, SecretBoxError } from '../secrets/secret-box.js';
+import { SecretKeyMismatchError } from '../secrets/stored-secret.js';
+
+/** Binds an operation's sealed inputs to it: a ciphertext copied onto another operation does not open. */
+const sealedPurpose = (id: string) => `operation-sealed:${id}`;
 
 export type TransitionOutcome =
   /** `record` is the operation as the transition left it; `sealed` its sealed inputs. */
@@ -117,6 +123,8 @@ export class OperationStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    /** Seals the inputs kept beside a record (user_data): Redis holds only their ciphertext. */
+    private readonly box: SecretBox,
   ) {
     this.createScript = luaScript(redis, 'peCreateOperation', CREATE_OPERATION);
     this.transitionScript = luaScript(redis, 'peTransitionOperation', TRANSITION_OPERATION);
@@ -130,7 +138,7 @@ export class OperationStore {
    * request's Idempotency-Key to it in the same step.
    */
   async create(op: Operation, sealed?: Record<string, string>, idempotency?: IdempotencyBinding): Promise<CreateOutcome> {
-    const fields: Record<string, unknown> = { ...op, sealed: sealed ? JSON.stringify(sealed) : undefined, lane: laneOf(op) ?? undefined };
+    const fields: Record<string, unknown> = { ...op, sealed: sealed ? this.box.seal(JSON.stringify(sealed), sealedPurpose(op.id)) : undefined, lane: laneOf(op) ?? undefined };
     const bind = idempotency ? [idempotency.key, idempotency.fingerprint, String(idempotency.ttlSeconds), idempotency.token] : ['', '', '', ''];
     const [outcome, operationId] = (await this.createScript(this.keys.prefix, op.id, encode(fields), ...bind)) as [CreateOutcome['outcome'], string?];
     return outcome === 'bound' ? { outcome, operationId: operationId! } : ({ outcome } as CreateOutcome);
@@ -190,9 +198,38 @@ export class OperationStore {
     if (outcome === 'ok') {
       const hash: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
-      return { outcome, previous: previous as OperationStatus, record: decode(hash)!, sealed: hash.sealed ? JSON.parse(hash.sealed) : {} };
+      const sealed = this.openSealed(id, hash.sealed);
+      // Once an operation has ended nothing needs its sealed inputs again: drop them, however it ended.
+      if (isTerminal(to) && hash.sealed !== undefined) await this.dropSealed(id);
+      return { outcome, previous: previous as OperationStatus, record: decode(hash)!, sealed };
     }
     return { outcome: outcome as 'finished' | 'conflict', previous: previous as OperationStatus };
+  }
+
+  /**
+   * Forgets an operation's sealed inputs (user_data) for good: once the create that needed
+   * them has been sent, and whenever the operation ends (see transition).
+   */
+  async dropSealed(id: string): Promise<void> {
+    await this.redis.hdel(this.keys.operation(id), 'sealed');
+  }
+
+  /** An operation's sealed inputs, opened; `{}` when none (or dropped). */
+  async sealedInputs(id: string): Promise<Record<string, string>> {
+    return this.openSealed(id, (await this.redis.hget(this.keys.operation(id), 'sealed')) ?? undefined);
+  }
+
+  /** The sealed inputs as the worker needs them; `{}` when none (or dropped). */
+  private openSealed(id: string, stored: string | undefined): Record<string, string> {
+    if (!stored) return {};
+    // Written in clear by an older version (a JSON object): still readable.
+    if (!SecretBox.isSealed(stored)) return JSON.parse(stored) as Record<string, string>;
+    try {
+      return JSON.parse(this.box.open(stored, sealedPurpose(id))) as Record<string, string>;
+    } catch (err) {
+      if (err instanceof SecretBoxError) throw new SecretKeyMismatchError(this.box, `the sealed inputs of operation ${id}`, this.keys.operation(id), err.message);
+      throw err;
+    }
   }
 
   /** `detail` adds structured fields to the progress (while waiting: since when, the provider's last status). */

@@ -1,11 +1,29 @@
 import type { Provider, ProviderName } from '../../providers/types.js';
 import type { Access } from '../auth/access.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, ProviderNotConfiguredError } from '../errors.js';
+import { EngineError, ErrorCodes, ProviderNotConfiguredError, ValidationError } from '../errors.js';
+import { IDEMPOTENCY_HEADER } from '../idempotency.js';
 import { PROVIDER_SETTING } from '../config.js';
 import { getServer } from './requests.js';
 
 const CONSOLE_TIMEOUT_MS = 20000;
+
+/**
+ * A console answer is a secret (the password, and the URL that carries a token) and is kept
+ * nowhere, so there is nothing an Idempotency-Key could replay. Rather than ignore the header
+ * and let a client believe its retry is safe to replay, a request carrying one is refused
+ * before anything is asked of the provider. Retrying without it is harmless: each call opens
+ * a new console session (Hetzner issues a new password).
+ */
+export function refuseIdempotencyKey(headers: Record<string, string | string[] | undefined>): void {
+  if (headers[IDEMPOTENCY_HEADER.toLowerCase()] === undefined) return;
+  throw new ValidationError([
+    {
+      field: `header.${IDEMPOTENCY_HEADER}`,
+      problem: 'is not accepted here: the answer holds a console password, which is never kept, so it cannot be replayed; send the request without it (each call opens a new console session)',
+    },
+  ]);
+}
 
 /**
  * Console access is asked of the provider while the client waits: it changes nothing the

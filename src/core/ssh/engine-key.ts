@@ -5,6 +5,8 @@ import type { ParsedKey } from 'ssh2';
 import { ConfigError, type SshSettings } from '../config.js';
 import type { Keys } from '../keys.js';
 import { generateEd25519Key } from './ed25519-key.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { sharedSecret } from '../secrets/stored-secret.js';
 
 const { utils } = ssh2;
 
@@ -12,7 +14,7 @@ const KEY_COMMENT = 'provisioning-engine';
 
 /** The key the engine logs in to servers with. */
 export interface EngineKey {
-  /** OpenSSH format; only ever in Redis (or the configured file) and process memory. */
+  /** OpenSSH format; in clear only in process memory (sealed in Redis, or the configured file). */
   privateKey: string;
   /** One `authorized_keys` line: `ssh-ed25519 AAAA… provisioning-engine`. */
   publicKey: string;
@@ -36,24 +38,29 @@ const cache = new Map<string, Promise<EngineKey>>();
 
 /**
  * The engine's SSH key: from SSH_PRIVATE_KEY_FILE when set, otherwise an ed25519 key made the
- * first time any process asks and kept in Redis, so every API and worker process (on any
- * machine) uses the same one. SET NX makes concurrent first calls agree on one key.
+ * first time any process asks and kept in Redis sealed with the engine's secret key (`box`),
+ * so every API and worker process (on any machine) uses the same one and a Redis dump alone
+ * logs in nowhere. SET NX makes concurrent first calls agree on one key; a key kept in clear
+ * by an older version is sealed in place. One that does not open under the configured secret
+ * key is an error naming that setting, never replaced: the servers made so far trust only it.
  */
-export function engineKey(redis: Redis, keys: Keys, settings: SshSettings): Promise<EngineKey> {
-  const cacheKey = settings.privateKeyFile ?? keys.sshEngineKey();
+export function engineKey(redis: Redis, keys: Keys, settings: SshSettings, box: SecretBox): Promise<EngineKey> {
+  const cacheKey = settings.privateKeyFile ?? `${keys.sshEngineKey()}@${box.fingerprint()}`;
   let pending = cache.get(cacheKey);
   if (!pending) {
-    pending = loadEngineKey(redis, keys, settings);
+    pending = loadEngineKey(redis, keys, settings, box);
     cache.set(cacheKey, pending);
     pending.catch(() => cache.delete(cacheKey));
   }
   return pending;
 }
 
-async function loadEngineKey(redis: Redis, keys: Keys, settings: SshSettings): Promise<EngineKey> {
+async function loadEngineKey(redis: Redis, keys: Keys, settings: SshSettings, box: SecretBox): Promise<EngineKey> {
   if (settings.privateKeyFile !== null) return fromPrivate(readFileSync(settings.privateKeyFile, 'utf8'), 'SSH_PRIVATE_KEY_FILE');
-  const made = generateEd25519Key(KEY_COMMENT);
-  await redis.set(keys.sshEngineKey(), made.privateKey, 'NX');
-  const stored = await redis.get(keys.sshEngineKey());
-  return fromPrivate(stored ?? made.privateKey, `Redis key ${keys.sshEngineKey()}`);
+  const privateKey = await sharedSecret(redis, keys.sshEngineKey(), box, {
+    what: "the engine's SSH private key",
+    purpose: 'ssh-engine-key',
+    generate: () => generateEd25519Key(KEY_COMMENT).privateKey,
+  });
+  return fromPrivate(privateKey, `Redis key ${keys.sshEngineKey()}`);
 }

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ValidationError, type FieldProblem } from '../errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { TaskservDefinition } from './definition.js';
 
 /**
@@ -40,6 +41,9 @@ function problem(err: ErrorObject): FieldProblem {
 
 /** The config with every default filled in; a ValidationError naming `config.<parameter>` otherwise. */
 export function checkTaskservConfig(def: TaskservDefinition, config: Record<string, unknown>): Record<string, unknown> {
+  // The API refuses bodies nested past MAX_JSON_DEPTH as it parses them; checked again here so
+  // no caller can overflow the stack in structuredClone.
+  if (exceedsJsonDepth(config, MAX_JSON_DEPTH - 1)) throw new ValidationError([{ field: 'config', problem: `is nested more than ${MAX_JSON_DEPTH - 1} levels deep` }]);
   const copy = structuredClone(config);
   const validate = validatorFor(def);
   if (!validate(copy)) throw new ValidationError((validate.errors ?? []).map(problem));

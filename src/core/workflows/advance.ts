@@ -3,7 +3,7 @@ import { ErrorCodes } from '../errors.js';
 import { cancelOperation } from '../operations/cancel.js';
 import { isTerminal, type Operation } from '../operations/model.js';
 import { workflowResult } from './builtins.js';
-import { ROLLBACK_PREFIX, stepOperationId, type WorkflowRequest, type WorkflowStep } from './model.js';
+import { ROLLBACK_PREFIX, sealedUserDataName, stepOperationId, type WorkflowRequest, type WorkflowStep } from './model.js';
 import { resolveReferences } from './references.js';
 import { failStepAtStart, stepInput, submitStep } from './steps.js';
 
@@ -102,12 +102,22 @@ export async function advanceWorkflow(ctx: CoreContext, workflowId: string): Pro
   return { status: await finish(ctx, state, failedNow, cancelling), started };
 }
 
+/** The step's parameters with its sealed `user_data` (see submitWorkflow) put back, for its own operation's sealed inputs. */
+async function unsealed(ctx: CoreContext, workflow: Operation, step: WorkflowStep, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const marker = parameters.user_data as { sealed?: unknown } | undefined;
+  if (step.type !== 'server.create' || typeof marker !== 'object' || marker === null || typeof marker.sealed !== 'string') return parameters;
+  const value = (await ctx.store.sealedInputs(workflow.id))[sealedUserDataName(step.id)];
+  if (value === undefined) throw new Error('its user_data is no longer held (the workflow has ended)');
+  return { ...parameters, user_data: value };
+}
+
 async function startStep(ctx: CoreContext, state: WorkflowState, step: WorkflowStep): Promise<Operation> {
   const { workflow, ops } = state;
   let parameters: Record<string, unknown> = step.parameters;
   try {
     parameters = resolveReferences(step.parameters, (id) => ops.get(id)?.result);
-    return await submitStep(ctx, workflow, step.id, await stepInput(ctx, workflow.workspace, step, parameters));
+    const input = await stepInput(ctx, workflow.workspace, step, await unsealed(ctx, workflow, step, parameters));
+    return await submitStep(ctx, workflow, step.id, input);
   } catch (err) {
     const fallback = { type: step.type as Operation['type'], provider: workflow.provider, target: null, request: parameters };
     return failStepAtStart(ctx, workflow, step.id, fallback, `step '${step.id}' could not start: ${(err as Error).message}`);

@@ -64,3 +64,8 @@ export function stepOperationId(workflowId: string, key: string): string {
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/** The workflow's sealed input holding one create step's `user_data`. */
+export function sealedUserDataName(stepId: string): string {
+  return `user_data:${stepId}`;
+}

@@ -10,10 +10,33 @@ import type { OperationPage } from '../operations/store.js';
 import { fromActor, submitOperation } from '../operations/submit.js';
 import type { Actor } from '../servers/requests.js';
 import { readWorkflow } from './advance.js';
-import type { StepType, SubmitWorkflowBody, WorkflowRequest } from './model.js';
+import { sealedUserDataName, type StepType, type SubmitWorkflowBody, type WorkflowRequest } from './model.js';
 import type { Permission } from '../auth/permissions.js';
 import { enqueueAdvance } from './notify.js';
 import { compileWorkflow } from './validate.js';
+
+/**
+ * A create step's `user_data` may carry secrets: it is kept in the workflow's sealed inputs
+ * (encrypted, dropped when the workflow ends), and the step and the client's parameters keep
+ * only a marker naming it, which the step's start swaps back (see advance.ts).
+ */
+function sealStepUserData(request: WorkflowRequest): Record<string, string> | undefined {
+  const sealed: Record<string, string> = {};
+  for (const step of request.steps) {
+    const value = step.parameters.user_data;
+    if (step.type !== 'server.create' || typeof value !== 'string') continue;
+    const name = sealedUserDataName(step.id);
+    sealed[name] = value;
+    step.parameters.user_data = { sealed: name, bytes: Buffer.byteLength(value) };
+  }
+  if (Object.keys(sealed).length === 0) return undefined;
+  // The client's own copy of the steps (custom workflows) carries the same values.
+  const given = (request.parameters as { steps?: Array<{ id?: unknown; parameters?: Record<string, unknown> }> }).steps;
+  for (const step of Array.isArray(given) ? given : []) {
+    if (step?.parameters && typeof step.parameters.user_data === 'string') step.parameters.user_data = `<${Buffer.byteLength(step.parameters.user_data)} bytes>`;
+  }
+  return sealed;
+}
 
 /** What running each kind of step asks of the submitter. */
 const STEP_PERMISSION: Record<StepType, Permission> = {
@@ -33,6 +56,7 @@ export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody,
   const needed = new Set(request.steps.map((s) => STEP_PERMISSION[s.type]));
   if (body.on_failure === 'rollback' && needed.has('server_create')) needed.add('server_delete');
   for (const permission of needed) actor.access.requireIn(permission, body.workspace);
+  const sealed = sealStepUserData(request);
   const submit = () =>
     submitOperation(ctx, {
       type: `workflow.${request.workflow_type}` as WorkflowOperationType,
@@ -40,6 +64,7 @@ export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody,
       provider,
       target: null,
       request: request as unknown as Record<string, unknown>,
+      sealed,
       ...fromActor(actor),
     });
   // The servers the workflow will create count against the workspace's quotas when it is accepted.

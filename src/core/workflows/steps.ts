@@ -15,12 +15,14 @@ type StepInput = Omit<SubmitOperationInput, 'parentId' | 'requestedBy' | 'traceI
 export async function stepInput(ctx: CoreContext, workspace: string, step: WorkflowStep, p: Record<string, unknown>): Promise<StepInput> {
   if (step.type === 'server.create') {
     const { user_data, ...rest } = p;
+    // Anything but the text itself (a sealed marker not swapped back) would reach the server as garbage.
+    if (user_data !== undefined && typeof user_data !== 'string') throw new Error('its user_data is not text');
     return {
       type: 'server.create',
       provider: p.provider as ProviderName,
       target: { hostname: p.hostname },
-      request: { workspace, check_mode: false, tags: [], ...rest, ...(user_data === undefined ? {} : { user_data: `<${Buffer.byteLength(String(user_data))} bytes>` }) },
-      sealed: user_data === undefined ? undefined : { user_data: String(user_data) },
+      request: { workspace, check_mode: false, tags: [], ...rest, ...(user_data === undefined ? {} : { user_data: `<${Buffer.byteLength(user_data)} bytes>` }) },
+      sealed: user_data === undefined ? undefined : { user_data },
     };
   }
   const serverIds = step.type.startsWith('taskserv.') ? (p.servers as string[]) : [p.server_id as string];

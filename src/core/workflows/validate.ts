@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
 import { ProviderNotConfiguredError, ValidationError, type FieldProblem } from '../errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { ServerRecord } from '../servers/inventory.js';
 import type { ProviderName } from '../../providers/types.js';
 import { buildSteps } from './builtins.js';
@@ -55,6 +56,9 @@ export async function compileWorkflow(ctx: CoreContext, body: SubmitWorkflowBody
   const type = body.workflow_type as WorkflowType;
   const on_failure = body.on_failure ?? 'stop';
   if (!FAILURE_POLICIES.includes(on_failure)) fail([{ field: 'on_failure', problem: `must be one of: ${FAILURE_POLICIES.join(', ')}` }]);
+  // The API refuses bodies nested past MAX_JSON_DEPTH as it parses them; checked again here so
+  // no caller can overflow the stack in structuredClone (or the walks after it).
+  if (exceedsJsonDepth(body.parameters, MAX_JSON_DEPTH - 1)) fail([{ field: 'parameters', problem: `is nested more than ${MAX_JSON_DEPTH - 1} levels deep` }]);
   const parameters = structuredClone(body.parameters ?? {});
   const shape = check(WORKFLOW_PARAMETER_SCHEMAS[type], parameters, 'parameters');
   if (shape.length) fail(shape);

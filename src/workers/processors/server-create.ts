@@ -2,6 +2,7 @@ import { checkCreateCached } from '../../core/servers/create-check.js';
 import type { CreateServerRequest } from '../../core/servers/requests.js';
 import { withEngineKey } from '../../core/ssh/cloud-init.js';
 import { engineKey } from '../../core/ssh/engine-key.js';
+import { secretBox } from '../../core/secrets/secret-key.js';
 import { serverIdFor } from '../../core/servers/inventory.js';
 import type { CreateServerInput, ProviderServer } from '../../providers/types.js';
 import type { CoreContext } from '../../core/context.js';
@@ -34,7 +35,7 @@ interface CleanupTarget {
 export const serverCreate: Processor = async (op, { ctx, provider, sealed, call, progress, onCancel, step, waitFor }) => {
   const request = op.request as unknown as CreateServerRequest;
   // Every server the engine makes lets the engine in: task services are installed over SSH.
-  const { publicKey } = await engineKey(ctx.redis, ctx.keys, ctx.config.ssh);
+  const { publicKey } = await engineKey(ctx.redis, ctx.keys, ctx.config.ssh, secretBox(ctx.config));
   const input: CreateServerInput = {
     name: request.hostname,
     plan: request.plan,
@@ -107,6 +108,10 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
     },
     { intent: true },
   );
+  // The create has been sent and its result is in the journal: every later run replays it (or,
+  // had it died before the journal, finds the server by its marker), so nothing needs the
+  // user_data again. It may hold secrets: drop it from the record now, not when the server boots.
+  await ctx.store.dropSealed(op.id);
 
   const server = created.wait ? await waitFor('running', created.wait) : created.server;
   if (!server) throw new Error(`${provider.name} server ${created.server.providerId} ended its wait without a server`);
