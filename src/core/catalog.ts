@@ -124,7 +124,12 @@ export class Catalog {
     if (!this.providers.has(name)) {
       throw new ProviderError({ provider: name, code: ErrorCodes.PROVIDER_NOT_CONFIGURED, retryable: false, message: `${name}: not configured, so it has no catalogue here` });
     }
-    const [plans, regions, images] = await Promise.all(KINDS.map((kind) => this.read(kind, name, opts)));
+    // Every read settles before the answer: a failure of one list leaves none of the others
+    // still running behind it, so the caller's next ask starts afresh instead of joining them.
+    const settled = await Promise.allSettled(KINDS.map((kind) => this.read(kind, name, opts)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [plans, regions, images] = settled.map((r) => (r as PromiseFulfilledResult<Loaded>).value);
     return { plans: plans!.items as CatalogPlan[], regions: regions!.items as CatalogRegion[], images: images!.items as CatalogImage[] };
   }
 
