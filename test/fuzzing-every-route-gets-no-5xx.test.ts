@@ -24,10 +24,8 @@ const CHANGES_ON_READS = [/:audit$/, /:idem:/, /:rl:/, /:catalog:/, /:budget:/, 
 const CONCURRENCY = 16;
 
 interface Snapshot {
-  dbsize: number;
   /** Every key but those above, with a digest of its value. */
   keys: Map<string, string>;
-  excluded: number;
   operations: number;
   servers: number;
   listedServers: number;
@@ -37,15 +35,11 @@ interface Snapshot {
 async function snapshot(sys: TestSystem): Promise<Snapshot> {
   const redis = sys.api.ctx.redis;
   const { keys: k } = sys.api.ctx;
-  // DBSIZE and the names at one instant; every key, so one written outside the prefix shows too.
-  const [[, dbsize], [, all]] = (await redis.multi().dbsize().keys('*').exec()) as [[unknown, number], [unknown, string[]]];
+  // Every key, so one written outside the prefix shows too.
+  const all = await redis.keys('*');
   const keys = new Map<string, string>();
-  let excluded = 0;
   for (const name of all.sort()) {
-    if (name.startsWith(`${k.prefix}:`) && CHANGES_ON_READS.some((re) => re.test(name))) {
-      excluded++;
-      continue;
-    }
+    if (name.startsWith(`${k.prefix}:`) && CHANGES_ON_READS.some((re) => re.test(name))) continue;
     const type = await redis.type(name);
     let value: unknown;
     if (type === 'string') value = await redis.get(name);
@@ -59,9 +53,7 @@ async function snapshot(sys: TestSystem): Promise<Snapshot> {
   const listedServers = await sys.request('GET', '/v1/servers?limit=200');
   const listedOperations = await sys.request('GET', '/v1/operations?limit=200');
   return {
-    dbsize,
     keys,
-    excluded,
     operations: await redis.zcard(k.operationIndex()),
     servers: await redis.zcard(k.serverIndex()),
     listedServers: (listedServers.body as unknown[]).length,
@@ -187,7 +179,8 @@ describe('fuzzing every route from /openapi.json gets no 5xx and changes nothing
     assert.deepEqual([...after.keys.keys()], [...before.keys.keys()], 'key names');
     const changed = [...after.keys].filter(([name, digest]) => before.keys.get(name) !== digest).map(([name]) => name);
     assert.deepEqual(changed, [], 'values changed');
-    assert.equal(after.dbsize - after.excluded, before.dbsize - before.excluded, 'DBSIZE, less the keys that count requests');
+    // DBSIZE itself is not compared: it also counts keys that have expired and are not reclaimed
+    // yet (the rate limiter's counters), which KEYS leaves out; the key names above are the check.
     // No `__proto__` or `constructor.prototype` in a body or query reached Object.prototype.
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype was polluted');
 
