@@ -2,11 +2,13 @@
  * The whole system in one command: Redis (unless REDIS_URL is set), the sandbox cloud (when
  * no provider credentials are configured), the API and two workers. Ctrl-C or SIGTERM stops
  * them in order: API and workers first (letting active jobs finish), then the sandbox, then Redis.
+ * Each has SHUTDOWN_TIMEOUT_MS to stop and is killed if it has not a little after; this
+ * process exits only once every one of them has. A second Ctrl-C or SIGTERM means now.
  */
 import { resolve } from 'node:path';
 import { bootConfig } from './core/boot.js';
 import { configuredProviders } from './core/config.js';
-import { SupervisedChild } from './supervisor/child.js';
+import { SupervisedChild, type Ended } from './supervisor/child.js';
 import { managedRedisPassword, startManagedRedis, type ManagedRedis } from './supervisor/managed-redis.js';
 import { bootSecretBox } from './core/secrets/boot.js';
 import { SIMULATOR_ENV } from './sandbox/simulators.js';
@@ -18,31 +20,71 @@ const config = bootConfig('start');
 // 0600) before any child needs it; a bad one stops everything now, naming its setting.
 const secrets = bootSecretBox(config, 'start');
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
+// A terminal that closed (SIGHUP) fails every write: the stop it started still goes to its end.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+/** Each child has SHUTDOWN_TIMEOUT_MS to stop on its own; past this margin more it is killed. */
+const KILL_MARGIN_MS = 2000;
+const graceMs = config.shutdownTimeoutMs + KILL_MARGIN_MS;
 
 let redis: ManagedRedis | null = null;
 const children: SupervisedChild[] = [];
 let sandbox: SupervisedChild | null = null;
-let stopping = false;
+let stopping: Promise<never> | null = null;
+let stopRequested: () => void = () => undefined;
+/** Resolves when a stop begins: the start below waits on nothing more then. */
+const stopRequest = new Promise<void>((r) => (stopRequested = r));
+/** The start below, while it runs. */
+let started: Promise<void> = Promise.resolve();
 
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    say('stopping…');
-    await Promise.all(children.map((c) => c.stop()));
-    await sandbox?.stop(5000);
-    await redis?.stop();
-    say('stopped');
-  }
-  process.exit(code);
+function report(name: string, ended: Ended | null): void {
+  if (ended === null) return;
+  const how = ended.signal ?? `exit ${ended.code}`;
+  if (ended.already) say(`${name} had already exited (${how})`);
+  else if (ended.killed) say(`${name} had not stopped ${graceMs} ms after its SIGTERM (SHUTDOWN_TIMEOUT_MS=${config.shutdownTimeoutMs} and ${KILL_MARGIN_MS} ms more); killed it (SIGKILL)`);
+  else say(`${name} stopped (${how}) after ${ended.ms} ms`);
 }
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+
+/** Stops everything, in order, once (later calls get the same stop), then exits with `code`. */
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async (): Promise<never> => {
+    const began = Date.now();
+    // Whatever ends a child from now on, nothing is restarted.
+    for (const child of [...children, sandbox]) child?.noMoreRestarts();
+    stopRequested();
+    say(`stopping: the API and workers finish what they are doing (at most ${config.shutdownTimeoutMs} ms, SHUTDOWN_TIMEOUT_MS), then the sandbox and Redis stop…`);
+    // A start in progress goes no further (starting Redis ends within its own timeout); what it started is stopped below.
+    await started.catch(() => undefined);
+    await Promise.all(children.map(async (child) => report(child.name, await child.stop(graceMs))));
+    // The API and workers are gone: what they used can stop now.
+    if (sandbox) report('sandbox', await sandbox.stop(graceMs));
+    if (redis) report('redis', await redis.stop(graceMs));
+    say(`stopped after ${Date.now() - began} ms`);
+    process.exit(code);
+  })();
+  return stopping;
+}
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping === null) {
+    void stopAll(0);
+    return;
+  }
+  // Stopping already: a second Ctrl-C or SIGTERM means now. Our processes take a second SIGTERM
+  // as that; the supervisor still waits for each to exit (and kills one that does not).
+  say(`${signal} again: telling the API, workers and sandbox to stop now`);
+  for (const child of [...children, sandbox]) child?.signal('SIGTERM');
+}
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+// The terminal closing: the children, each in its own session, do not get its SIGHUP.
+process.on('SIGHUP', () => onSignal('SIGHUP'));
 // `npm start` does not pass a SIGTERM on to us; when whoever started us is gone, stop too.
 const parentPid = process.ppid;
 setInterval(() => process.ppid !== parentPid && void stopAll(0), 1000).unref();
 const giveUp = () => void stopAll(1);
+/** Whether a stop has begun (the start checks it before starting anything more). */
+const stopBegun = () => stopping !== null;
 
-try {
+started = (async () => {
   let redisUrl = config.redisUrl;
   if (redisUrl === null) {
     redis = await startManagedRedis(config.dataDir, config.managedRedisPort, config.managedRedisFsync, managedRedisPassword(secrets));
@@ -50,9 +92,11 @@ try {
     redisUrl = redis.url;
     say(`redis ${redis.displayUrl}, password required (data in ${resolve(config.dataDir, 'redis')}, appendfsync ${config.managedRedisFsync})`);
   }
+  if (stopBegun()) return;
 
-  // The children find the same data directory (and so the same secret key) whatever their working directory.
-  const env: Record<string, string> = { REDIS_URL: redisUrl, DATA_DIR: resolve(config.dataDir) };
+  // The children find the same data directory (and so the same secret key) whatever their
+  // working directory, and stop within the same deadline this process waits for.
+  const env: Record<string, string> = { REDIS_URL: redisUrl, DATA_DIR: resolve(config.dataDir), SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs) };
   if (configuredProviders(config).length === 0) {
     const token = sandboxToken(config.dataDir);
     const sandboxEnv: Record<string, string> = { SANDBOX_PORT: String(config.sandbox.port), SANDBOX_TOKEN: token, SANDBOX_STATE_FILE: resolve(config.dataDir, 'sandbox-state.json') };
@@ -74,7 +118,8 @@ try {
       );
       sandbox.start();
     });
-    const urls = await ready;
+    const urls = await Promise.race([ready, stopRequest.then(() => null)]);
+    if (urls === null || stopBegun()) return;
     for (const [provider, names] of Object.entries(SIMULATOR_ENV)) {
       if (!urls[provider]) continue;
       env[names.url] = urls[provider]!;
@@ -95,6 +140,9 @@ try {
     worker.start();
   }
   say(`api on port ${config.port}, ${WORKERS} workers; docs at http://127.0.0.1:${config.port}/docs — Ctrl-C stops everything`);
+})();
+try {
+  await started;
 } catch (err) {
   process.stderr.write(`start failed: ${(err as Error).message}\n`);
   await stopAll(1);

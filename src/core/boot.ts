@@ -22,23 +22,3 @@ export function requireRedisUrl(config: Config, processName: string): string {
   }
   return config.redisUrl;
 }
-
-/** Runs `stop` once on SIGINT/SIGTERM, then exits. */
-export function onShutdown(stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = () => {
-    if (stopping) return;
-    stopping = true;
-    stop().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`shutdown failed: ${(err as Error).stack}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  // Started by the supervisor with an IPC channel: its closing means the supervisor is gone.
-  process.on('disconnect', handler);
-}

@@ -99,6 +99,12 @@ export interface Config {
     watchMaxIntervalMs: number;
   };
   logLevel: string;
+  /**
+   * How long a process may take to stop after SIGTERM/SIGINT (SHUTDOWN_TIMEOUT_MS): workers let
+   * their active jobs finish until then and close at once when it passes; the start command
+   * waits a little longer than this for each child before it kills it.
+   */
+  shutdownTimeoutMs: number;
   /** How long the provider catalogue (regions, plans, images) is cached. */
   catalogTtlSeconds: number;
   /** How long an Idempotency-Key and the answer it replays are kept. */
@@ -312,6 +318,7 @@ export function loadConfig(env: Env = process.env): Config {
       watchMaxIntervalMs: int(env, 'WATCH_MAX_INTERVAL_MS', 15000, 10, 3600000),
     },
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30000, 0, 3600000),
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },

@@ -14,11 +14,50 @@ export interface ChildSpec {
   onLine?: (line: string) => void;
 }
 
-/** A node child process running one of our entry points, restarted if it dies on its own. */
+/** How a process the supervisor stopped ended. */
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** It had not exited `graceMs` after its SIGTERM and was sent SIGKILL. */
+  killed: boolean;
+  /** It had exited before the stop (nothing was sent). */
+  already: boolean;
+  ms: number;
+}
+
+/**
+ * SIGTERM, then SIGKILL if `child` has not exited after `graceMs`; resolves once it has exited
+ * (already exited: at once). Never leaves a process behind unless SIGKILL itself cannot end it.
+ */
+export async function terminate(child: ChildProcess, graceMs: number): Promise<Ended> {
+  const started = Date.now();
+  const ended = (killed: boolean, already = false): Ended => ({ code: child.exitCode, signal: child.signalCode, killed, already, ms: Date.now() - started });
+  if (child.exitCode !== null || child.signalCode !== null) return ended(false, true);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+  clearTimeout(timer);
+  if (inTime) return ended(false);
+  child.kill('SIGKILL');
+  // Only a process stuck in the kernel outlives SIGKILL; the stop does not wait on one forever.
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+  return ended(true);
+}
+
+/**
+ * A node child process running one of our entry points, restarted if it dies on its own.
+ *
+ * Each runs in its own session (`detached`), so a Ctrl-C in the terminal reaches the
+ * supervisor alone and the supervisor stops its children in order: API and workers first,
+ * while the sandbox and Redis they use are still there, then the sandbox, then Redis. Its
+ * IPC channel still ends it if the supervisor dies (see supervisor/shutdown.ts).
+ */
 export class SupervisedChild {
   private child: ChildProcess | null = null;
   private stopping = false;
   private restarts: number[] = [];
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly spec: ChildSpec, private readonly onGiveUp: (name: string) => void) {}
 
@@ -28,6 +67,7 @@ export class SupervisedChild {
       env: { ...process.env, ...this.spec.env },
       // The IPC channel closes if the supervisor dies, however it dies, and the child then stops.
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      detached: true,
     });
     let buffered = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -58,21 +98,35 @@ export class SupervisedChild {
       }
       this.restarts.push(now);
       process.stderr.write(`${this.spec.name} exited (${signal ?? code}); restarting\n`);
-      setTimeout(() => !this.stopping && this.start(), 1000);
+      this.restartTimer = setTimeout(() => !this.stopping && this.start(), 1000);
     });
     this.child = child;
     return child;
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
-  async stop(graceMs = 30000): Promise<void> {
+  get name(): string {
+    return this.spec.name;
+  }
+
+  alive(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** From now on it is not restarted, whatever ends it (a stop has begun). */
+  noMoreRestarts(): void {
     this.stopping = true;
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+    clearTimeout(this.restartTimer);
+  }
+
+  /** Sends `signal` to it if it runs (a second SIGTERM tells our processes to stop now). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive()) this.child!.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; null if it was not running. */
+  async stop(graceMs = 30000): Promise<Ended | null> {
+    this.noMoreRestarts();
+    if (!this.alive()) return null;
+    return terminate(this.child!, graceMs);
   }
 }

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ManagedRedisFsync } from '../core/config.js';
 import type { SecretBox } from '../core/secrets/secret-box.js';
+import { terminate, type Ended } from './child.js';
 import { redisAnswers } from './redis-ready.js';
 
 export interface ManagedRedis {
@@ -11,7 +12,8 @@ export interface ManagedRedis {
   /** Without the password: what may be shown. */
   displayUrl: string;
   child: ChildProcess;
-  stop(): Promise<void>;
+  /** SIGTERM (Redis writes what it has and exits), then SIGKILL if it has not exited after `graceMs`. */
+  stop(graceMs?: number): Promise<Ended>;
 }
 
 /**
@@ -56,12 +58,12 @@ export async function startManagedRedis(dataDir: string, port: number, fsync: Ma
       '--loglevel', 'warning',
       '--logfile', resolve(dir, 'redis.log'),
     ],
-    // stdout only says "Reading config from stdin" before the log file takes over.
-    { stdio: ['pipe', 'ignore', 'inherit'] },
+    // stdout only says "Reading config from stdin" before the log file takes over. In its own
+    // session, so a Ctrl-C in the terminal does not stop it before the API and workers.
+    { stdio: ['pipe', 'ignore', 'inherit'], detached: true },
   );
   child.stdin!.on('error', () => undefined);
   child.stdin!.end(`requirepass ${password}\n`);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const displayUrl = `redis://127.0.0.1:${port}`;
   const url = `redis://:${password}@127.0.0.1:${port}`;
   const ready = await redisAnswers(url, () => child.exitCode === null);
@@ -73,9 +75,6 @@ export async function startManagedRedis(dataDir: string, port: number, fsync: Ma
     url,
     displayUrl,
     child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+    stop: (graceMs = 30000) => terminate(child, graceMs),
   };
 }

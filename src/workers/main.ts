@@ -1,4 +1,4 @@
-import { bootConfig, onShutdown, requireRedisUrl } from '../core/boot.js';
+import { bootConfig, requireRedisUrl } from '../core/boot.js';
 import { Keys } from '../core/keys.js';
 import { createLogger } from '../core/logger.js';
 import { createRequestBudgets } from '../core/rate-budget/index.js';
@@ -6,14 +6,51 @@ import { connectRedis } from '../core/redis.js';
 import { bootSecretBox, orStopOnConfigError } from '../core/secrets/boot.js';
 import { engineKey } from '../core/ssh/engine-key.js';
 import { createProviders } from '../providers/registry.js';
-import { startWorker } from './worker.js';
+import { closeRedis, stopWithin } from '../supervisor/shutdown.js';
+import { startWorker, type RunningWorker } from './worker.js';
 
 const config = bootConfig('worker');
 const secrets = bootSecretBox(config, 'worker');
-const logger = createLogger(process.env.WORKER_NAME ?? 'worker', config.logLevel);
+const name = process.env.WORKER_NAME ?? 'worker';
+const logger = createLogger(name, config.logLevel);
 const redisUrl = requireRedisUrl(config, 'worker');
+// SIGTERM/SIGINT: take no more jobs, let the active ones finish for up to SHUTDOWN_TIMEOUT_MS,
+// then exit at once; a second signal means now. Jobs cut short are taken over by another worker
+// once their locks expire (WORKER_LOCK_MS) and resume from their markers, as after a crash.
+// Set up before anything connects, so a stop while starting (a Redis that never answers) has its deadline too.
+let running: RunningWorker | null = null;
+stopWithin({
+  name,
+  timeoutMs: config.shutdownTimeoutMs,
+  log: (level, message, meta) => logger.log(level, message, meta),
+  stop: async () => {
+    if (running === null) {
+      logger.info('worker stopping while it starts');
+      return 'stopped before it was ready';
+    }
+    const redisLost = running.redisLost();
+    logger.info('worker stopping; letting active jobs finish', {
+      active_jobs: running.activeJobs(),
+      deadline_ms: config.shutdownTimeoutMs,
+      ...(redisLost ? { redis: `unreachable (${redisLost})` } : {}),
+    });
+    const note = await running.close();
+    // After the jobs: their last provider calls still settle their budgets.
+    await closeRedis(budgetRedis);
+    return note;
+  },
+  cutShort: () => {
+    const active = running?.activeJobs() ?? 0;
+    const redisLost = running?.redisLost();
+    const jobs = `${active} active job${active === 1 ? '' : 's'} cut short${active > 0 ? `; another worker takes ${active === 1 ? 'it' : 'them'} over once ${active === 1 ? 'its lock expires' : 'their locks expire'}` : ''}`;
+    return redisLost ? `${jobs} (Redis unreachable: ${redisLost})` : jobs;
+  },
+});
+
 // The provider accounts' request budgets, shared with every other worker and API replica.
 const budgetRedis = connectRedis(redisUrl, 'worker-request-budgets');
+// Its errors reach the callers of its commands; that Redis is gone the worker's other connections say.
+budgetRedis.on('error', () => undefined);
 const providers = createProviders(
   config.providers,
   {
@@ -26,11 +63,5 @@ const providers = createProviders(
 // The engine's SSH key, opened (or made) now: one the secret key does not open stops the
 // worker at its start, naming the setting, rather than failing its first create.
 await orStopOnConfigError('worker', engineKey(budgetRedis, new Keys(config.keyPrefix), config.ssh, secrets));
-const running = await startWorker(config, redisUrl, logger, providers);
+running = await startWorker(config, redisUrl, logger, providers);
 logger.info('worker started', { concurrency: config.worker.concurrency, providers: [...providers.keys()] });
-onShutdown(async () => {
-  logger.info('worker stopping; letting active jobs finish');
-  await running.close();
-  // After the jobs: their last provider calls still settle their budgets.
-  await budgetRedis.quit().catch(() => undefined);
-});

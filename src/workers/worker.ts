@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { closeCoreContext, createCoreContext, type CoreContext } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
@@ -15,6 +15,7 @@ import { reconcileOnce } from './reconcile.js';
 import { AccountWatcher } from './waiting/watcher.js';
 import { watcherSpacingMs } from '../core/rate-budget/model.js';
 import { accountIdFor } from '../providers/registry.js';
+import { closeRedis, lostRedis, settled, untilUnlessRedisLost } from '../supervisor/shutdown.js';
 
 /** Housekeeping that runs on a schedule, one run at a time across every worker process. */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -22,14 +23,47 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 export interface RunningWorker {
   ctx: CoreContext;
   workers: Map<ProviderName, Worker<OperationJobData>>;
-  close(): Promise<void>;
+  /** Jobs this process is running right now (operations, workflow steps, housekeeping). */
+  activeJobs(): number;
+  /** The last Redis connection error, once one of this process's connections has lost Redis; null while it answers. */
+  redisLost(): string | null;
+  /**
+   * Stops taking jobs, lets the active ones finish, then closes. Where Redis is unreachable it
+   * does not wait for it: with no job left running it drops its connections and resolves
+   * (the note says so). It has no deadline of its own: the caller's (SHUTDOWN_TIMEOUT_MS) ends it.
+   */
+  close(): Promise<string | void>;
 }
+
+/** What a connection to Redis that was lost or could not be made fails with. */
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed/;
 
 /** One BullMQ worker per configured provider's queue, all in this process. */
 export async function startWorker(config: Config, redisUrl: string, logger: Logger, providers: Map<ProviderName, Provider>): Promise<RunningWorker> {
   const ctx = createCoreContext(config, redisUrl, logger, 'worker');
   const blocking = connectRedis(redisUrl, 'worker-blocking');
   const subscriber = connectRedis(redisUrl, 'worker-cancel');
+  const connections = [ctx.redis, blocking, subscriber];
+  let stopping = false;
+  let lastRedisError = '';
+  // While stopping, a Redis that is gone is said once, in the stop's last line, not every few hundred ms.
+  const logError = (message: string, err: Error, meta: Record<string, unknown> = {}) => {
+    const lostConnection = CONNECTION_ERROR.test(err.message);
+    if (lostConnection) lastRedisError = err.message;
+    if (!(stopping && lostConnection)) logger.error(message, { ...meta, error: err.message });
+  };
+  for (const conn of connections) conn.on('error', (err: Error) => (lastRedisError = err.message));
+  // The queues this process adds jobs to share ctx.redis: its errors are its connection's, which callers see in their commands.
+  for (const queue of [...[...providers.keys()].map((name) => ctx.queues.for(name)), ctx.queues.workflows()]) queue.on('error', (err) => logError('queue error', err));
+  let active = 0;
+  const counted = <A extends unknown[], R>(run: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    active++;
+    try {
+      return await run(...args);
+    } finally {
+      active--;
+    }
+  };
   const workers = new Map<ProviderName, Worker<OperationJobData>>();
   // cancelJob is a no-op on a worker that does not hold the job, so asking every one is enough.
   const cancelJob = (id: string) => [...workers.values()].map((w) => w.cancelJob(id, 'cancel requested')).some(Boolean);
@@ -48,7 +82,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   for (const name of providers.keys()) {
     const worker: Worker<OperationJobData> = new Worker<OperationJobData>(
       operationsQueueName(name),
-      (job, token, signal) => runOperation({ ctx, providers, processors, cancelJob: (id) => void cancelJob(id), accountOf }, job, token, signal),
+      counted((job, token, signal) => runOperation({ ctx, providers, processors, cancelJob: (id) => void cancelJob(id), accountOf }, job, token, signal)),
       {
         connection: blocking,
         prefix: ctx.keys.bullPrefix(),
@@ -60,7 +94,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
         autorun: false,
       },
     );
-    worker.on('error', (err) => logger.error('worker error', { provider: name, error: err.message }));
+    worker.on('error', (err) => logError('worker error', err, { provider: name }));
     workers.set(name, worker);
   }
 
@@ -70,22 +104,23 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   // Every worker declares the same scheduler (an upsert), and the queue's global concurrency
   // of one keeps two reconciles from overlapping whichever workers pick them up.
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: ctx.redis, prefix: ctx.keys.bullPrefix() });
+  maintenance.on('error', (err) => logError('maintenance queue error', err));
   await maintenance.setGlobalConcurrency(1);
   await maintenance.upsertJobScheduler('reconcile', { every: config.worker.reconcileIntervalMs }, { name: 'reconcile', opts: { removeOnComplete: 100, removeOnFail: 100 } });
   const housekeeper = new Worker(
     MAINTENANCE_QUEUE,
-    async (job) => {
+    counted(async (job: Job) => {
       if (job.name !== 'reconcile') return null;
       const report = await reconcileOnce(ctx, providers);
       logger.info('reconciled the inventory', { checked: report.checked, gone: report.gone.length, changed: report.changed.length, errors: report.errors });
       return report;
-    },
+    }),
     { connection: blocking, prefix: ctx.keys.bullPrefix(), concurrency: 1, autorun: false },
   );
-  housekeeper.on('error', (err) => logger.error('maintenance worker error', { error: err.message }));
+  housekeeper.on('error', (err) => logError('maintenance worker error', err));
 
   // Workflows advance here; their steps run on the provider queues above.
-  const workflows = new Worker<OperationJobData>(WORKFLOWS_QUEUE, (job) => runWorkflowJob(ctx, job), {
+  const workflows = new Worker<OperationJobData>(WORKFLOWS_QUEUE, counted((job) => runWorkflowJob(ctx, job)), {
     connection: blocking,
     prefix: ctx.keys.bullPrefix(),
     concurrency: config.worker.concurrency,
@@ -94,7 +129,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
     maxStalledCount: 10,
     autorun: false,
   });
-  workflows.on('error', (err) => logger.error('workflow worker error', { error: err.message }));
+  workflows.on('error', (err) => logError('workflow worker error', err));
 
   const sweep = setInterval(() => {
     sweepOnce(ctx).catch((err) => logger.error('sweep failed', { error: (err as Error).message }));
@@ -104,17 +139,43 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   await Promise.all([...workers.values(), housekeeper, workflows].map((w) => w.waitUntilReady()));
   for (const watcher of watchers) watcher.start();
 
+  const redisLost = () => (connections.some(lostRedis) ? lastRedisError || 'not connected' : null);
   return {
     ctx,
     workers,
+    activeJobs: () => active,
+    redisLost,
     close: async () => {
+      stopping = true;
       clearInterval(sweep);
-      await Promise.all(watchers.map((w) => w.stop()));
-      await subscriber.quit().catch(() => undefined);
-      await Promise.all([...workers.values(), housekeeper, workflows].map((w) => w.close()));
-      await maintenance.close();
-      await blocking.quit().catch(() => undefined);
-      await closeCoreContext(ctx);
+      // Stop taking jobs: BullMQ's close fetches no more at once, keeps renewing the active
+      // jobs' locks until they finish, then closes its connections.
+      const bull = [...workers.values(), housekeeper, workflows];
+      const workersClosed = Promise.all(bull.map((w) => w.close()));
+      void workersClosed.catch(() => undefined); // awaited below, where Redis answers
+      // A watcher ends its round in hand and hands its lease on (another worker's watcher takes its waits).
+      const watchersStopped = settled(Promise.all(watchers.map((w) => w.stop())));
+      // The jobs and the watcher round in hand finish (cancellations still reach the jobs
+      // through the subscriber). Where Redis is gone they cannot: they wait for the deadline.
+      // Nothing is waited for beyond them: a Redis that is gone gets no QUIT to wait on.
+      while (active > 0 || !(watchersStopped.done || redisLost() !== null)) await new Promise((r) => setTimeout(r, 50));
+      const graceful = settled(
+        (async () => {
+          await workersClosed;
+          await maintenance.close();
+          await closeRedis(subscriber);
+          await closeRedis(blocking);
+          await closeCoreContext(ctx);
+        })(),
+      );
+      if (await untilUnlessRedisLost(() => graceful.done, connections)) {
+        if (graceful.error) throw graceful.error;
+        return;
+      }
+      const lost = redisLost() ?? lastRedisError;
+      for (const conn of connections) conn.disconnect();
+      for (const w of bull) void w.disconnect().catch(() => undefined);
+      return `Redis unreachable (${lost}); no job was running, its connections were dropped`;
     },
   };
 }
