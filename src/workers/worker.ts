@@ -56,14 +56,18 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   // The queues this process adds jobs to share ctx.redis: its errors are its connection's, which callers see in their commands.
   for (const queue of [...[...providers.keys()].map((name) => ctx.queues.for(name)), ctx.queues.workflows()]) queue.on('error', (err) => logError('queue error', err));
   let active = 0;
-  const counted = <A extends unknown[], R>(run: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    active++;
-    try {
-      return await run(...args);
-    } finally {
-      active--;
-    }
-  };
+  // Three named parameters, not a rest list: BullMQ hands a processor its AbortSignal (what a
+  // cancel fires) only when the function declares a third parameter (processor.length >= 3).
+  const counted =
+    <J, R>(run: (job: J, token?: string, signal?: AbortSignal) => Promise<R>) =>
+    async (job: J, token?: string, signal?: AbortSignal): Promise<R> => {
+      active++;
+      try {
+        return await run(job, token, signal);
+      } finally {
+        active--;
+      }
+    };
   const workers = new Map<ProviderName, Worker<OperationJobData>>();
   // cancelJob is a no-op on a worker that does not hold the job, so asking every one is enough.
   const cancelJob = (id: string) => [...workers.values()].map((w) => w.cancelJob(id, 'cancel requested')).some(Boolean);
