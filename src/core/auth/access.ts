@@ -1,6 +1,5 @@
-import type { Role } from '../config.js';
 import { ForbiddenError, NotAMemberError } from '../errors.js';
-import type { Identity } from './identity.js';
+import { roleIn, type Identity } from './identity.js';
 import { GLOBAL_ONLY, roleHas, type Permission } from './permissions.js';
 
 /**
@@ -12,20 +11,12 @@ import { GLOBAL_ONLY, roleHas, type Permission } from './permissions.js';
 export class Access {
   constructor(readonly identity: Identity) {}
 
-  get isAdmin(): boolean {
-    return this.identity.admin;
-  }
-
-  roleIn(workspace: string): Role | undefined {
-    return this.identity.admin ? 'admin' : this.identity.workspaces[workspace];
-  }
-
   /** In `workspace` when given, else in any workspace (global-only permissions: admins only). */
   can(permission: Permission, workspace?: string): boolean {
     if (this.identity.admin) return true;
     if (GLOBAL_ONLY.has(permission)) return false;
     if (workspace !== undefined) {
-      const role = this.identity.workspaces[workspace];
+      const role = roleIn(this.identity.workspaces, workspace);
       return role !== undefined && roleHas(role, permission);
     }
     return Object.values(this.identity.workspaces).some((role) => roleHas(role, permission));
@@ -41,7 +32,7 @@ export class Access {
 
   /** Whether the caller may see anything of the workspace at all. */
   sees(workspace: string): boolean {
-    return this.identity.admin || workspace in this.identity.workspaces;
+    return this.identity.admin || roleIn(this.identity.workspaces, workspace) !== undefined;
   }
 
   /**

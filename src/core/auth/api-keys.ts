@@ -10,7 +10,7 @@ import { ROLES, type Role } from '../config.js';
 import { ForbiddenError, ValidationError, type FieldProblem } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
-import type { Identity } from './identity.js';
+import { roleIn, type Identity } from './identity.js';
 import { lesserRole } from './permissions.js';
 
 export interface ApiKeyRecord {
@@ -88,11 +88,6 @@ return 1`;
 const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-
-// Own entries only: a workspace named `constructor` must not find Object.prototype's.
-function roleIn(workspaces: Readonly<Record<string, Role>>, name: string): Role | undefined {
-  return Object.hasOwn(workspaces, name) ? workspaces[name] : undefined;
-}
 
 // ForbiddenError words its message as a missing permission; these refusals name a workspace or a grant instead.
 function forbidden(message: string): ForbiddenError {

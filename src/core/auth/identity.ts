@@ -28,6 +28,14 @@ export interface Identity {
   workspaces: Readonly<Record<string, Role>>;
 }
 
+/**
+ * The role held in a workspace, from the identity's own entries only: memberships parsed from
+ * JSON inherit Object.prototype, and a workspace named `constructor` must not find its entry.
+ */
+export function roleIn(workspaces: Readonly<Record<string, Role>>, name: string): Role | undefined {
+  return Object.hasOwn(workspaces, name) ? workspaces[name] : undefined;
+}
+
 /** Who the audit log and `requested_by` name: `alice`, or `alice (key k_…)` for her API key. */
 export function principalLabel(identity: Identity): string {
   return identity.keyId ? `${identity.username} (key ${identity.keyId})` : identity.username;
