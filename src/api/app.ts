@@ -94,7 +94,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
-  userRoutes(route, deps.users, deps.apiKeys, deps.tokens);
+  userRoutes(route, deps.users, deps.apiKeys);
   apiKeyRoutes(route, deps.apiKeys);
   workspaceRoutes(route, deps.ctx, catalog);
   auditRoutes(route, deps.audit);

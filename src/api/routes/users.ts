@@ -1,5 +1,4 @@
 import type { ApiKeyStore } from '../../core/auth/api-keys.js';
-import type { TokenService } from '../../core/auth/tokens.js';
 import type { UserDirectory } from '../../core/auth/users.js';
 import type { Role } from '../../core/config.js';
 import { EngineError, ErrorCodes, NotFoundError } from '../../core/errors.js';
@@ -16,7 +15,7 @@ function memberships(raw: string[] | Record<string, Role> | undefined, role: Rol
 const notFound = (username: string) => new NotFoundError(ErrorCodes.USER_NOT_FOUND, `user '${username}' does not exist`);
 
 /** Users through the API, by global admins; their changes take effect on the user's next request. */
-export function userRoutes(route: RouteMounter, users: UserDirectory, apiKeys: ApiKeyStore, _tokens: TokenService): void {
+export function userRoutes(route: RouteMounter, users: UserDirectory, apiKeys: ApiKeyStore): void {
   const userAudit = (username: string) => ({ resource_type: 'user', resource_id: username });
 
   route({

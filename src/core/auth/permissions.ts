@@ -56,7 +56,3 @@ export function lesserRole(a: Role, b: Role): Role {
   return RANK[a] <= RANK[b] ? a : b;
 }
 
-/** Whether `a` carries no more than `b`. */
-export function roleWithin(a: Role, b: Role): boolean {
-  return RANK[a] <= RANK[b];
-}

@@ -167,12 +167,6 @@ export class UserDirectory {
   async ownerIdentity(username: string): Promise<Identity | null> {
     return this.identity(username, Number.MAX_SAFE_INTEGER);
   }
-
-  /** When sessions begun before it stop working (a new password, a disabled user), epoch ms. */
-  async validAfter(username: string): Promise<number | null> {
-    const raw = await this.redis.hget(this.keys.user(username), 'valid_after');
-    return raw === null ? null : Number(raw);
-  }
 }
 
 function parseWorkspaces(raw: string | null | undefined): Record<string, Role> {
