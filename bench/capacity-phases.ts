@@ -77,7 +77,7 @@ function createBody(hostname: string, checkMode: boolean): string {
 
 function clusterBody(clusterName: string, nodes: number): string {
   return JSON.stringify({
-    workspace: 'production',
+    workspace: 'bench',
     workflow_type: 'cluster_create',
     parameters: { cluster_name: clusterName, node_count: nodes, provider: 'digitalocean', plan: 's-1vcpu-1gb', zone: 'nyc3' },
   });
