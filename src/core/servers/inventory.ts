@@ -158,6 +158,18 @@ export class ServerInventory {
   }
 
   /** Newest first; the cursor is the position sequence of the last item returned. */
+  /** Every server of one workspace, page by page. */
+  async allIn(workspace: string): Promise<ServerRecord[]> {
+    const all: ServerRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ServerPage = await this.list(200, cursor, { workspace });
+      all.push(...page.items);
+      cursor = page.next;
+    } while (cursor !== null);
+    return all;
+  }
+
   /** `workspaces`: only servers of these (null or absent: of any). */
   async list(limit: number, cursor: string | null, filters: { workspace?: string; provider?: string; workspaces?: readonly string[] | null } = {}): Promise<ServerPage> {
     const visible = filters.workspaces ? new Set(filters.workspaces) : null;

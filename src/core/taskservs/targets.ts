@@ -4,23 +4,12 @@ import type { ServerRecord } from '../servers/inventory.js';
 
 const SERVER_ID = /^srv-[0-9a-f]{12}$/;
 
-async function serversOf(ctx: CoreContext, workspace: string): Promise<ServerRecord[]> {
-  const all: ServerRecord[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { items: ServerRecord[]; next: string | null } = await ctx.inventory.list(200, cursor, { workspace });
-    all.push(...page.items);
-    cursor = page.next;
-  } while (cursor !== null);
-  return all;
-}
-
 /**
  * The servers a request names, by hostname or engine id, all in `workspace` and running.
  * Every problem is reported at once, each naming its entry (`servers[1]`).
  */
 export async function resolveServers(ctx: CoreContext, workspace: string, names: readonly string[]): Promise<ServerRecord[]> {
-  const inWorkspace = await serversOf(ctx, workspace);
+  const inWorkspace = await ctx.inventory.allIn(workspace);
   const problems: FieldProblem[] = [];
   const found: ServerRecord[] = [];
   const seen = new Set<string>();

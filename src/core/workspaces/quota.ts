@@ -69,17 +69,6 @@ export function needOfStep(parameters: Record<string, unknown>, fallback: Provid
   return { provider: (typeof parameters.provider === 'string' ? parameters.provider : fallback) as ProviderName, plan: String(parameters.plan) };
 }
 
-async function serversOf(ctx: CoreContext, workspace: string) {
-  const servers = [];
-  let cursor: string | null = null;
-  do {
-    const page = await ctx.inventory.list(200, cursor, { workspace });
-    servers.push(...page.items);
-    cursor = page.next;
-  } while (cursor !== null);
-  return servers;
-}
-
 /**
  * Every server the workspace has or will have, each once, by the operation that makes it:
  * its servers; its open creates (a create that already wrote its server counts as that
@@ -91,7 +80,7 @@ async function serversOf(ctx: CoreContext, workspace: string) {
 async function serversToCount(ctx: CoreContext, workspace: string): Promise<Need[]> {
   const workflows = await openOperations(ctx, { typePrefix: 'workflow.' }, workspace);
   const creates = await openOperations(ctx, { type: 'server.create' }, workspace);
-  const servers = await serversOf(ctx, workspace);
+  const servers = await ctx.inventory.allIn(workspace);
   const counted = new Map<string, Need>();
   for (const s of servers) counted.set(s.operation_id || `server:${s.id}`, { provider: s.provider, plan: s.plan });
   for (const op of creates.values()) {
