@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the system needs on a fresh Debian 12 machine with Node 20: redis-server
 # from Debian's packages (when missing), openssh-server's sshd for the test that runs task
-# service scripts over a real SSH connection (when missing, as root), and the npm dependencies.
+# service scripts over a real SSH connection (when missing, as root), Debian's chromium for the
+# dashboard's browser tests (with ENSURE_CHROMIUM=1, when missing, as root), and the npm
+# dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,13 @@ if [ ! -x /usr/sbin/sshd ]; then
     packages+=(openssh-server)
   else
     echo "note: /usr/sbin/sshd is missing; the SSH runner test needs it: sudo apt-get install openssh-server" >&2
+  fi
+fi
+if [ "${ENSURE_CHROMIUM:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    packages+=(chromium)
+  else
+    echo "note: /usr/bin/chromium is missing; the dashboard's browser tests need it: sudo apt-get install chromium" >&2
   fi
 fi
 

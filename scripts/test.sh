@@ -2,7 +2,7 @@
 # Runs the type check and every test. Tests start their own throwaway redis-server and sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+ENSURE_CHROMIUM=1 bash scripts/ensure-deps.sh
 npx tsc --noEmit -p .
 if [ "$#" -gt 0 ]; then files=("$@"); else files=(test/*.test.ts); fi
 exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" "${files[@]}"
