@@ -57,7 +57,7 @@ describe('the chaos checks count what went wrong (and only that)', () => {
     return {
       id, type: 'server.create', status: 'completed', workspace: 'chaos', provider: 'hetzner', target: null, request: {}, progress: null,
       attempt: 1, result: null, error: null, parent_id: null, trace_id: `trace-${id}`, requested_by: 'admin', cancel_requested_at: null,
-      cancel_requested_by: null, created_at: iso(0), updated_at: iso(10), started_at: iso(1), finished_at: iso(10), ...fields,
+      cancel_requested_by: null, retry_of: null, retried_by: null, created_at: iso(0), updated_at: iso(10), started_at: iso(1), finished_at: iso(10), ...fields,
     };
   }
   function key(id: string, opIds: string[], final: number | null = 202): KeyRecord {

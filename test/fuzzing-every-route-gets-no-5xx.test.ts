@@ -16,9 +16,10 @@ import { TestSystem } from './helpers/system.js';
  * - `:catalog:…` and `:budget:…`: catalogue reads fill the catalogue cache and spend provider budget;
  * - the worker's timers, whatever the API is asked: its repeatable jobs (`:bull:maintenance:…`),
  *   BullMQ's stalled-job check marker (`:bull:<queue>:stalled-check`, which expires and comes
- *   back) and its leases (`:lock:…`). The operation and workflow queues themselves are compared.
+ *   back), its leases (`:lock:…`) and its heartbeat (`:workers:hb…`, rewritten every few
+ *   seconds). The operation and workflow queues themselves are compared.
  */
-const CHANGES_ON_READS = [/:audit$/, /:idem:/, /:rl:/, /:catalog:/, /:budget:/, /:bull:maintenance:/, /:bull:[^:]+:stalled-check$/, /:lock:/];
+const CHANGES_ON_READS = [/:audit$/, /:idem:/, /:rl:/, /:catalog:/, /:budget:/, /:bull:maintenance:/, /:bull:[^:]+:stalled-check$/, /:lock:/, /:workers:hb/];
 
 /** How many requests go out at once. */
 const CONCURRENCY = 16;

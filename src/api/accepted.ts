@@ -1,3 +1,5 @@
+import type { Config } from '../core/config.js';
+import { withActions } from '../core/operations/actions.js';
 import { isWorkflowType, type Operation } from '../core/operations/model.js';
 import type { RouteReply } from './route.js';
 
@@ -7,9 +9,13 @@ export function operationLocation(op: Pick<Operation, 'id' | 'type'>): string {
 }
 
 /**
- * The answer to a request that was accepted: 202, the operation, and where to poll it. An
- * Idempotency-Key whose request died before answering is answered with this too.
+ * The answer to a request that was accepted: 202, the operation (with its `actions`; see
+ * core/operations/actions.ts), and where to poll it. An Idempotency-Key whose request died
+ * before answering is answered with this too.
  */
-export function acceptedReply(op: Operation): Extract<RouteReply, { status: number }> & { headers: Record<string, string> } {
-  return { status: 202, body: op, headers: { Location: operationLocation(op) } };
+export function acceptedReply(op: Operation, config?: Pick<Config, 'forceCancelGraceMs'>): Extract<RouteReply, { status: number }> & { headers: Record<string, string> } {
+  return { status: 202, body: withActions(op, config ?? { forceCancelGraceMs: DEFAULT_GRACE_MS }), headers: { Location: operationLocation(op) } };
 }
+
+/** What `actions.force_cancel` is computed with where a caller has no config at hand; a new operation's is false whatever the grace. */
+const DEFAULT_GRACE_MS = 30_000;

@@ -22,6 +22,7 @@ import { serverRoutes } from './routes/servers.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { eventRoutes } from './routes/events.js';
 import { taskservRoutes } from './routes/taskservs.js';
+import { intakeRoutes } from './routes/intake.js';
 import type { EventHub } from '../core/events/hub.js';
 import { multiCloudRoutes } from './routes/multi-cloud.js';
 import { detailErrorHandler } from './middleware/detail-errors.js';
@@ -32,6 +33,9 @@ import { userRoutes } from './routes/users.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { auditRoutes } from './routes/audit.js';
+import { overviewRoutes } from './routes/overview.js';
+import { meRoutes } from './routes/me.js';
+import { dashboard } from './ui.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
@@ -86,6 +90,8 @@ export function createApp(deps: ApiDeps): express.Express {
   multiCloudRoutes(routeMounter(multiCloud, registry, { authenticator: deps.authenticator, audit, limits }), deps.ctx, deps.providers, deps.hub);
   multiCloud.use(detailErrorHandler(deps.ctx.logger));
   app.use(multiCloud);
+  // The operators' dashboard (dist/ui, built by `npm run build:ui`), under its own content-security policy.
+  app.use('/ui', dashboard());
 
   const router = express.Router();
   router.use(...guards);
@@ -94,6 +100,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);
+  meRoutes(route);
   userRoutes(route, deps.users, deps.apiKeys);
   apiKeyRoutes(route, deps.apiKeys);
   workspaceRoutes(route, deps.ctx, catalog);
@@ -104,6 +111,8 @@ export function createApp(deps: ApiDeps): express.Express {
   workflowRoutes(route, deps.ctx, catalog);
   eventRoutes(route, deps.ctx, deps.hub);
   taskservRoutes(route, deps.ctx);
+  intakeRoutes(route, deps.ctx);
+  overviewRoutes(route, deps.ctx);
   app.use(router);
 
   const document = registry.document(deps.version);

@@ -98,6 +98,12 @@ export interface Config {
     watchMinIntervalMs: number;
     watchMaxIntervalMs: number;
   };
+  /**
+   * How long a normal cancel of a running operation must have been given (FORCE_CANCEL_GRACE_MS,
+   * from `cancel_requested_at`) before `POST /v1/operations/{id}/cancel {"force": true}` may end
+   * it `cancelled` without waiting for its worker.
+   */
+  forceCancelGraceMs: number;
   logLevel: string;
   /**
    * How long a process may take to stop after SIGTERM/SIGINT (SHUTDOWN_TIMEOUT_MS): workers let
@@ -317,6 +323,7 @@ export function loadConfig(env: Env = process.env): Config {
       watchMinIntervalMs: int(env, 'WATCH_MIN_INTERVAL_MS', 1000, 10, 600000),
       watchMaxIntervalMs: int(env, 'WATCH_MAX_INTERVAL_MS', 15000, 10, 3600000),
     },
+    forceCancelGraceMs: int(env, 'FORCE_CANCEL_GRACE_MS', 30000, 0, 86_400_000),
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30000, 0, 3600000),
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),

@@ -13,6 +13,14 @@ export const ErrorCodes = {
   OPERATION_NOT_FOUND: 'OPERATION_NOT_FOUND',
   SERVER_NOT_FOUND: 'SERVER_NOT_FOUND',
   OPERATION_FINISHED: 'OPERATION_FINISHED',
+  // A force cancel before a normal cancel was requested and had FORCE_CANCEL_GRACE_MS; `details.allowed_at` says when.
+  FORCE_CANCEL_NOT_YET: 'FORCE_CANCEL_NOT_YET',
+  // A retry of an operation that is not failed or cancelled, is a workflow step, or is still held by a worker; `details.reason` says which.
+  OPERATION_NOT_RETRYABLE: 'OPERATION_NOT_RETRYABLE',
+  // A retry of an operation that already has one; `details.retried_by` names it.
+  OPERATION_ALREADY_RETRIED: 'OPERATION_ALREADY_RETRIED',
+  // A retry of an operation whose secret inputs (user_data) the engine no longer holds.
+  RETRY_INPUTS_GONE: 'RETRY_INPUTS_GONE',
   CONFLICT: 'CONFLICT',
   PROVIDER_NOT_CONFIGURED: 'PROVIDER_NOT_CONFIGURED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -67,6 +75,10 @@ const statusByCode: Record<ErrorCode, number> = {
   OPERATION_NOT_FOUND: 404,
   SERVER_NOT_FOUND: 404,
   OPERATION_FINISHED: 409,
+  FORCE_CANCEL_NOT_YET: 409,
+  OPERATION_NOT_RETRYABLE: 409,
+  OPERATION_ALREADY_RETRIED: 409,
+  RETRY_INPUTS_GONE: 409,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

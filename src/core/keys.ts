@@ -33,6 +33,18 @@ export class Keys {
   lanesChannel(): string {
     return `${this.prefix}:lanes`;
   }
+  /** Intake pauses: one field per pause (`<scope>:<name>`), its JSON the value (see intake/pauses.ts). */
+  intakePauses(): string {
+    return `${this.prefix}:intake:pauses`;
+  }
+  /** The pending operations one pause holds back, promoted when it is lifted. */
+  intakeHeld(pause: string): string {
+    return `${this.prefix}:intake:held:${pause}`;
+  }
+  /** Where a change of the pauses is announced, so every process drops its cached copy. */
+  intakeChannel(): string {
+    return `${this.prefix}:intake`;
+  }
   server(id: string): string {
     return `${this.prefix}:srv:${id}`;
   }

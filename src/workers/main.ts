@@ -7,7 +7,9 @@ import { bootSecretBox, orStopOnConfigError } from '../core/secrets/boot.js';
 import { engineKey } from '../core/ssh/engine-key.js';
 import { createProviders } from '../providers/registry.js';
 import { closeRedis, stopWithin } from '../supervisor/shutdown.js';
-import { startWorker, type RunningWorker } from './worker.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { MAINTENANCE_QUEUE, startWorker, type RunningWorker } from './worker.js';
+import { WORKFLOWS_QUEUE, operationsQueueName } from '../core/queue.js';
 
 const config = bootConfig('worker');
 const secrets = bootSecretBox(config, 'worker');
@@ -19,6 +21,7 @@ const redisUrl = requireRedisUrl(config, 'worker');
 // once their locks expire (WORKER_LOCK_MS) and resume from their markers, as after a crash.
 // Set up before anything connects, so a stop while starting (a Redis that never answers) has its deadline too.
 let running: RunningWorker | null = null;
+let heartbeat: Heartbeat | null = null;
 stopWithin({
   name,
   timeoutMs: config.shutdownTimeoutMs,
@@ -35,6 +38,7 @@ stopWithin({
       ...(redisLost ? { redis: `unreachable (${redisLost})` } : {}),
     });
     const note = await running.close();
+    await heartbeat?.stop();
     // After the jobs: their last provider calls still settle their budgets.
     await closeRedis(budgetRedis);
     return note;
@@ -64,4 +68,7 @@ const providers = createProviders(
 // worker at its start, naming the setting, rather than failing its first create.
 await orStopOnConfigError('worker', engineKey(budgetRedis, new Keys(config.keyPrefix), config.ssh, secrets));
 running = await startWorker(config, redisUrl, logger, providers);
+// Says every few seconds that this process is alive and how busy (the dashboard's workers).
+const queues = [...[...providers.keys()].map(operationsQueueName), WORKFLOWS_QUEUE, MAINTENANCE_QUEUE];
+heartbeat = startHeartbeat(budgetRedis, new Keys(config.keyPrefix), logger, { name, queues, activeJobs: () => running?.activeJobs() ?? 0 });
 logger.info('worker started', { concurrency: config.worker.concurrency, providers: [...providers.keys()] });

@@ -8,6 +8,7 @@ import { isTerminal, type Operation, type OperationError } from '../core/operati
 import { notifyWorkflow } from '../core/workflows/notify.js';
 import type { OperationJobData } from '../core/queue.js';
 import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } from '../providers/types.js';
+import { INTAKE_RECHECK_MS, type IntakePauses } from '../core/intake/pauses.js';
 import { Journal } from './journal.js';
 import { WaitRegistry } from './waiting/registry.js';
 
@@ -54,6 +55,8 @@ export interface RunDeps {
   cancelJob(jobId: string): void;
   /** The provider account an operation's provider calls draw on; its watcher looks after the operation's waits. */
   accountOf(provider: ProviderName): string;
+  /** Intake pauses (this process's cached copy): a pending operation they cover is held, not claimed. */
+  intake?: IntakePauses;
 }
 
 // When the provider names no wait, back off this long before the job runs again.
@@ -140,6 +143,7 @@ async function runLeased(
 ): Promise<Record<string, unknown>> {
   const { ctx } = deps;
   const id = job.data.operationId;
+  if (deps.intake && (await holdIfPaused(ctx, deps.intake, job, token))) throw new DelayedError();
   const journal = await Journal.load(ctx.redis, ctx.keys, id);
   const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: !journal.resuming, markStarted: true, laneCheck: true });
   if (claim.outcome === 'blocked') {
@@ -152,8 +156,13 @@ async function runLeased(
   }
   if (claim.outcome !== 'ok') {
     ctx.logger.info('not claimed', { operation_id: id, trace_id: job.data.traceId, outcome: claim.outcome });
-    // A re-delivered job of a finished step: the worker that finished it may have died before telling its workflow.
-    if (claim.outcome === 'finished') await notifyParent(ctx, id);
+    if (claim.outcome === 'finished') {
+      // A re-delivered job of a finished step: the worker that finished it may have died before telling its workflow.
+      await notifyParent(ctx, id);
+      // Ended by someone else while it slept (a force cancel of a parked operation): its wait
+      // and its journal are nobody's any more.
+      await letGoOfFinished(deps, id);
+    }
     return { skipped: claim.outcome };
   }
   const op = claim.record;
@@ -224,8 +233,10 @@ async function runLeased(
   try {
     const result = await processor(op, env);
     if (abort.signal.aborted) throw new AbortedError('cancelled after the work finished');
-    await ctx.store.transition(id, ['running'], 'completed', { result, finished_at: new Date().toISOString(), error: null });
-    log.info('completed');
+    const done = await ctx.store.transition(id, ['running'], 'completed', { result, finished_at: new Date().toISOString(), error: null });
+    if (done.outcome === 'ok') log.info('completed');
+    // Force-cancelled meanwhile: that ending stands, and its ledger named what may remain.
+    else log.warn('the work finished, but the operation had already ended; its result is not recorded', { outcome: done.outcome, previous: 'previous' in done ? done.previous : undefined, result });
     return result;
   } catch (err) {
     if (err instanceof ParkRequest && !abort.signal.aborted) {
@@ -297,6 +308,39 @@ async function sleepUntil(ctx: CoreContext, job: Job<OperationJobData>, token: s
     outcomeField ? ctx.redis.hexists(ctx.keys.journal(id), outcomeField) : Promise.resolve(0),
   ]);
   if (cancelAt || outcome) await job.promote().catch(() => undefined);
+}
+
+/**
+ * Holds a pending operation back while an intake pause covers its workspace or provider: its
+ * job sleeps in the delayed set until the pause is lifted (which promotes it) or
+ * INTAKE_RECHECK_MS passes. With no pause anywhere this costs no Redis call at all.
+ */
+export async function holdIfPaused(ctx: CoreContext, intake: IntakePauses, job: Job<OperationJobData>, token: string | undefined): Promise<boolean> {
+  const id = job.data.operationId;
+  if ((await intake.current()).size === 0) return false;
+  const [status, workspace, provider] = await ctx.redis.hmget(ctx.keys.operation(id), 'status', 'workspace', 'provider');
+  // Only new work waits: one already running (resuming after a wait, a crash, a backoff) goes on.
+  if (status !== 'pending' || !workspace || !provider) return false;
+  const pause = await intake.pauseFor(workspace, provider);
+  if (!pause || (await intake.hold(id, pause)) !== 'held') return false;
+  ctx.logger.info('intake paused: holding the operation', { operation_id: id, trace_id: job.data.traceId, scope: pause.scope, name: pause.name });
+  await job.moveToDelayed(Date.now() + INTAKE_RECHECK_MS, token);
+  // Lifted between the hold and the sleep: its promote found the job still active, so wake it here.
+  if (!(await intake.isHeld(id, pause))) await job.promote().catch(() => undefined);
+  return true;
+}
+
+/** Drops the wait and the journal of an operation that ended while its job slept. */
+async function letGoOfFinished(deps: RunDeps, id: string): Promise<void> {
+  const { ctx } = deps;
+  try {
+    const op = await ctx.store.get(id);
+    if (!op || !isTerminal(op.status)) return;
+    await new WaitRegistry(ctx.redis, ctx.keys).clear(deps.accountOf(op.provider), id);
+    await ctx.redis.del(ctx.keys.journal(id));
+  } catch (err) {
+    ctx.logger.warn('could not let go of a finished operation', { operation_id: id, error: (err as Error).message });
+  }
 }
 
 /** Tells a step's workflow that the step finished; a no-op for other operations or unfinished ones. */

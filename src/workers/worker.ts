@@ -7,6 +7,7 @@ import { connectRedis } from '../core/redis.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { listenForCancellations } from './cancellation.js';
 import { listenForLaneTurns } from './lane-wake.js';
+import { IntakePauses } from '../core/intake/pauses.js';
 import { processors } from './processors/index.js';
 import { runOperation } from './run-operation.js';
 import { runWorkflowJob } from './run-workflow.js';
@@ -69,6 +70,8 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
       }
     };
   const workers = new Map<ProviderName, Worker<OperationJobData>>();
+  // Read before every claim: this process's copy, dropped whenever a pause changes.
+  const intake = new IntakePauses(ctx.redis, ctx.keys);
   // cancelJob is a no-op on a worker that does not hold the job, so asking every one is enough.
   const cancelJob = (id: string) => [...workers.values()].map((w) => w.cancelJob(id, 'cancel requested')).some(Boolean);
 
@@ -86,7 +89,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   for (const name of providers.keys()) {
     const worker: Worker<OperationJobData> = new Worker<OperationJobData>(
       operationsQueueName(name),
-      counted((job, token, signal) => runOperation({ ctx, providers, processors, cancelJob: (id) => void cancelJob(id), accountOf }, job, token, signal)),
+      counted((job, token, signal) => runOperation({ ctx, providers, processors, cancelJob: (id) => void cancelJob(id), accountOf, intake }, job, token, signal)),
       {
         connection: blocking,
         prefix: ctx.keys.bullPrefix(),
@@ -104,6 +107,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
 
   await listenForCancellations(subscriber, ctx.keys, cancelJob, logger);
   await listenForLaneTurns(subscriber, ctx);
+  await intake.listen(subscriber);
 
   // Every worker declares the same scheduler (an upsert), and the queue's global concurrency
   // of one keeps two reconciles from overlapping whichever workers pick them up.
@@ -124,7 +128,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   housekeeper.on('error', (err) => logError('maintenance worker error', err));
 
   // Workflows advance here; their steps run on the provider queues above.
-  const workflows = new Worker<OperationJobData>(WORKFLOWS_QUEUE, counted((job) => runWorkflowJob(ctx, job)), {
+  const workflows = new Worker<OperationJobData>(WORKFLOWS_QUEUE, counted((job, token) => runWorkflowJob(ctx, job, token, intake)), {
     connection: blocking,
     prefix: ctx.keys.bullPrefix(),
     concurrency: config.worker.concurrency,

@@ -28,7 +28,8 @@ const keyAudit = (record: ApiKeyRecord) => ({ resource_type: 'api_key', resource
 /** API keys: made by any user for itself, never holding more than it does; the key itself is shown once. */
 export function apiKeyRoutes(route: RouteMounter, apiKeys: ApiKeyStore): void {
   route({
-    method: 'GET', path: '/v1/api-keys', tag: 'api-keys', summary: 'Your API keys (never their secrets)', permission: 'api_key_manage',
+    method: 'GET', path: '/v1/api-keys', operationId: 'listApiKeys', tag: 'api-keys', summary: 'Your API keys (never their secrets)', permission: 'api_key_manage',
+    description: "Only the caller's own keys (an admin's too), with names, grants and when each was last used.",
     responses: { 200: { description: 'Newest first, revoked ones included', schema: { type: 'array', items: apiKeySchema } } },
     handler: async ({ identity }) => {
       localUser(identity);
@@ -37,7 +38,8 @@ export function apiKeyRoutes(route: RouteMounter, apiKeys: ApiKeyStore): void {
   });
 
   route({
-    method: 'POST', path: '/v1/api-keys', tag: 'api-keys', summary: 'Create an API key: the key is in this answer only', permission: 'api_key_manage',
+    method: 'POST', path: '/v1/api-keys', operationId: 'createApiKey', tag: 'api-keys', summary: 'Create an API key: the key is in this answer only', permission: 'api_key_manage',
+    description: 'Send the key as `X-API-Key`. It is in this answer only, and grants at most what its user holds.',
     body: createApiKeyBody,
     responses: { 201: { description: 'The key and its record', schema: apiKeySchema }, 403: { description: 'More than you hold', schema: errorRef } },
     handler: async ({ identity, body }) => {
@@ -48,7 +50,8 @@ export function apiKeyRoutes(route: RouteMounter, apiKeys: ApiKeyStore): void {
   });
 
   route({
-    method: 'DELETE', path: '/v1/api-keys/{id}', tag: 'api-keys', summary: 'Revoke an API key: refused at once on every replica', permission: 'api_key_manage',
+    method: 'DELETE', path: '/v1/api-keys/{id}', operationId: 'revokeApiKey', tag: 'api-keys', summary: 'Revoke an API key: refused at once on every replica', permission: 'api_key_manage',
+    description: 'The key is refused from the next request on, on every replica; its record stays, marked revoked.',
     params: apiKeyParams,
     responses: { 200: { description: 'The revoked key', schema: apiKeySchema }, 404: { description: 'No such key', schema: errorRef } },
     handler: async ({ identity, params }) => {
@@ -60,8 +63,9 @@ export function apiKeyRoutes(route: RouteMounter, apiKeys: ApiKeyStore): void {
 
   for (const verb of ['rotate', 'regenerate'] as const) {
     route({
-      method: 'POST', path: `/v1/api-keys/{id}/${verb}`, tag: 'api-keys', permission: 'api_key_manage',
+      method: 'POST', path: `/v1/api-keys/{id}/${verb}`, operationId: verb === 'rotate' ? 'rotateApiKey' : 'regenerateApiKey', tag: 'api-keys', permission: 'api_key_manage',
       summary: verb === 'rotate' ? 'Rotate an API key: a new key with the same name and grants; the old one stops working' : 'Regenerate an API key (the same as rotate)',
+      description: 'The new key is in this answer only; the old one is refused from the next request on.',
       params: apiKeyParams,
       responses: { 201: { description: 'The new key and its record', schema: apiKeySchema }, 404: { description: 'No such key, or revoked', schema: errorRef } },
       handler: async ({ identity, params }) => {

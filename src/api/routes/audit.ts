@@ -2,13 +2,14 @@ import type { AuditLog } from '../../core/audit.js';
 import { ErrorCodes, NotFoundError } from '../../core/errors.js';
 import type { RouteMounter } from '../route.js';
 import { pageHeaders } from '../schemas/common.js';
-import { auditQuery } from '../schemas/identity.js';
+import { auditEntrySchema, auditQuery } from '../schemas/identity.js';
 
 /** The audit log: global admins read all of it, a workspace's admins that workspace's entries. */
 export function auditRoutes(route: RouteMounter, audit: AuditLog): void {
   route({
-    method: 'GET', path: '/v1/audit', tag: 'audit', summary: 'Audit entries, newest first', permission: 'audit_read', query: auditQuery,
-    responses: { 200: { description: 'One page of entries', schema: { type: 'array', items: { type: 'object' } } } },
+    method: 'GET', path: '/v1/audit', operationId: 'listAuditEntries', tag: 'audit', summary: 'Audit entries, newest first', permission: 'audit_read', query: auditQuery,
+    description: 'Every mutating request and every failed authentication: who, what, from where, with what outcome. Pages follow the `Link` header (rel="next").',
+    responses: { 200: { description: 'One page of entries', schema: { type: 'array', items: auditEntrySchema } } },
     handler: async ({ query, access, path }) => {
       const { limit, cursor, ...filter } = query;
       const workspaces = access.workspacesWith('audit_read');

@@ -10,7 +10,8 @@ const noStore = { 'Cache-Control': 'no-store' };
 
 export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: TokenService): void {
   route({
-    method: 'POST', path: '/v1/auth/login', tag: 'auth', summary: 'Log in: a short-lived access token and a refresh token', auth: false, throttle: 'login',
+    method: 'POST', path: '/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Log in: a short-lived access token and a refresh token', auth: false, throttle: 'login',
+    description: "Checks a username and password of the engine's own users. Send the access token as `Authorization: Bearer <token>`; exchange the refresh token at `/v1/auth/refresh` before the access token expires. Failures are counted per client address and per username: too many answer 429.",
     body: loginBody,
     responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid credentials', schema: errorRef } },
     handler: async ({ body }) => {
@@ -21,7 +22,8 @@ export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: To
   });
 
   route({
-    method: 'POST', path: '/v1/auth/refresh', tag: 'auth', summary: 'Exchange a refresh token (once) for new tokens', auth: false, throttle: 'refresh',
+    method: 'POST', path: '/v1/auth/refresh', operationId: 'refreshToken', tag: 'auth', summary: 'Exchange a refresh token (once) for new tokens', auth: false, throttle: 'refresh',
+    description: 'A refresh token works once. Sending a spent one again ends its whole session (it was copied). A user that no longer exists, is disabled, or whose password changed since gets 401.',
     body: refreshBody,
     responses: { 200: { description: 'Tokens', schema: tokenPairSchema }, 401: { description: 'Invalid, spent or revoked refresh token', schema: errorRef } },
     handler: async ({ body }) => {
@@ -41,7 +43,8 @@ export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: To
   });
 
   route({
-    method: 'POST', path: '/v1/auth/logout', tag: 'auth', summary: "End the session of the access token (and of a refresh token sent with it)",
+    method: 'POST', path: '/v1/auth/logout', operationId: 'logout', tag: 'auth', summary: "End the session of the access token (and of a refresh token sent with it)",
+    description: "The access token stops working at once, on every replica. A refresh token in the body ends that token's session too, when it is another session of the same user.",
     body: logoutBody, bodyOptional: true,
     responses: { 204: { description: 'Ended' } },
     handler: async ({ identity, body }) => {
@@ -55,7 +58,8 @@ export function authRoutes(route: RouteMounter, users: UserDirectory, tokens: To
   });
 
   route({
-    method: 'POST', path: '/v1/auth/password', tag: 'auth', summary: 'Change your own password: every session begun before it ends, this one included; log in again',
+    method: 'POST', path: '/v1/auth/password', operationId: 'changePassword', tag: 'auth', summary: 'Change your own password: every session begun before it ends, this one included; log in again',
+    description: 'Needs the current password; the new one has at least 12 characters. Every session begun before the change ends, this one included: log in again. Wrong current passwords are counted like failed logins.',
     body: changePasswordBody, throttle: 'password',
     responses: { 204: { description: 'Changed' }, 401: { description: 'The current password is wrong', schema: errorRef } },
     handler: async ({ identity, body }) => {

@@ -4,7 +4,8 @@ import { catalogAnswer, catalogQuery, imageSchema, planSchema, regionSchema } fr
 
 export function catalogRoutes(route: RouteMounter, catalog: Catalog): void {
   route({
-    method: 'GET', path: '/v1/catalog/plans', tag: 'catalog', summary: 'Plans of every configured provider with prices, cheapest first',
+    method: 'GET', path: '/v1/catalog/plans', operationId: 'listPlans', tag: 'catalog', summary: 'Plans of every configured provider with prices, cheapest first',
+    description: 'Read through the catalogue cache; `providers` says how each provider answered (fresh, cached, or its error).',
     permission: 'catalog_read', query: catalogQuery,
     responses: { 200: { description: 'Plans, and how each provider answered', schema: catalogAnswer('plans', planSchema) } },
     handler: async ({ query }) => {
@@ -18,7 +19,8 @@ export function catalogRoutes(route: RouteMounter, catalog: Catalog): void {
   });
 
   route({
-    method: 'GET', path: '/v1/catalog/regions', tag: 'catalog', summary: 'Regions / locations / zones of every configured provider',
+    method: 'GET', path: '/v1/catalog/regions', operationId: 'listRegions', tag: 'catalog', summary: 'Regions / locations / zones of every configured provider',
+    description: 'Read through the catalogue cache; `providers` says how each provider answered (fresh, cached, or its error).',
     permission: 'catalog_read', query: catalogQuery,
     responses: { 200: { description: 'Regions, and how each provider answered', schema: catalogAnswer('regions', regionSchema) } },
     handler: async ({ query }) => {
@@ -28,7 +30,8 @@ export function catalogRoutes(route: RouteMounter, catalog: Catalog): void {
   });
 
   route({
-    method: 'GET', path: '/v1/catalog/images', tag: 'catalog', summary: 'Images of every configured provider',
+    method: 'GET', path: '/v1/catalog/images', operationId: 'listImages', tag: 'catalog', summary: 'Images of every configured provider',
+    description: 'Read through the catalogue cache; `providers` says how each provider answered (fresh, cached, or its error).',
     permission: 'catalog_read', query: catalogQuery,
     responses: { 200: { description: 'Images, and how each provider answered', schema: catalogAnswer('images', imageSchema) } },
     handler: async ({ query }) => {

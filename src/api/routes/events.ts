@@ -18,7 +18,8 @@ export function lastEventId(header: string | string[] | undefined, query: string
 
 export function eventRoutes(route: RouteMounter, ctx: CoreContext, hub: EventHub): void {
   route({
-    method: 'GET', path: '/v1/events', tag: 'operations', summary: 'Server-sent events: every operation transition, progress and drift, live',
+    method: 'GET', path: '/v1/events', operationId: 'streamEvents', tag: 'operations', summary: 'Server-sent events: every operation transition, progress and drift, live',
+    description: 'A `text/event-stream` of the workspaces you may read. Without a resume point it starts with what happens from now on; with `Last-Event-ID` (or `last_event_id`) it replays what came after that event first.',
     permission: 'operation_read',
     query: {
       type: 'object',

@@ -1,12 +1,14 @@
 import type { CoreContext } from '../../core/context.js';
 import type { RouteMounter } from '../route.js';
+import { healthSchema, metricsSchema } from '../schemas/system.js';
 
 export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: string, startedAt: number): void {
   const uptime = () => Math.floor((Date.now() - startedAt) / 1000);
 
   route({
-    method: 'GET', path: '/health', tag: 'system', summary: 'Liveness and Redis reachability', auth: false,
-    responses: { 200: { description: 'Healthy' }, 503: { description: 'Redis is unreachable' } },
+    method: 'GET', path: '/health', operationId: 'getHealth', tag: 'system', summary: 'Liveness and Redis reachability', auth: false,
+    description: 'Answers 200 while this API process reaches Redis within a second, 503 otherwise. Needs no token: for load balancers and liveness probes.',
+    responses: { 200: { description: 'Healthy', schema: healthSchema }, 503: { description: 'Redis is unreachable', schema: healthSchema } },
     handler: async () => {
       const redisOk = await Promise.race([
         ctx.redis.ping().then(() => true, () => false),
@@ -20,8 +22,9 @@ export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: str
   });
 
   route({
-    method: 'GET', path: '/v1/metrics', tag: 'system', summary: 'Operation counts and uptime', permission: 'system_metrics',
-    responses: { 200: { description: 'Metrics' } },
+    method: 'GET', path: '/v1/metrics', operationId: 'getMetrics', tag: 'system', summary: 'Operation counts and uptime', permission: 'system_metrics',
+    description: 'How many operations the engine holds, in total and by status, and how long this API process has been up.',
+    responses: { 200: { description: 'Metrics', schema: metricsSchema } },
     handler: async () => {
       const statuses = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
       const pipeline = ctx.redis.pipeline();

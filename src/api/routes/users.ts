@@ -19,13 +19,15 @@ export function userRoutes(route: RouteMounter, users: UserDirectory, apiKeys: A
   const userAudit = (username: string) => ({ resource_type: 'user', resource_id: username });
 
   route({
-    method: 'GET', path: '/v1/users', tag: 'users', summary: 'List users', permission: 'user_manage',
+    method: 'GET', path: '/v1/users', operationId: 'listUsers', tag: 'users', summary: 'List users', permission: 'user_manage',
+    description: 'Every user with its role, workspace memberships and whether it is disabled; never a password.',
     responses: { 200: { description: 'Every user', schema: { type: 'array', items: userSchema } } },
     handler: async () => ({ status: 200, body: await users.list() }),
   });
 
   route({
-    method: 'POST', path: '/v1/users', tag: 'users', summary: 'Create a user', permission: 'user_manage',
+    method: 'POST', path: '/v1/users', operationId: 'createUser', tag: 'users', summary: 'Create a user', permission: 'user_manage',
+    description: "A role and the workspaces it is a member of: a list gives the user's role in each, an object names a role per workspace.",
     body: createUserBody,
     responses: { 201: { description: 'The user', schema: userSchema }, 409: { description: 'The name is taken', schema: errorRef } },
     handler: async ({ body }) => {
@@ -35,13 +37,15 @@ export function userRoutes(route: RouteMounter, users: UserDirectory, apiKeys: A
   });
 
   route({
-    method: 'GET', path: '/v1/users/{username}', tag: 'users', summary: 'One user', permission: 'user_manage', params: usernameParams,
+    method: 'GET', path: '/v1/users/{username}', operationId: 'getUser', tag: 'users', summary: 'One user', permission: 'user_manage', params: usernameParams,
+    description: "The user's role, workspace memberships and whether it is disabled.",
     responses: { 200: { description: 'The user', schema: userSchema }, 404: { description: 'No such user', schema: errorRef } },
     handler: async ({ params }) => ({ status: 200, body: await users.require(params.username) }),
   });
 
   route({
-    method: 'PATCH', path: '/v1/users/{username}', tag: 'users', summary: "Change a user's role, workspaces, or disable it", permission: 'user_manage',
+    method: 'PATCH', path: '/v1/users/{username}', operationId: 'updateUser', tag: 'users', summary: "Change a user's role, workspaces, or disable it", permission: 'user_manage',
+    description: "Takes effect on the user's next request. An admin cannot disable or demote itself.",
     params: usernameParams, body: changeUserBody,
     responses: { 200: { description: 'The user', schema: userSchema }, 404: { description: 'No such user', schema: errorRef } },
     handler: async ({ params, body, identity }) => {
@@ -58,7 +62,8 @@ export function userRoutes(route: RouteMounter, users: UserDirectory, apiKeys: A
   });
 
   route({
-    method: 'DELETE', path: '/v1/users/{username}', tag: 'users', summary: 'Delete a user and its API keys', permission: 'user_manage',
+    method: 'DELETE', path: '/v1/users/{username}', operationId: 'deleteUser', tag: 'users', summary: 'Delete a user and its API keys', permission: 'user_manage',
+    description: 'Its API keys go with it. An admin cannot delete itself.',
     params: usernameParams,
     responses: { 204: { description: 'Deleted' }, 404: { description: 'No such user', schema: errorRef } },
     handler: async ({ params, identity }) => {
@@ -70,7 +75,8 @@ export function userRoutes(route: RouteMounter, users: UserDirectory, apiKeys: A
   });
 
   route({
-    method: 'POST', path: '/v1/users/{username}/password', tag: 'users', summary: "Reset a user's password (ends its sessions)", permission: 'user_manage',
+    method: 'POST', path: '/v1/users/{username}/password', operationId: 'resetUserPassword', tag: 'users', summary: "Reset a user's password (ends its sessions)", permission: 'user_manage',
+    description: 'Sets a new password for another user; every session it had ends.',
     params: usernameParams, body: resetPasswordBody,
     responses: { 204: { description: 'Reset' }, 404: { description: 'No such user', schema: errorRef } },
     handler: async ({ params, body }) => {

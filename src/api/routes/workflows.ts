@@ -8,7 +8,8 @@ import { listWorkflowsQuery, submitWorkflowBody, workflowIdParams, workflowSchem
 
 export function workflowRoutes(route: RouteMounter, ctx: CoreContext, catalog: Catalog): void {
   route({
-    method: 'POST', path: '/v1/workflows/submit', tag: 'workflows', summary: 'Submit a workflow (cluster_create, cluster_delete, server_batch_create, or a custom graph of steps)',
+    method: 'POST', path: '/v1/workflows/submit', operationId: 'submitWorkflow', tag: 'workflows', summary: 'Submit a workflow (cluster_create, cluster_delete, server_batch_create, or a custom graph of steps)',
+    description: "The whole workflow is checked before anything starts. Answers 202 with the workflow's operation at once; each step runs as an operation of its own. Poll `GET /v1/workflows/{id}` for the steps.",
     permission: 'workflow_submit', body: submitWorkflowBody,
     responses: { 202: { description: 'Accepted: the workflow operation, pending', schema: operationSchema }, 400: { description: 'Bad input; the field is named and nothing was started', schema: errorRef }, 503: { description: 'A provider it needs is not configured', schema: errorRef } },
     handler: async ({ body, actor }) => {
@@ -18,7 +19,8 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext, catalog: C
   });
 
   route({
-    method: 'GET', path: '/v1/workflows', tag: 'workflows', summary: 'List workflows, newest first, with filters',
+    method: 'GET', path: '/v1/workflows', operationId: 'listWorkflows', tag: 'workflows', summary: 'List workflows, newest first, with filters',
+    description: 'Workflow operations only; pages follow the `Link` header (rel="next").',
     permission: 'workflow_read', query: listWorkflowsQuery,
     responses: { 200: { description: 'One page; the next is in the `Link` header (rel="next") and `X-Next-Cursor`', schema: { type: 'array', items: operationSchema } } },
     handler: async ({ query, path, access }) => {
@@ -29,14 +31,16 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext, catalog: C
   });
 
   route({
-    method: 'GET', path: '/v1/workflows/{id}', tag: 'workflows', summary: 'A workflow with every step as its own operation stands',
+    method: 'GET', path: '/v1/workflows/{id}', operationId: 'getWorkflow', tag: 'workflows', summary: 'A workflow with every step as its own operation stands',
+    description: "The workflow's operation and each of its steps' operations.",
     permission: 'workflow_read', params: workflowIdParams,
     responses: { 200: { description: 'The workflow', schema: workflowSchema }, 404: { description: 'No such workflow', schema: errorRef } },
     handler: async ({ params, access }) => ({ status: 200, body: await getWorkflow(ctx, params.id, access) }),
   });
 
   route({
-    method: 'POST', path: '/v1/workflows/{id}/cancel', tag: 'workflows', summary: 'Cancel a workflow: its pending and running steps, then the rollback if asked',
+    method: 'POST', path: '/v1/workflows/{id}/cancel', operationId: 'cancelWorkflow', tag: 'workflows', summary: 'Cancel a workflow: its pending and running steps, then the rollback if asked',
+    description: 'Steps not yet started are cancelled at once, running ones are asked to stop; with rollback, what the workflow made is then removed.',
     permission: 'workflow_cancel', params: workflowIdParams,
     responses: {
       200: { description: 'Cancelled (it had not started)', schema: operationSchema },

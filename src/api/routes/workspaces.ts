@@ -5,7 +5,7 @@ import { workspaceUsage } from '../../core/workspaces/quota.js';
 import type { Catalog } from '../../core/catalog.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef } from '../schemas/common.js';
-import { changeWorkspaceBody, createWorkspaceBody, workspaceParams, workspaceSchema } from '../schemas/identity.js';
+import { changeWorkspaceBody, createWorkspaceBody, workspaceParams, workspaceSchema, workspaceUsageSchema } from '../schemas/identity.js';
 
 const notFound = (name: string) => () => new NotFoundError(ErrorCodes.WORKSPACE_NOT_FOUND, `workspace '${name}' does not exist`);
 
@@ -17,13 +17,15 @@ async function visibleWorkspace(ctx: CoreContext, access: Access, name: string) 
 
 export function workspaceRoutes(route: RouteMounter, ctx: CoreContext, catalog: Catalog): void {
   route({
-    method: 'GET', path: '/v1/workspaces', tag: 'workspaces', summary: 'The workspaces you are a member of (admins: all)', permission: 'workspace_read',
+    method: 'GET', path: '/v1/workspaces', operationId: 'listWorkspaces', tag: 'workspaces', summary: 'The workspaces you are a member of (admins: all)', permission: 'workspace_read',
+    description: 'By name, with path, active flag and quotas.',
     responses: { 200: { description: 'Workspaces, by name', schema: { type: 'array', items: workspaceSchema } } },
     handler: async ({ access }) => ({ status: 200, body: await ctx.workspaces.list(access.workspacesWith('workspace_read')) }),
   });
 
   route({
-    method: 'POST', path: '/v1/workspaces/create', tag: 'workspaces', summary: 'Create a workspace', permission: 'workspace_create',
+    method: 'POST', path: '/v1/workspaces/create', operationId: 'createWorkspace', tag: 'workspaces', summary: 'Create a workspace', permission: 'workspace_create',
+    description: 'Optionally with quotas (servers, vCPUs, monthly cost per currency) that requests in it are checked against.',
     body: createWorkspaceBody,
     responses: { 201: { description: 'The workspace', schema: workspaceSchema }, 409: { description: 'The name is taken', schema: errorRef } },
     handler: async ({ body }) => {
@@ -34,13 +36,15 @@ export function workspaceRoutes(route: RouteMounter, ctx: CoreContext, catalog: 
   });
 
   route({
-    method: 'GET', path: '/v1/workspaces/{name}', tag: 'workspaces', summary: 'One workspace', permission: 'workspace_read', params: workspaceParams,
+    method: 'GET', path: '/v1/workspaces/{name}', operationId: 'getWorkspace', tag: 'workspaces', summary: 'One workspace', permission: 'workspace_read', params: workspaceParams,
+    description: 'Its path, active flag and quotas; a workspace you are not a member of answers 404.',
     responses: { 200: { description: 'The workspace', schema: workspaceSchema }, 404: { description: 'No such workspace', schema: errorRef } },
     handler: async ({ params, access }) => ({ status: 200, body: await visibleWorkspace(ctx, access, params.name) }),
   });
 
   route({
-    method: 'PATCH', path: '/v1/workspaces/{name}', tag: 'workspaces', summary: "Change a workspace's path, active flag or quotas", permission: 'workspace_manage',
+    method: 'PATCH', path: '/v1/workspaces/{name}', operationId: 'updateWorkspace', tag: 'workspaces', summary: "Change a workspace's path, active flag or quotas", permission: 'workspace_manage',
+    description: 'Changes apply to requests from now on.',
     params: workspaceParams, body: changeWorkspaceBody,
     responses: { 200: { description: 'The workspace', schema: workspaceSchema }, 404: { description: 'No such workspace', schema: errorRef } },
     handler: async ({ params, body }) => {
@@ -50,8 +54,9 @@ export function workspaceRoutes(route: RouteMounter, ctx: CoreContext, catalog: 
   });
 
   route({
-    method: 'GET', path: '/v1/workspaces/{name}/usage', tag: 'workspaces', summary: "A workspace's usage against its quotas", permission: 'workspace_read', params: workspaceParams,
-    responses: { 200: { description: 'Usage and limits', schema: { type: 'object' } }, 404: { description: 'No such workspace', schema: errorRef } },
+    method: 'GET', path: '/v1/workspaces/{name}/usage', operationId: 'getWorkspaceUsage', tag: 'workspaces', summary: "A workspace's usage against its quotas", permission: 'workspace_read', params: workspaceParams,
+    description: "What the workspace's servers use now (count, vCPUs, monthly cost per currency) beside its quotas.",
+    responses: { 200: { description: 'Usage and limits', schema: workspaceUsageSchema }, 404: { description: 'No such workspace', schema: errorRef } },
     handler: async ({ params, access }) => {
       const ws = await visibleWorkspace(ctx, access, params.name);
       return { status: 200, body: { workspace: ws.name, usage: await workspaceUsage(ctx, catalog, ws.name), limits: ws.quotas } };

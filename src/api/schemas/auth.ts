@@ -19,7 +19,13 @@ export const refreshBody: JsonSchema = {
 
 export const tokenPairSchema: JsonSchema = {
   type: 'object',
-  properties: { token: { type: 'string' }, refresh_token: { type: 'string' }, expires_in: { type: 'integer' } },
+  required: ['token', 'refresh_token', 'expires_in', 'token_type'],
+  properties: {
+    token: { type: 'string', description: 'The access token: send it as `Authorization: Bearer <token>`' },
+    refresh_token: { type: 'string', description: 'Exchange it once at `/v1/auth/refresh` for new tokens' },
+    expires_in: { type: 'integer', description: 'Seconds until the access token expires' },
+    token_type: { type: 'string', enum: ['Bearer'] },
+  },
 };
 
 export const passwordSchema: JsonSchema = { type: 'string', minLength: 12, maxLength: 256, description: 'At least 12 characters' };

@@ -22,6 +22,12 @@ export const pageQuery = {
 
 export const operationSchema: JsonSchema = {
   type: 'object',
+  description: 'One accepted request and what the engine did about it: `pending` → `running` → `completed`, `failed` or `cancelled`',
+  // Every operation record has these (null when they do not apply).
+  required: [
+    'id', 'type', 'status', 'workspace', 'provider', 'target', 'request', 'progress', 'attempt', 'result', 'error', 'parent_id',
+    'trace_id', 'requested_by', 'cancel_requested_at', 'cancel_requested_by', 'created_at', 'updated_at', 'started_at', 'finished_at',
+  ],
   properties: {
     id: { type: 'string', format: 'uuid' },
     type: { type: 'string', enum: [...OPERATION_TYPES] },
@@ -39,10 +45,21 @@ export const operationSchema: JsonSchema = {
     requested_by: { type: 'string' },
     cancel_requested_at: { type: ['string', 'null'] },
     cancel_requested_by: { type: ['string', 'null'] },
+    retry_of: { type: ['string', 'null'], description: 'The operation this one retries (`POST /v1/operations/{id}/retry`)' },
+    retried_by: { type: ['string', 'null'], description: 'The operation that retries this one, once retried' },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     started_at: { type: ['string', 'null'] },
     finished_at: { type: ['string', 'null'] },
+    actions: {
+      type: 'object',
+      description:
+        'What may be done with the operation now. `cancel`: pending, or running with no cancel requested yet (asking again is harmless but changes nothing). ' +
+        '`force_cancel`: running, a cancel was requested and `FORCE_CANCEL_GRACE_MS` has passed since `cancel_requested_at`. ' +
+        '`retry`: failed or cancelled, not retried yet, not a workflow step, and no secret input (user_data) it needs has been dropped.',
+      required: ['cancel', 'force_cancel', 'retry'],
+      properties: { cancel: { type: 'boolean' }, force_cancel: { type: 'boolean' }, retry: { type: 'boolean' } },
+    },
   },
 };
 

@@ -141,3 +141,40 @@ export const auditQuery: JsonSchema = {
     until: { type: 'string', format: 'date-time' },
   },
 };
+
+export const auditEntrySchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'at', 'actor', 'actor_kind', 'action', 'result', 'status'],
+  properties: {
+    id: { type: 'string', description: "The entry's id in the log, e.g. 1732300000000-0" },
+    at: { type: 'string', format: 'date-time' },
+    actor: { type: 'string', description: 'The user, API key or external subject; `anonymous` when authentication failed' },
+    actor_kind: { type: 'string', enum: ['user', 'api_key', 'external', 'anonymous'] },
+    key_id: { type: 'string' },
+    action: { type: 'string', description: "The request, e.g. 'POST /v1/servers/create', or an event such as 'auth.login_failed'" },
+    resource_type: { type: 'string' },
+    resource_id: { type: 'string' },
+    workspace: { type: 'string' },
+    result: { type: 'string', enum: ['success', 'denied', 'failed'] },
+    status: { type: 'integer', description: 'The HTTP status answered' },
+    ip: { type: 'string' },
+    trace_id: { type: 'string' },
+    detail: { type: 'object', description: 'What else there is to say; secrets redacted' },
+  },
+};
+
+const usageSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    servers: { type: 'integer' },
+    vcpus: { type: 'integer' },
+    monthly_cost: { type: 'object', additionalProperties: { type: 'number' }, description: 'Per currency (ISO 4217)' },
+    unpriced: { type: 'array', items: { type: 'string' }, description: 'Plans the catalogue could not price or size right now: counted as servers only' },
+  },
+};
+
+export const workspaceUsageSchema: JsonSchema = {
+  type: 'object',
+  required: ['workspace', 'usage'],
+  properties: { workspace: { type: 'string' }, usage: usageSchema, limits: quotasSchema },
+};

@@ -45,3 +45,28 @@ export const detailError: JsonSchema = {
   type: 'object',
   properties: { detail: { description: 'A message, or for 422 a list of {type, loc, msg}' } },
 };
+
+/** `{droplet: …, operation_id}`: the server once its operation is done (null if it is gone since). */
+export function seedResourceAnswer(resource: string): JsonSchema {
+  return {
+    type: 'object',
+    required: [resource, 'operation_id'],
+    properties: { [resource]: { oneOf: [seedResourceSchema, { type: 'null' }] }, operation_id: { type: 'string', format: 'uuid' } },
+  };
+}
+
+/** `{status: "deleted", droplet_id: …}` */
+export function seedDeletedAnswer(idField: string): JsonSchema {
+  return { type: 'object', required: ['status', idField], properties: { status: { type: 'string', enum: ['deleted'] }, [idField]: { type: 'string' } } };
+}
+
+/** `/multi/list`: one list per configured provider, by its path prefix; a provider that failed is in `errors`. */
+export function multiListAnswer(prefixes: string[]): JsonSchema {
+  return {
+    type: 'object',
+    properties: {
+      ...Object.fromEntries(prefixes.map((prefix) => [prefix, { type: 'array', items: seedResourceSchema }])),
+      errors: { type: 'object', additionalProperties: { type: 'string' }, description: 'Prefix → why that provider could not be listed' },
+    },
+  };
+}

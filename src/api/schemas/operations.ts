@@ -42,3 +42,42 @@ export const operationLogsQuery: JsonSchema = {
     limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
   },
 };
+
+export const cancelOperationBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    force: {
+      type: 'boolean',
+      default: false,
+      description: 'End a running operation `cancelled` at once, without waiting for its worker. Allowed once a normal cancel has had `FORCE_CANCEL_GRACE_MS` (see `actions.force_cancel`); the result lists what may remain at the provider (`may_remain`).',
+    },
+  },
+};
+
+export const bulkCancelBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: ['pending', 'running'], description: 'Which open operations: pending or running; both when absent' },
+    type: { type: 'string', enum: [...OPERATION_TYPES] },
+    workspace: workspaceName,
+    provider: providerName,
+    created_before: { type: 'string', format: 'date-time', description: 'Only operations created before this time' },
+    dry_run: { type: 'boolean', default: false, description: 'Count what would be cancelled and change nothing' },
+  },
+};
+
+export const bulkCancelReply: JsonSchema = {
+  type: 'object',
+  required: ['dry_run', 'matched', 'ids', 'cancelled', 'requested', 'skipped', 'truncated'],
+  properties: {
+    dry_run: { type: 'boolean' },
+    matched: { type: 'integer', description: 'Open operations that matched and that you may cancel (at most 1000)' },
+    ids: { type: 'array', items: { type: 'string' }, description: 'The first 100 matched ids, oldest first' },
+    cancelled: { type: 'array', items: { type: 'string' }, description: 'Cancelled at once (they had not started)' },
+    requested: { type: 'array', items: { type: 'string' }, description: 'Running: their workers were asked to stop' },
+    skipped: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, reason: { type: 'string' } } } },
+    truncated: { type: 'boolean', description: 'More than 1000 matched: send the request again for the rest' },
+  },
+};

@@ -26,12 +26,14 @@ export type Permission =
   | 'workspace_manage'
   | 'api_key_manage'
   | 'audit_read'
-  | 'user_manage';
+  | 'user_manage'
+  /** Pausing and resuming intake of a workspace (a provider's: global admins only). */
+  | 'intake_manage';
 
 const VIEWER: Permission[] = ['server_read', 'operation_read', 'catalog_read', 'taskserv_read', 'workflow_read', 'workspace_read', 'api_key_manage'];
 /** Builds and changes, but destroys nothing and opens no console. */
 const DEVELOPER: Permission[] = [...VIEWER, 'server_create', 'server_action', 'taskserv_create', 'workflow_submit', 'workflow_cancel', 'operation_cancel'];
-const OPERATOR: Permission[] = [...DEVELOPER, 'server_delete', 'server_console', 'taskserv_delete'];
+const OPERATOR: Permission[] = [...DEVELOPER, 'server_delete', 'server_console', 'taskserv_delete', 'intake_manage'];
 /** A workspace's admin also reads that workspace's audit log. */
 const ADMIN: Permission[] = [...OPERATOR, 'audit_read'];
 /** Held only by global admins: they are not about one workspace. */

@@ -12,6 +12,11 @@
  *   retryable provider failure count).
  * - cancel request: `cancel_requested_at` set on a running operation; the worker holding it
  *   aborts, cleans up what it half-made and ends it `cancelled`.
+ * - force cancel: once a cancel request has had FORCE_CANCEL_GRACE_MS, the API may end the
+ *   operation `cancelled` itself (the same compare-and-set), with a ledger of what may remain
+ *   at the provider (see force-cancel.ts).
+ * - retry: a new operation made from a failed or cancelled one's request (`retry_of` names the
+ *   original, whose `retried_by` names the new one; see retry.ts).
  */
 import type { ProviderName } from '../../providers/types.js';
 
@@ -69,6 +74,10 @@ export interface Operation {
   requested_by: string;
   cancel_requested_at: string | null;
   cancel_requested_by: string | null;
+  /** The operation this one retries (POST /v1/operations/{id}/retry), or null. */
+  retry_of: string | null;
+  /** The operation that retries this one, once retried, or null. */
+  retried_by: string | null;
   created_at: string;
   updated_at: string;
   started_at: string | null;

@@ -152,6 +152,13 @@ if status ~= to then
   redis.call('ZADD', prefix .. ':ops:status:' .. to, tonumber(cur[2]), id)
   -- A claim that resumes a running operation changes no state: watchers hear nothing.
   append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
+  if terminal(to) then
+    -- Finished operations per minute, by final state and by workspace (the dashboard's throughput).
+    local minute = prefix .. ':stats:finished:' .. string.sub(now, 1, 16)
+    redis.call('HINCRBY', minute, to, 1)
+    redis.call('HINCRBY', minute, (cur[4] or '') .. '|' .. to, 1)
+    redis.call('EXPIRE', minute, 7200)
+  end
 end
 if lane and terminal(to) then
   redis.call('ZREM', prefix .. ':lane:' .. lane, id)

@@ -101,6 +101,8 @@ function decode(hash: Record<string, string>): Operation | null {
     requested_by: hash.requested_by ?? '',
     cancel_requested_at: hash.cancel_requested_at ?? null,
     cancel_requested_by: hash.cancel_requested_by ?? null,
+    retry_of: hash.retry_of ?? null,
+    retried_by: hash.retried_by ?? null,
     created_at: hash.created_at!,
     updated_at: hash.updated_at!,
     started_at: hash.started_at ?? null,

@@ -13,6 +13,8 @@ export interface Actor {
   idempotency?: IdempotencyBinding;
   /** What the caller may do where. */
   access: Access;
+  /** Set when the request retries an operation: the new operation's id (claimed beforehand) and the original's. */
+  retry?: { of: string; id: string };
 }
 
 export interface SubmitOperationInput {
@@ -28,17 +30,21 @@ export interface SubmitOperationInput {
   sealed?: Record<string, string>;
   /** The request's Idempotency-Key, bound to the operation in the same write. */
   idempotency?: IdempotencyBinding;
+  /** The operation this one retries (its `retry_of`). */
+  retryOf?: string;
+  /** The new operation's id when it was chosen beforehand (a retry claims it on the original first). */
+  id?: string;
 }
 
 /** The submit fields that come from who asks. */
-export function fromActor(actor: Actor): Pick<SubmitOperationInput, 'requestedBy' | 'traceId' | 'idempotency'> {
-  return { requestedBy: actor.username, traceId: actor.traceId, idempotency: actor.idempotency };
+export function fromActor(actor: Actor): Pick<SubmitOperationInput, 'requestedBy' | 'traceId' | 'idempotency' | 'retryOf' | 'id'> {
+  return { requestedBy: actor.username, traceId: actor.traceId, idempotency: actor.idempotency, ...(actor.retry ? { retryOf: actor.retry.of, id: actor.retry.id } : {}) };
 }
 
 export function newOperation(input: SubmitOperationInput, now = new Date()): Operation {
   const at = now.toISOString();
   return {
-    id: randomUUID(),
+    id: input.id ?? randomUUID(),
     type: input.type,
     status: 'pending',
     workspace: input.workspace,
@@ -54,6 +60,8 @@ export function newOperation(input: SubmitOperationInput, now = new Date()): Ope
     requested_by: input.requestedBy,
     cancel_requested_at: null,
     cancel_requested_by: null,
+    retry_of: input.retryOf ?? null,
+    retried_by: null,
     created_at: at,
     updated_at: at,
     started_at: null,

@@ -14,6 +14,7 @@ import { sealedUserDataName, type StepType, type SubmitWorkflowBody, type Workfl
 import type { Permission } from '../auth/permissions.js';
 import { enqueueAdvance } from './notify.js';
 import { compileWorkflow } from './validate.js';
+import { withActions, type OperationActions } from '../operations/actions.js';
 
 /**
  * A create step's `user_data` may carry secrets: it is kept in the workflow's sealed inputs
@@ -107,12 +108,12 @@ function stepView(id: string, type: string, depends_on: string[], op: Operation 
 }
 
 /** The workflow operation with every step (and rollback step) as its own operation stands. */
-export async function getWorkflow(ctx: CoreContext, id: string, access: Access): Promise<Operation & { workflow_type: string; steps: StepView[]; rollback: StepView[] }> {
+export async function getWorkflow(ctx: CoreContext, id: string, access: Access): Promise<Operation & { workflow_type: string; steps: StepView[]; rollback: StepView[]; actions: OperationActions }> {
   const workflow = await existingWorkflow(ctx, id, access, 'workflow_read');
   const state = await readWorkflow(ctx, workflow);
   const over = workflow.status !== 'pending' && workflow.status !== 'running';
   const request = workflow.request as unknown as WorkflowRequest;
-  return {
+  return withActions({
     ...workflow,
     workflow_type: request.workflow_type,
     steps: request.steps.map((s) => stepView(s.id, s.type, s.depends_on, state.ops.get(s.id), over || state.blocked.has(s.id))),
@@ -120,7 +121,7 @@ export async function getWorkflow(ctx: CoreContext, id: string, access: Access):
     rollback: state.rollbackPlan
       .filter((s) => state.rollbackOps.has(s.id))
       .map((s) => stepView(`rollback:${s.id}`, 'server.delete', [], state.rollbackOps.get(s.id), over)),
-  };
+  }, ctx.config);
 }
 
 /**
@@ -132,7 +133,8 @@ export async function cancelWorkflow(ctx: CoreContext, id: string, access: Acces
   const workflow = await existingWorkflow(ctx, id, access, 'workflow_cancel');
   if (workflow.status === 'pending') {
     try {
-      return await cancelOperation(ctx, id, requestedBy);
+      const outcome = await cancelOperation(ctx, id, requestedBy);
+      return { ...outcome, operation: withActions(outcome.operation, ctx.config) };
     } catch (err) {
       // It started between the read and the cancel: go on as for a running one.
       if (!(err instanceof OperationFinishedError)) throw err;
@@ -147,10 +149,12 @@ export async function cancelWorkflow(ctx: CoreContext, id: string, access: Acces
     if (op.status === 'pending' || (op.status === 'running' && !op.cancel_requested_at)) await cancelOperation(ctx, op.id, requestedBy).catch(() => undefined);
   }
   await enqueueAdvance(ctx, id, marked.trace_id, 'cancel');
-  return { operation: (await ctx.store.get(id))!, cancelled: false };
+  return { operation: withActions((await ctx.store.get(id))!, ctx.config), cancelled: false };
 }
 
 export async function listWorkflows(ctx: CoreContext, access: Access, filters: { status?: OperationStatus; workspace?: string; provider?: string; workflow_type?: string }, limit: number, cursor: string | null): Promise<OperationPage> {
   const { workflow_type, ...rest } = filters;
-  return ctx.store.list({ ...rest, workspaces: access.workspacesWith('workflow_read'), ...(workflow_type ? { type: `workflow.${workflow_type}` as WorkflowOperationType } : { typePrefix: 'workflow.' }) }, limit, cursor);
+  const page = await ctx.store.list({ ...rest, workspaces: access.workspacesWith('workflow_read'), ...(workflow_type ? { type: `workflow.${workflow_type}` as WorkflowOperationType } : { typePrefix: 'workflow.' }) }, limit, cursor);
+  const now = Date.now();
+  return { ...page, items: page.items.map((op) => withActions(op, ctx.config, now)) };
 }
