@@ -49,5 +49,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The dashboard is bundled from src/ui into dist/ui (about a second, nothing downloaded).
+# The dashboard is bundled from src/ui into dist/ui, and the pe CLI into dist/cli (about a
+# second each, nothing downloaded).
 npm run --silent build:ui
+npm run --silent build:cli

@@ -13,9 +13,6 @@ export function operationLocation(op: Pick<Operation, 'id' | 'type'>): string {
  * core/operations/actions.ts), and where to poll it. An Idempotency-Key whose request died
  * before answering is answered with this too.
  */
-export function acceptedReply(op: Operation, config?: Pick<Config, 'forceCancelGraceMs'>): Extract<RouteReply, { status: number }> & { headers: Record<string, string> } {
-  return { status: 202, body: withActions(op, config ?? { forceCancelGraceMs: DEFAULT_GRACE_MS }), headers: { Location: operationLocation(op) } };
+export function acceptedReply(op: Operation, config: Pick<Config, 'forceCancelGraceMs'>): Extract<RouteReply, { status: number }> & { headers: Record<string, string> } {
+  return { status: 202, body: withActions(op, config), headers: { Location: operationLocation(op) } };
 }
-
-/** What `actions.force_cancel` is computed with where a caller has no config at hand; a new operation's is false whatever the grace. */
-const DEFAULT_GRACE_MS = 30_000;

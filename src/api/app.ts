@@ -96,7 +96,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const router = express.Router();
   router.use(...guards);
   const idempotency = new IdempotencyStore(deps.ctx.redis, deps.ctx.keys, deps.ctx.config.idempotencyTtlSeconds, deps.ctx.logger);
-  const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store }, audit, limits });
+  const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store, config: deps.ctx.config }, audit, limits });
   const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
   authRoutes(route, deps.users, deps.tokens);

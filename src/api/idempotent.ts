@@ -10,6 +10,7 @@ import {
   type IdempotencyStore,
   type StoredReply,
 } from '../core/idempotency.js';
+import type { Config } from '../core/config.js';
 import type { OperationStore } from '../core/operations/store.js';
 import { acceptedReply } from './accepted.js';
 import { engineErrorReply } from './middleware/errors.js';
@@ -31,6 +32,8 @@ export function idempotentByDefault(method: string, path: string): boolean {
 export interface IdempotencyDeps {
   store: IdempotencyStore;
   operations: OperationStore;
+  /** How a replayed operation's `actions` are worked out. */
+  config: Pick<Config, 'forceCancelGraceMs'>;
 }
 
 /** An answer given again: marked so the client can tell. */
@@ -67,7 +70,7 @@ export async function runIdempotently(
   if (state.kind === 'replay') return replayed(state.reply);
   if (state.kind === 'bound') {
     const op = await deps.operations.get(state.operationId);
-    if (op) return markReplayed(acceptedReply(op));
+    if (op) return markReplayed(acceptedReply(op, deps.config));
   }
   // A key naming an operation that is gone (kept longer than the operation's history) no
   // longer protects anything: the request runs afresh, unbound.

@@ -1,10 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { OPERATION_STATUSES, TERMINAL_STATUSES } from '../core/operations/model.js';
+import { PROVIDER_NAMES } from '../providers/types.js';
 import { ApiError } from './api.js';
 
-export const STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-export const PROVIDERS = ['digitalocean', 'hetzner', 'vultr', 'upcloud'] as const;
+export const STATUSES = OPERATION_STATUSES;
+export const TERMINAL: ReadonlySet<string> = TERMINAL_STATUSES;
+export const PROVIDERS = PROVIDER_NAMES;
 
 export function StatusBadge({ status }: { status: string }) {
   return (

@@ -3,20 +3,10 @@
  * eventsource-parser. Reconnects after a drop, resuming with Last-Event-ID.
  */
 import { createParser } from 'eventsource-parser';
+import type { EngineEvent } from '../core/events/event.js';
 import { authorizedFetch } from './api.js';
 
-export interface StreamEvent {
-  id: string;
-  kind: string;
-  operation_id?: string;
-  operation_type?: string;
-  workspace?: string;
-  from?: string;
-  to?: string;
-  at: string;
-  message?: string;
-  [field: string]: string | undefined;
-}
+export type { EngineEvent };
 
 export interface StreamHandle {
   close(): void;
@@ -24,12 +14,12 @@ export interface StreamHandle {
 
 export interface StreamOptions {
   /** The event after which the server ends the stream (an operation's final state): no reconnect after it. */
-  endsWith?: (e: StreamEvent) => boolean;
+  endsWith?: (e: EngineEvent) => boolean;
   onOpen?: () => void;
   onError?: (message: string) => void;
 }
 
-export function openStream(path: string, onEvent: (e: StreamEvent) => void, opts: StreamOptions = {}): StreamHandle {
+export function openStream(path: string, onEvent: (e: EngineEvent) => void, opts: StreamOptions = {}): StreamHandle {
   let closed = false;
   let lastId: string | null = null;
   let controller: AbortController | null = null;
@@ -53,9 +43,9 @@ export function openStream(path: string, onEvent: (e: StreamEvent) => void, opts
           const parser = createParser({
             onEvent: (message) => {
               if (message.id) lastId = message.id;
-              let event: StreamEvent;
+              let event: EngineEvent;
               try {
-                event = JSON.parse(message.data) as StreamEvent;
+                event = JSON.parse(message.data) as EngineEvent;
               } catch {
                 return; // a frame that is not JSON is ignored
               }

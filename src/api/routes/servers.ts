@@ -34,7 +34,7 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     },
     handler: async ({ body, actor }) => {
       const op = await requestServerCreate(ctx, body, actor, checks);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 
@@ -53,7 +53,7 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
     handler: async ({ params, body, actor }) => {
       const op = await requestServerDelete(ctx, params.id, body, actor);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 
@@ -64,7 +64,7 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
     handler: async ({ params, body, actor }) => {
       const op = await requestServerAction(ctx, params.id, body.action, actor);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 
@@ -75,7 +75,7 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
     responses: { 202: accepted, 404: { description: 'No such server', schema: errorRef } },
     handler: async ({ params, body, actor }) => {
       const op = await requestServerResize(ctx, params.id, body.plan, actor, checks);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 

@@ -44,7 +44,7 @@ export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
     responses: { 202: accepted, 503: { description: "The servers' provider is not configured", schema: errorRef } },
     handler: async ({ body, actor }) => {
       const op = await requestTaskservCreate(ctx, body, actor);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 
@@ -55,7 +55,7 @@ export function taskservRoutes(route: RouteMounter, ctx: CoreContext): void {
     responses: { 202: accepted, 404: { description: 'No such task service', schema: errorRef } },
     handler: async ({ params, body, actor }) => {
       const op = await requestTaskservDelete(ctx, params.id, body, actor);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 }

@@ -14,7 +14,7 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext, catalog: C
     responses: { 202: { description: 'Accepted: the workflow operation, pending', schema: operationSchema }, 400: { description: 'Bad input; the field is named and nothing was started', schema: errorRef }, 503: { description: 'A provider it needs is not configured', schema: errorRef } },
     handler: async ({ body, actor }) => {
       const op = await submitWorkflow(ctx, body, actor, catalog);
-      return acceptedReply(op);
+      return acceptedReply(op, ctx.config);
     },
   });
 

@@ -12,6 +12,7 @@ import type { CoreContext } from '../context.js';
 import { EngineError, ErrorCodes, ValidationError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
+import { APPEND_EVENT } from '../operations/scripts.js';
 import { wakeJob } from '../queue.js';
 import { PROVIDER_NAMES, type ProviderName } from '../../providers/types.js';
 
@@ -42,15 +43,6 @@ const field = (scope: PauseScope, name: string) => `${scope}:${name}`;
 export function pausedMessage(pause: Pick<IntakePause, 'scope' | 'name' | 'reason'>): string {
   return `intake paused for ${pause.scope} ${pause.name}${pause.reason ? `: ${pause.reason}` : ''}`;
 }
-
-// The same event shape as the operation scripts (operations/scripts.ts).
-const APPEND_EVENT = `
-local function append_event(prefix, id, kind, op_type, workspace, from, to, at, message)
-  local event_id = redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', 100000, '*',
-    'kind', kind, 'operation_id', id, 'operation_type', op_type, 'workspace', workspace,
-    'from', from, 'to', to, 'at', at, 'message', message)
-  redis.call('RPUSH', prefix .. ':op:' .. id .. ':events', event_id)
-end`;
 
 /**
  * ARGV: prefix, id, pause field, progress (JSON), now, message. Holds a pending operation back

@@ -1,25 +1,7 @@
 import type { Config } from '../config.js';
-import { isWorkflowType, type Operation } from './model.js';
+import { isWorkflowType, type Operation, type OperationActions } from './model.js';
 
-/**
- * What a client may do with an operation right now, from its record alone (HCP Terraform's
- * `actions` object). Every record the API serves carries it, so a CLI or a dashboard shows
- * only the buttons that will work:
- *
- * - `cancel`: pending, or running with no cancel requested yet. Once a cancel has been
- *   requested it is false: asking again is harmless (the endpoint still answers 202 and
- *   tells the worker again) but changes nothing; after FORCE_CANCEL_GRACE_MS `force_cancel`
- *   is the next step.
- * - `force_cancel`: running, a normal cancel was requested, and FORCE_CANCEL_GRACE_MS has
- *   passed since `cancel_requested_at`.
- * - `retry`: failed or cancelled, not retried yet, not a workflow step (those are retried
- *   with their workflow), and nothing the retry needs is gone (see `retryBlocker`).
- */
-export interface OperationActions {
-  cancel: boolean;
-  force_cancel: boolean;
-  retry: boolean;
-}
+export type { OperationActions } from './model.js';
 
 export type WithActions<T extends Operation = Operation> = T & { actions: OperationActions };
 

@@ -84,6 +84,28 @@ export interface Operation {
   finished_at: string | null;
 }
 
+/**
+ * What a client may do with an operation right now, from its record alone (HCP Terraform's
+ * `actions` object). Every record the API serves carries it, so a CLI or a dashboard shows
+ * only the buttons that will work:
+ *
+ * - `cancel`: pending, or running with no cancel requested yet. Once a cancel has been
+ *   requested it is false: asking again is harmless (the endpoint still answers 202 and
+ *   tells the worker again) but changes nothing; after FORCE_CANCEL_GRACE_MS `force_cancel`
+ *   is the next step.
+ * - `force_cancel`: running, a normal cancel was requested, and FORCE_CANCEL_GRACE_MS has
+ *   passed since `cancel_requested_at`.
+ * - `retry`: failed or cancelled, not retried yet, not a workflow step (those are retried
+ *   with their workflow), and nothing the retry needs is gone (see `retryBlocker`).
+ *
+ * actions.ts works them out (`actionsOf`).
+ */
+export interface OperationActions {
+  cancel: boolean;
+  force_cancel: boolean;
+  retry: boolean;
+}
+
 /** Fields stored as JSON inside the Redis hash; the rest are plain strings. */
 export const JSON_FIELDS = ['target', 'request', 'progress', 'result', 'error'] as const;
 

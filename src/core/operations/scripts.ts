@@ -11,7 +11,7 @@ const TERMINAL = `local function terminal(s) return s == 'completed' or s == 'fa
 
 // Each event also goes on its operation's own list of stream ids, so one operation's history
 // replays without scanning the whole stream.
-const APPEND_EVENT = `
+export const APPEND_EVENT = `
 local function append_event(prefix, id, kind, op_type, workspace, from, to, at, message)
   local event_id = redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', 100000, '*',
     'kind', kind, 'operation_id', id, 'operation_type', op_type, 'workspace', workspace,

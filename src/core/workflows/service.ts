@@ -14,7 +14,8 @@ import { sealedUserDataName, type StepType, type SubmitWorkflowBody, type Workfl
 import type { Permission } from '../auth/permissions.js';
 import { enqueueAdvance } from './notify.js';
 import { compileWorkflow } from './validate.js';
-import { withActions, type OperationActions } from '../operations/actions.js';
+import { withActions } from '../operations/actions.js';
+import type { StepView, WorkflowView } from './view.js';
 
 /**
  * A create step's `user_data` may carry secrets: it is kept in the workflow's sealed inputs
@@ -82,19 +83,6 @@ async function existingWorkflow(ctx: CoreContext, id: string, access: Access, pe
   return op;
 }
 
-export interface StepView {
-  id: string;
-  type: string;
-  depends_on: string[];
-  operation_id: string | null;
-  /** The operation's status; `waiting` before it starts, `skipped` if it never will. */
-  status: OperationStatus | 'waiting' | 'skipped';
-  started_at: string | null;
-  finished_at: string | null;
-  result: Record<string, unknown> | null;
-  error: Operation['error'];
-}
-
 function stepView(id: string, type: string, depends_on: string[], op: Operation | undefined, never: boolean): StepView {
   return {
     id, type, depends_on,
@@ -108,7 +96,7 @@ function stepView(id: string, type: string, depends_on: string[], op: Operation 
 }
 
 /** The workflow operation with every step (and rollback step) as its own operation stands. */
-export async function getWorkflow(ctx: CoreContext, id: string, access: Access): Promise<Operation & { workflow_type: string; steps: StepView[]; rollback: StepView[]; actions: OperationActions }> {
+export async function getWorkflow(ctx: CoreContext, id: string, access: Access): Promise<WorkflowView> {
   const workflow = await existingWorkflow(ctx, id, access, 'workflow_read');
   const state = await readWorkflow(ctx, workflow);
   const over = workflow.status !== 'pending' && workflow.status !== 'running';

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ConfirmButton, ErrorNote, Json, StatusBadge, TERMINAL, duration, when } from '../components.js';
 import { useSession } from '../session.js';
-import { openStream, type StreamEvent } from '../sse.js';
+import { openStream, type EngineEvent } from '../sse.js';
 import { hostnameOf, operationHref, type Operation } from './operations.js';
 
 interface LogEntry {
@@ -45,7 +45,7 @@ export function OperationPage({ id }: { id: string }) {
   const opRef = useRef(op);
   opRef.current = op;
   const [error, setError] = useState<unknown>(null);
-  const [events, setEvents] = useState<StreamEvent[]>([]);
+  const [events, setEvents] = useState<EngineEvent[]>([]);
   const [logs, setLogs] = useState<LogEntry[]>([]);
   const [notice, setNotice] = useState<{ text: string; href?: string } | null>(null);
   const nextLog = useRef(0);

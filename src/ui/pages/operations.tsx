@@ -1,35 +1,15 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { OPERATION_TYPES, type Operation as OperationRecord, type OperationActions, type OperationStatus } from '../../core/operations/model.js';
 import { api, apiPage, query } from '../api.js';
 import { ErrorNote, PROVIDERS, STATUSES, StatusBadge, TERMINAL, duration, when } from '../components.js';
+import { FilterSelect, SearchField } from '../components/filters.js';
+import { ListTable } from '../components/table.js';
 import { hashQuery, setHashQuery } from '../hashquery.js';
 import { openStream } from '../sse.js';
 import { useWorkspaces } from '../workspaces.js';
 
-export interface Operation {
-  id: string;
-  type: string;
-  status: string;
-  workspace: string;
-  provider: string;
-  target: Record<string, unknown> | null;
-  request: Record<string, unknown>;
-  progress: { step: string; message: string; at: string } | null;
-  attempt: number;
-  result: Record<string, unknown> | null;
-  error: { code: string; message: string; retryable: boolean } | null;
-  parent_id: string | null;
-  requested_by: string;
-  cancel_requested_at: string | null;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  retry_of?: string | null;
-  retried_by?: string | null;
-  actions?: { cancel?: boolean; force_cancel?: boolean; retry?: boolean };
-}
-
-export const OPERATION_TYPES = ['server.create', 'server.delete', 'server.action', 'server.resize', 'taskserv.create', 'taskserv.delete', 'workflow.cluster_create', 'workflow.cluster_delete', 'workflow.server_batch_create', 'workflow.custom'];
+/** An operation as the API serves it, with what may be done with it now. */
+export type Operation = OperationRecord & { actions?: OperationActions };
 
 /** The hostname an operation is about, when it names one. */
 export function hostnameOf(op: Operation): string {
@@ -94,7 +74,7 @@ export function OperationsPage() {
         const known = (opsRef.current ?? []).some((o) => o.id === id);
         setOps((list) => {
           if (e.kind === 'progress') return list?.map((o) => (o.id === id ? { ...o, progress: { step: 'progress', message: e.message ?? '', at: e.at }, updated_at: e.at } : o)) ?? list;
-          if (e.kind === 'state' && e.to) return list?.map((o) => (o.id === id ? { ...o, status: e.to!, updated_at: e.at } : o)) ?? list;
+          if (e.kind === 'state' && e.to) return list?.map((o) => (o.id === id ? { ...o, status: e.to as OperationStatus, updated_at: e.at } : o)) ?? list;
           return list;
         });
         if (e.kind === 'state' && (!known || TERMINAL.has(e.to ?? '') || e.to === 'running')) void fetchOne(id);
@@ -129,93 +109,42 @@ export function OperationsPage() {
         Operations <small class={live ? 'live on' : 'live'} data-testid="live">{live ? '● live' : '○ connecting'}</small>
       </h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()} role="search" aria-label="Filter operations">
-        <label>
-          Status
-          <select name="status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <select name="type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
-            <option value="">any</option>
-            {OPERATION_TYPES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Workspace
-          <select name="workspace" value={workspace} onChange={(e) => setWorkspace(e.currentTarget.value)}>
-            <option value="">any</option>
-            {workspaces.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Provider
-          <select name="provider" value={provider} onChange={(e) => setProvider(e.currentTarget.value)}>
-            <option value="">any</option>
-            {PROVIDERS.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label class="search">
-          Search id or hostname
-          <input type="search" name="q" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="id or hostname" />
-        </label>
+        <FilterSelect label="Status" name="status" value={status} options={STATUSES} onChange={setStatus} />
+        <FilterSelect label="Type" name="type" value={type} options={OPERATION_TYPES} onChange={setType} />
+        <FilterSelect label="Workspace" name="workspace" value={workspace} options={workspaces} onChange={setWorkspace} />
+        <FilterSelect label="Provider" name="provider" value={provider} options={PROVIDERS} onChange={setProvider} />
+        <SearchField label="Search id or hostname" placeholder="id or hostname" value={search} onInput={setSearch} />
       </form>
       <ErrorNote error={error} />
-      {shown === null ? (
-        <p aria-busy="true">Loading…</p>
-      ) : shown.length === 0 ? (
-        <p class="muted">
-          No operation matches.{' '}
-          {/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(search.trim()) ? <a href={`#/operations/${search.trim()}`}>Open operation {search.trim()}</a> : null}
-        </p>
-      ) : (
-        <div class="table-wrap">
-          <table data-testid="operations" class="striped">
-            <thead>
-              <tr>
-                <th scope="col">Operation</th>
-                <th scope="col">Status</th>
-                <th scope="col">Type</th>
-                <th scope="col">Hostname</th>
-                <th scope="col">Workspace</th>
-                <th scope="col">Provider</th>
-                <th scope="col">Created</th>
-                <th scope="col">Took</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((op) => (
-                <tr key={op.id} data-operation={op.id} data-status={op.status}>
-                  <th scope="row">
-                    <a href={operationHref(op)} class="mono">
-                      {op.id.slice(0, 8)}
-                    </a>
-                  </th>
-                  <td>
-                    <StatusBadge status={op.status} />
-                  </td>
-                  <td>{op.type}</td>
-                  <td>{hostnameOf(op) || '—'}</td>
-                  <td>{op.workspace}</td>
-                  <td>{op.provider}</td>
-                  <td>{when(op.created_at)}</td>
-                  <td>{op.started_at ? duration(op.started_at, op.finished_at) : '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        rows={shown}
+        testId="operations"
+        columns={['Operation', 'Status', 'Type', 'Hostname', 'Workspace', 'Provider', 'Created', 'Took']}
+        empty={
+          <p class="muted">
+            No operation matches.{' '}
+            {/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(search.trim()) ? <a href={`#/operations/${search.trim()}`}>Open operation {search.trim()}</a> : null}
+          </p>
+        }
+        row={(op) => (
+          <tr key={op.id} data-operation={op.id} data-status={op.status}>
+            <th scope="row">
+              <a href={operationHref(op)} class="mono">
+                {op.id.slice(0, 8)}
+              </a>
+            </th>
+            <td>
+              <StatusBadge status={op.status} />
+            </td>
+            <td>{op.type}</td>
+            <td>{hostnameOf(op) || '—'}</td>
+            <td>{op.workspace}</td>
+            <td>{op.provider}</td>
+            <td>{when(op.created_at)}</td>
+            <td>{op.started_at ? duration(op.started_at, op.finished_at) : '—'}</td>
+          </tr>
+        )}
+      />
       {next ? (
         <button type="button" class="secondary outline" onClick={more}>
           Show older operations

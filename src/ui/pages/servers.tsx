@@ -1,6 +1,9 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { CatalogPlan } from '../../providers/types.js';
 import { api, query } from '../api.js';
 import { ConfirmButton, ErrorNote, PROVIDERS, StatusBadge, useDebounced } from '../components.js';
+import { FilterSelect, SearchField } from '../components/filters.js';
+import { ListTable } from '../components/table.js';
 import { hashQuery } from '../hashquery.js';
 import { useSession } from '../session.js';
 import { openStream } from '../sse.js';
@@ -20,17 +23,7 @@ interface Server {
   operation_id?: string;
 }
 
-interface Plan {
-  provider: string;
-  id: string;
-  vcpus: number;
-  memory_mb: number;
-  disk_gb: number;
-  price_monthly: number;
-  price_hourly: number;
-  currency: string;
-  regions: string[];
-}
+type Plan = CatalogPlan;
 
 function money(plan: Plan | undefined): string {
   if (!plan) return '—';
@@ -173,28 +166,9 @@ export function ServersPage() {
     <section>
       <h1>Servers</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()} role="search" aria-label="Filter servers">
-        <label>
-          Workspace
-          <select name="workspace" value={workspace} onChange={(e) => setWorkspace(e.currentTarget.value)}>
-            <option value="">any</option>
-            {workspaces.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Provider
-          <select name="provider" value={provider} onChange={(e) => setProvider(e.currentTarget.value)}>
-            <option value="">any</option>
-            {PROVIDERS.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label class="search">
-          Search
-          <input type="search" name="q" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="id, hostname or IP" />
-        </label>
+        <FilterSelect label="Workspace" name="workspace" value={workspace} options={workspaces} onChange={setWorkspace} />
+        <FilterSelect label="Provider" name="provider" value={provider} options={PROVIDERS} onChange={setProvider} />
+        <SearchField label="Search" placeholder="id, hostname or IP" value={search} onInput={setSearch} />
       </form>
       {accepted.length > 0 ? (
         <ul class="notice" role="status" data-testid="accepted">
@@ -206,72 +180,55 @@ export function ServersPage() {
         </ul>
       ) : null}
       <ErrorNote error={error} />
-      {servers === null ? (
-        <p aria-busy="true">Loading…</p>
-      ) : shown.length === 0 ? (
-        <p class="muted" data-testid="no-servers">
-          No server.
-        </p>
-      ) : (
-        <div class="table-wrap">
-          <table data-testid="servers" class="striped">
-            <thead>
-              <tr>
-                <th scope="col">Hostname</th>
-                <th scope="col">Status</th>
-                <th scope="col">Provider</th>
-                <th scope="col">Plan</th>
-                <th scope="col">Zone</th>
-                <th scope="col">IP</th>
-                <th scope="col">Price</th>
-                <th scope="col">Workspace</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((s) => {
-                const act = session.can('server_action', s.workspace) && s.status !== 'gone';
-                const del = session.can('server_delete', s.workspace) && s.status !== 'gone';
-                const power = (action: string, label: string) => (
-                  <ConfirmButton key={action} label={label} title={`${label} ${s.hostname}?`} confirmLabel={label} testId={`${action}-${s.id}`} action={() => api('POST', `/v1/servers/${s.id}/actions`, { action })} onDone={note(s, label)}>
-                    <p>
-                      {label} {s.hostname} ({s.provider} {s.provider_id}). It runs as an operation you can follow.
-                    </p>
+      <ListTable
+        rows={servers === null ? null : shown}
+        testId="servers"
+        columns={['Hostname', 'Status', 'Provider', 'Plan', 'Zone', 'IP', 'Price', 'Workspace', 'Actions']}
+        empty={
+          <p class="muted" data-testid="no-servers">
+            No server.
+          </p>
+        }
+        row={(s) => {
+          const act = session.can('server_action', s.workspace) && s.status !== 'gone';
+          const del = session.can('server_delete', s.workspace) && s.status !== 'gone';
+          const power = (action: string, label: string) => (
+            <ConfirmButton key={action} label={label} title={`${label} ${s.hostname}?`} confirmLabel={label} testId={`${action}-${s.id}`} action={() => api('POST', `/v1/servers/${s.id}/actions`, { action })} onDone={note(s, label)}>
+              <p>
+                {label} {s.hostname} ({s.provider} {s.provider_id}). It runs as an operation you can follow.
+              </p>
+            </ConfirmButton>
+          );
+          return (
+            <tr key={s.id} data-server={s.id} data-hostname={s.hostname}>
+              <th scope="row">
+                {s.hostname}
+                <br />
+                <small class="mono muted">{s.id}</small>
+              </th>
+              <td>
+                <StatusBadge status={s.status} />
+              </td>
+              <td>{s.provider}</td>
+              <td>{s.plan}</td>
+              <td>{s.zone}</td>
+              <td class="mono">{s.ip_address ?? '—'}</td>
+              <td>{money(planOf.get(`${s.provider}/${s.plan}`))}</td>
+              <td>{s.workspace}</td>
+              <td class="row-actions">
+                {act ? (s.status === 'off' || s.status === 'stopped' ? power('power_on', 'Power on') : power('power_off', 'Power off')) : null}
+                {act && s.status !== 'off' && s.status !== 'stopped' ? power('reboot', 'Reboot') : null}
+                {act ? <ResizeButton server={s} plans={plans} onAccepted={note(s, 'Resize')} /> : null}
+                {del ? (
+                  <ConfirmButton label="Delete" title={`Delete ${s.hostname}?`} confirmLabel="Delete server" danger testId={`delete-${s.id}`} action={() => api('DELETE', `/v1/servers/${s.id}`)} onDone={note(s, 'Delete')}>
+                    <p>The server is destroyed at {s.provider} with its disks. This cannot be undone.</p>
                   </ConfirmButton>
-                );
-                return (
-                  <tr key={s.id} data-server={s.id} data-hostname={s.hostname}>
-                    <th scope="row">
-                      {s.hostname}
-                      <br />
-                      <small class="mono muted">{s.id}</small>
-                    </th>
-                    <td>
-                      <StatusBadge status={s.status} />
-                    </td>
-                    <td>{s.provider}</td>
-                    <td>{s.plan}</td>
-                    <td>{s.zone}</td>
-                    <td class="mono">{s.ip_address ?? '—'}</td>
-                    <td>{money(planOf.get(`${s.provider}/${s.plan}`))}</td>
-                    <td>{s.workspace}</td>
-                    <td class="row-actions">
-                      {act ? (s.status === 'off' || s.status === 'stopped' ? power('power_on', 'Power on') : power('power_off', 'Power off')) : null}
-                      {act && s.status !== 'off' && s.status !== 'stopped' ? power('reboot', 'Reboot') : null}
-                      {act ? <ResizeButton server={s} plans={plans} onAccepted={note(s, 'Resize')} /> : null}
-                      {del ? (
-                        <ConfirmButton label="Delete" title={`Delete ${s.hostname}?`} confirmLabel="Delete server" danger testId={`delete-${s.id}`} action={() => api('DELETE', `/v1/servers/${s.id}`)} onDone={note(s, 'Delete')}>
-                          <p>The server is destroyed at {s.provider} with its disks. This cannot be undone.</p>
-                        </ConfirmButton>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+                ) : null}
+              </td>
+            </tr>
+          );
+        }}
+      />
       {plans.length > 0 ? (
         <>
           <h2>Catalogue: the cheapest plan of each size, per provider</h2>

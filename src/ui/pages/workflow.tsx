@@ -1,28 +1,10 @@
 import dagre from '@dagrejs/dagre';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { StepView as Step, WorkflowView as Workflow } from '../../core/workflows/view.js';
 import { api } from '../api.js';
 import { ConfirmButton, ErrorNote, Json, StatusBadge, TERMINAL, duration, useDebounced, useInterval, when } from '../components.js';
 import { useSession } from '../session.js';
 import { openStream } from '../sse.js';
-import type { Operation } from './operations.js';
-
-export interface Step {
-  id: string;
-  type: string;
-  depends_on: string[];
-  operation_id: string | null;
-  status: string;
-  started_at: string | null;
-  finished_at: string | null;
-  result: Record<string, unknown> | null;
-  error: { code: string; message: string } | null;
-}
-
-interface Workflow extends Operation {
-  workflow_type: string;
-  steps: Step[];
-  rollback: Step[];
-}
 
 const NODE_W = 168;
 const NODE_H = 52;
