@@ -29,6 +29,7 @@ import { detailErrorHandler } from './middleware/detail-errors.js';
 import { catalogFor } from '../core/context.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { systemRoutes } from './routes/system.js';
+import { probeRoutes } from './routes/probes.js';
 import { userRoutes } from './routes/users.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { workspaceRoutes } from './routes/workspaces.js';
@@ -36,6 +37,9 @@ import { auditRoutes } from './routes/audit.js';
 import { overviewRoutes } from './routes/overview.js';
 import { meRoutes } from './routes/me.js';
 import { dashboard } from './ui.js';
+import { ApiMetrics } from '../core/metrics/index.js';
+import { httpMetrics } from './middleware/http-metrics.js';
+import { prometheusRoutes } from './routes/prometheus.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
@@ -67,6 +71,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set('trust proxy', deps.ctx.config.apiLimits.trustProxy);
   const limits = ApiLimits.forContext(deps.ctx);
   app.use(securityHeaders());
+  const metrics = new ApiMetrics(deps.ctx, deps.ctx.config.keyPrefix);
+  app.use(httpMetrics(metrics));
   app.use(traceId);
   app.use(logClientErrors(deps.ctx.logger));
   // The one place answers are marked uncacheable: they are per caller (tokens, inventories,
@@ -99,6 +105,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store, config: deps.ctx.config }, audit, limits });
   const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
+  prometheusRoutes(route, metrics, deps.ctx.config.metricsToken, deps.authenticator);
+  probeRoutes(route, deps.ctx);
   authRoutes(route, deps.users, deps.tokens);
   meRoutes(route);
   userRoutes(route, deps.users, deps.apiKeys);

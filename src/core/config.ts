@@ -131,6 +131,11 @@ export interface Config {
    * file ENGINE_SECRET_KEY_FILE names, or `<DATA_DIR>/secret.key`, made on first start.
    */
   secretKey: SecretKeySetting;
+  /**
+   * A bearer token a Prometheus scraper may send to `GET /metrics` (METRICS_TOKEN, at least 16
+   * characters); without it the scrape needs a token or API key holding `system_metrics`.
+   */
+  metricsToken: string | null;
 }
 
 /** Where the engine's secret key comes from; read (and, by default, made) by src/core/secrets/secret-key.ts. */
@@ -257,6 +262,12 @@ function jwksSettings(env: Env): Config['auth']['jwks'] {
   return { url: jwksUrl, issuer, audience };
 }
 
+function metricsToken(env: Env): string | null {
+  const token = str(env, 'METRICS_TOKEN');
+  if (token !== null && token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  return token;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const jwtSecret = str(env, 'JWT_SECRET');
   if (jwtSecret !== null && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
@@ -332,6 +343,7 @@ export function loadConfig(env: Env = process.env): Config {
     ssh: sshSettings(env),
     apiLimits: apiLimitSettings(env),
     secretKey: secretKeySetting(env),
+    metricsToken: metricsToken(env),
     rateLimits: {
       digitalocean: rateLimitSetting(env, 'RATE_LIMIT_DIGITALOCEAN', '250/1m,5000/1h'),
       hetzner: rateLimitSetting(env, 'RATE_LIMIT_HETZNER', '3600/1h', { singleWindow: true }),
