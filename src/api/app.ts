@@ -40,6 +40,7 @@ import { dashboard } from './ui.js';
 import { ApiMetrics } from '../core/metrics/index.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { prometheusRoutes } from './routes/prometheus.js';
+import { udcRouter } from './routes/udc.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
@@ -96,6 +97,7 @@ export function createApp(deps: ApiDeps): express.Express {
   multiCloudRoutes(routeMounter(multiCloud, registry, { authenticator: deps.authenticator, audit, limits }), deps.ctx, deps.providers, deps.hub);
   multiCloud.use(detailErrorHandler(deps.ctx.logger));
   app.use(multiCloud);
+  app.use(udcRouter({ ctx: deps.ctx, version: deps.version, registry, guards, metrics, mount: { authenticator: deps.authenticator, audit, limits } }));
   // The operators' dashboard (dist/ui, built by `npm run build:ui`), under its own content-security policy.
   app.use('/ui', dashboard());
 

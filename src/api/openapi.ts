@@ -132,6 +132,7 @@ export const TAGS: Record<string, string> = {
   'api-keys': 'API keys for scripts and services: made by a user for itself, never holding more than it does.',
   audit: 'Who changed what, when, from where, and with what outcome.',
   system: 'Health, metrics and an overview of the engine itself.',
+  udc: 'The UDC v1.0 droplet endpoints (/capabilities, /state, /dependencies, /version) a mesh of droplets reads, answering errors as {"detail": …}.',
   'multi-cloud': 'The multi-cloud manager contract: per-provider endpoints (/do, /hetzner, /vultr, /upcloud) and /multi, answering errors as {"detail": …}.',
 };
 

@@ -136,6 +136,26 @@ export interface Config {
    * characters); without it the scrape needs a token or API key holding `system_metrics`.
    */
   metricsToken: string | null;
+  /** This engine's identity as a droplet of a UDC v1.0 mesh (`/health`, `/capabilities`, `/version`, …). */
+  droplet: DropletSettings;
+}
+
+export interface DropletSettings {
+  /** DROPLET_ID: the droplet's number in the mesh. */
+  id: number;
+  /** DROPLET_NAME. */
+  name: string;
+  /** DROPLET_STEWARD: who answers for this droplet. */
+  steward: string;
+  /** DROPLET_ENDPOINT: the URL other droplets reach this API at. */
+  endpoint: string;
+  /** DROPLET_ENVIRONMENT: `development`, `staging`, `production`, … */
+  environment: string;
+  /** REGISTRY_URL: the mesh registry; null when this engine is not in a mesh. */
+  registryUrl: string | null;
+  /** BUILD_COMMIT and BUILD_DATE, for a deployment without a `.git` directory; null when unset. */
+  buildCommit: string | null;
+  buildDate: string | null;
 }
 
 /** Where the engine's secret key comes from; read (and, by default, made) by src/core/secrets/secret-key.ts. */
@@ -262,6 +282,24 @@ function jwksSettings(env: Env): Config['auth']['jwks'] {
   return { url: jwksUrl, issuer, audience };
 }
 
+function dropletSettings(env: Env, port: number): DropletSettings {
+  const name = str(env, 'DROPLET_NAME') ?? 'provisioning-engine';
+  if (name.length > 128) throw new ConfigError('DROPLET_NAME', 'must be at most 128 characters');
+  const steward = str(env, 'DROPLET_STEWARD') ?? 'unassigned';
+  if (steward.length > 128) throw new ConfigError('DROPLET_STEWARD', 'must be at most 128 characters');
+  const environment = str(env, 'DROPLET_ENVIRONMENT') ?? str(env, 'NODE_ENV') ?? 'development';
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(environment)) throw new ConfigError('DROPLET_ENVIRONMENT', `may hold only letters, digits, '.', '-' and '_' (at most 32), got '${environment}'`);
+  const endpoint = url(env, 'DROPLET_ENDPOINT', `http://localhost:${port}`)!;
+  if (!/^https?:/.test(endpoint)) throw new ConfigError('DROPLET_ENDPOINT', `must be an http(s) URL, got '${endpoint}'`);
+  const registryUrl = url(env, 'REGISTRY_URL', null);
+  if (registryUrl !== null && !/^https?:/.test(registryUrl)) throw new ConfigError('REGISTRY_URL', `must be an http(s) URL, got '${registryUrl}'`);
+  const buildCommit = str(env, 'BUILD_COMMIT');
+  if (buildCommit !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(buildCommit)) throw new ConfigError('BUILD_COMMIT', `must be a commit hash or tag (letters, digits, '.', '-', '_'), got '${buildCommit}'`);
+  const buildDate = str(env, 'BUILD_DATE');
+  if (buildDate !== null && (!/^\d{4}-\d{2}-\d{2}/.test(buildDate) || Number.isNaN(Date.parse(buildDate)))) throw new ConfigError('BUILD_DATE', `must be a date like 2025-11-08 (or a full ISO 8601 time), got '${buildDate}'`);
+  return { id: int(env, 'DROPLET_ID', 0, 0, 2_147_483_647), name, steward, endpoint, environment, registryUrl, buildCommit, buildDate };
+}
+
 function metricsToken(env: Env): string | null {
   const token = str(env, 'METRICS_TOKEN');
   if (token !== null && token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
@@ -344,6 +382,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiLimits: apiLimitSettings(env),
     secretKey: secretKeySetting(env),
     metricsToken: metricsToken(env),
+    droplet: dropletSettings(env, int(env, 'PORT', 8083, 0, 65535)),
     rateLimits: {
       digitalocean: rateLimitSetting(env, 'RATE_LIMIT_DIGITALOCEAN', '250/1m,5000/1h'),
       hetzner: rateLimitSetting(env, 'RATE_LIMIT_HETZNER', '3600/1h', { singleWindow: true }),

@@ -62,6 +62,9 @@ const coercingAjv = makeAjv(true);
 
 export const MULTI_CLOUD = /^\/(do|hetzner|vultr|upcloud|multi)\//;
 
+/** The UDC droplet endpoints, which answer errors in the same `{"detail": …}` shape. */
+export const UDC = /^\/(capabilities|state|dependencies|version)$/;
+
 /** The operations of an OpenAPI document. */
 export function operationsOf(doc: any): FuzzOperation[] {
   const ops: FuzzOperation[] = [];
@@ -72,7 +75,7 @@ export function operationsOf(doc: any): FuzzOperation[] {
       ops.push({
         method: method.toUpperCase(),
         path,
-        family: MULTI_CLOUD.test(path) ? 'detail' : 'v1',
+        family: MULTI_CLOUD.test(path) || UDC.test(path) ? 'detail' : 'v1',
         auth: Array.isArray(op.security) && op.security.length > 0,
         idempotent: params.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
         pathParams: params.filter((p) => p.in === 'path').map(param),

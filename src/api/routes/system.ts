@@ -1,14 +1,30 @@
 import type { CoreContext } from '../../core/context.js';
-import type { RouteMounter } from '../route.js';
+import { healthIdentity } from '../../core/udc/identity.js';
+import type { JsonSchema, RouteMounter } from '../route.js';
 import { healthSchema, metricsSchema } from '../schemas/system.js';
+
+/** `/health`'s schema with the UDC droplet fields added. */
+const udcHealthSchema: JsonSchema = {
+  ...healthSchema,
+  required: [...(healthSchema.required as string[]), 'id', 'name', 'steward', 'endpoint', 'updated_at', 'dependencies'],
+  properties: {
+    ...(healthSchema.properties as Record<string, JsonSchema>),
+    id: { type: 'integer', description: 'The droplet id in the mesh (DROPLET_ID)' },
+    name: { type: 'string', description: 'DROPLET_NAME' },
+    steward: { type: 'string', description: 'DROPLET_STEWARD' },
+    endpoint: { type: 'string', description: 'DROPLET_ENDPOINT' },
+    updated_at: { type: 'string', format: 'date-time', description: 'When this answer was taken' },
+    dependencies: { type: 'array', items: { type: 'string' }, description: 'What the droplet depends on (see /dependencies)' },
+  },
+};
 
 export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: string, startedAt: number): void {
   const uptime = () => Math.floor((Date.now() - startedAt) / 1000);
 
   route({
     method: 'GET', path: '/health', operationId: 'getHealth', tag: 'system', summary: 'Liveness and Redis reachability', auth: false,
-    description: 'Answers 200 while this API process reaches Redis within a second, 503 otherwise. Needs no token: for load balancers and liveness probes.',
-    responses: { 200: { description: 'Healthy', schema: healthSchema }, 503: { description: 'Redis is unreachable', schema: healthSchema } },
+    description: "Answers 200 while this API process reaches Redis within a second, 503 otherwise. Needs no token: for load balancers and liveness probes. Also carries the UDC v1.0 droplet fields (`id`, `name`, `steward`, `endpoint`, `updated_at`, `version`, `dependencies`); `status` keeps this endpoint's own `healthy`/`unhealthy`.",
+    responses: { 200: { description: 'Healthy', schema: udcHealthSchema }, 503: { description: 'Redis is unreachable', schema: udcHealthSchema } },
     handler: async () => {
       const redisOk = await Promise.race([
         ctx.redis.ping().then(() => true, () => false),
@@ -16,7 +32,14 @@ export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: str
       ]);
       return {
         status: redisOk ? 200 : 503,
-        body: { status: redisOk ? 'healthy' : 'unhealthy', version, uptime_seconds: uptime(), checks: { redis: redisOk ? 'ok' : 'unreachable' } },
+        body: {
+          ...healthIdentity(ctx.config, version),
+          status: redisOk ? 'healthy' : 'unhealthy',
+          version,
+          uptime_seconds: uptime(),
+          checks: { redis: redisOk ? 'ok' : 'unreachable' },
+          updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        },
       };
     },
   });
