@@ -7,6 +7,7 @@
  * holding `system_metrics` (global admins) and are null for everyone else.
  */
 import type { Access } from './auth/access.js';
+import { configuredProviders } from './config.js';
 import type { CoreContext } from './context.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeats.js';
 import { OPERATION_STATUSES, type OperationStatus } from './operations/model.js';
@@ -17,7 +18,6 @@ import type { ProviderName } from '../providers/types.js';
 
 const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
 type FinalState = (typeof FINAL_STATES)[number];
-const PROVIDERS: readonly ProviderName[] = ['digitalocean', 'hetzner', 'vultr', 'upcloud'];
 const MINUTES = 60;
 
 export interface ThroughputMinute {
@@ -104,7 +104,7 @@ async function counts(ctx: CoreContext, workspaces: string[] | null): Promise<Ov
   return result;
 }
 
-async function throughput(ctx: CoreContext, workspaces: string[] | null, nowMs: number): Promise<Overview['throughput']> {
+export async function throughput(ctx: CoreContext, workspaces: string[] | null, nowMs: number): Promise<Overview['throughput']> {
   const start = Math.floor(nowMs / 60000) * 60000 - (MINUTES - 1) * 60000;
   const minutes = Array.from({ length: MINUTES }, (_, i) => start + i * 60000);
   const pipeline = ctx.redis.pipeline();
@@ -125,9 +125,8 @@ async function throughput(ctx: CoreContext, workspaces: string[] | null, nowMs: 
   return { minutes: series, finished, ...totals, failure_rate: finished === 0 ? null : totals.failed / finished };
 }
 
-async function queueDepths(ctx: CoreContext): Promise<QueueDepth[]> {
-  const configured = PROVIDERS.filter((p) => ctx.config.providers[p]);
-  const queues = [...configured.map((p) => ({ provider: p as ProviderName | null, queue: ctx.queues.for(p) })), { provider: null, queue: ctx.queues.workflows() }];
+export async function queueDepths(ctx: CoreContext): Promise<QueueDepth[]> {
+  const queues = [...configuredProviders(ctx.config).map((p) => ({ provider: p as ProviderName | null, queue: ctx.queues.for(p) })), { provider: null, queue: ctx.queues.workflows() }];
   return Promise.all(
     queues.map(async ({ provider, queue }) => {
       const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -143,14 +142,12 @@ async function queueDepths(ctx: CoreContext): Promise<QueueDepth[]> {
   );
 }
 
-async function rateBudgets(ctx: CoreContext): Promise<RateBudgetView[]> {
+export async function rateBudgets(ctx: CoreContext): Promise<RateBudgetView[]> {
   const [secs, micros] = await ctx.redis.time();
   const now = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
   const views: RateBudgetView[] = [];
-  for (const provider of PROVIDERS) {
-    const credentials = ctx.config.providers[provider];
-    if (!credentials) continue;
-    const account = providerAccountId(provider, credentials);
+  for (const provider of configuredProviders(ctx.config)) {
+    const account = providerAccountId(provider, ctx.config.providers[provider]!);
     const base = budgetKeyBase(ctx.keys, account);
     const model = budgetModel(provider, ctx.config.rateLimits[provider]);
     const state = await ctx.redis.hgetall(`${base}:state`);

@@ -24,6 +24,7 @@ import type { ProviderName } from '../providers/types.js';
 import { configuredProviders } from './config.js';
 import type { CoreContext } from './context.js';
 import { readHeartbeats } from './heartbeats.js';
+import { pingRedis } from './redis.js';
 import { createRequestBudgets } from './rate-budget/index.js';
 
 export type CheckState = 'CONNECTED' | 'DISCONNECTED';
@@ -130,13 +131,8 @@ export class Probes {
   }
 
   private async redisCheck(): Promise<Readiness['details']['redis']> {
-    const started = Date.now();
-    try {
-      await withTimeout(this.ctx.redis.ping(), this.opts.redisTimeoutMs, 'Redis PING');
-      return { status: 'CONNECTED', latency_ms: Date.now() - started };
-    } catch (err) {
-      return { status: 'DISCONNECTED', error: message(err) };
-    }
+    const ping = await pingRedis(this.ctx.redis, this.opts.redisTimeoutMs);
+    return ping.ok ? { status: 'CONNECTED', latency_ms: ping.latencyMs } : { status: 'DISCONNECTED', error: ping.error };
   }
 
   private async workersCheck(): Promise<Readiness['details']['workers']> {

@@ -1,3 +1,4 @@
+import { pingRedis } from '../../core/redis.js';
 import type { CoreContext } from '../../core/context.js';
 import { healthIdentity } from '../../core/udc/identity.js';
 import type { JsonSchema, RouteMounter } from '../route.js';
@@ -26,10 +27,7 @@ export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: str
     description: "Answers 200 while this API process reaches Redis within a second, 503 otherwise. Needs no token: for load balancers and liveness probes. Also carries the UDC v1.0 droplet fields (`id`, `name`, `steward`, `endpoint`, `updated_at`, `version`, `dependencies`); `status` keeps this endpoint's own `healthy`/`unhealthy`.",
     responses: { 200: { description: 'Healthy', schema: udcHealthSchema }, 503: { description: 'Redis is unreachable', schema: udcHealthSchema } },
     handler: async () => {
-      const redisOk = await Promise.race([
-        ctx.redis.ping().then(() => true, () => false),
-        new Promise<boolean>((r) => setTimeout(r, 1000, false)),
-      ]);
+      const redisOk = (await pingRedis(ctx.redis, 1000)).ok;
       return {
         status: redisOk ? 200 : 503,
         body: {

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { DropletSettings } from '../config.js';
+import { pingRedis } from '../redis.js';
 
 /** How long one reachability check may take. */
 export const REACH_TIMEOUT_MS = 1500;
@@ -33,16 +34,8 @@ export function dependencyNames(settings: Pick<DropletSettings, 'registryUrl'>):
   return settings.registryUrl === null ? ['redis'] : ['redis', 'registry'];
 }
 
-function withTimeout<T>(work: Promise<T>, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((r) => {
-    timer = setTimeout(r, REACH_TIMEOUT_MS, fallback);
-  });
-  return Promise.race([work.catch(() => fallback), late]).finally(() => clearTimeout(timer));
-}
-
-export function redisReachable(redis: Redis): Promise<boolean> {
-  return withTimeout(redis.ping().then(() => true), false);
+export async function redisReachable(redis: Redis): Promise<boolean> {
+  return (await pingRedis(redis, REACH_TIMEOUT_MS)).ok;
 }
 
 /** Any HTTP answer from the registry's `/health` counts: it is there; a refused or silent connection does not. */
