@@ -25,7 +25,7 @@ import { taskservRoutes } from './routes/taskservs.js';
 import { intakeRoutes } from './routes/intake.js';
 import type { EventHub } from '../core/events/hub.js';
 import { multiCloudRoutes } from './routes/multi-cloud.js';
-import { detailErrorHandler } from './middleware/detail-errors.js';
+import { detailRouter } from './detail-router.js';
 import { catalogFor } from '../core/context.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { systemRoutes } from './routes/system.js';
@@ -91,12 +91,12 @@ export function createApp(deps: ApiDeps): express.Express {
 
   const registry = new OpenApiRegistry();
   // The multi-cloud manager's endpoints answer errors in that contract's {"detail": …} shape.
-  const multiCloud = express.Router();
-  multiCloud.use((req: express.Request, _res: express.Response, next: express.NextFunction) => (MULTI_CLOUD_PATH.test(req.path) ? next() : next('router')), ...guards);
   const audit = { log: deps.audit, logger: deps.ctx.logger };
-  multiCloudRoutes(routeMounter(multiCloud, registry, { authenticator: deps.authenticator, audit, limits }), deps.ctx, deps.providers, deps.hub);
-  multiCloud.use(detailErrorHandler(deps.ctx.logger));
-  app.use(multiCloud);
+  app.use(
+    detailRouter(MULTI_CLOUD_PATH, guards, deps.ctx.logger, (router) =>
+      multiCloudRoutes(routeMounter(router, registry, { authenticator: deps.authenticator, audit, limits }), deps.ctx, deps.providers, deps.hub),
+    ),
+  );
   app.use(udcRouter({ ctx: deps.ctx, version: deps.version, registry, guards, metrics, mount: { authenticator: deps.authenticator, audit, limits } }));
   // The operators' dashboard (dist/ui, built by `npm run build:ui`), under its own content-security policy.
   app.use('/ui', dashboard());

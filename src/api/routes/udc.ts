@@ -12,7 +12,7 @@ import { dependencyReport } from '../../core/udc/dependencies.js';
 import { capabilities, versionInfo } from '../../core/udc/identity.js';
 import { CpuMeter, processState } from '../../core/udc/process-state.js';
 import { RequestRates } from '../../core/udc/request-rates.js';
-import { detailErrorHandler } from '../middleware/detail-errors.js';
+import { detailRouter } from '../detail-router.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps } from '../route.js';
 import type { JsonSchema } from '../validation.js';
@@ -118,8 +118,11 @@ export interface UdcRouterDeps {
 
 export function udcRouter(deps: UdcRouterDeps): express.Router {
   const { ctx, version } = deps;
-  const router = express.Router();
-  router.use((req: express.Request, _res: express.Response, next: express.NextFunction) => (UDC_PATH.test(req.path) ? next() : next('router')), ...deps.guards);
+  return detailRouter(UDC_PATH, deps.guards, ctx.logger, (router) => fillUdcRouter(router, deps));
+}
+
+function fillUdcRouter(router: express.Router, deps: UdcRouterDeps): void {
+  const { ctx, version } = deps;
   const route = routeMounter(router, deps.registry, deps.mount);
   const tag = 'udc';
   // The build (git commit and date) is read once, now, rather than on the first request.
@@ -157,6 +160,4 @@ export function udcRouter(deps: UdcRouterDeps): express.Router {
     handler: async () => ({ status: 200, body: versionInfo(ctx.config, version) }),
   });
 
-  router.use(detailErrorHandler(ctx.logger));
-  return router;
 }
