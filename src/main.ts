@@ -5,7 +5,9 @@
  * Each has SHUTDOWN_TIMEOUT_MS to stop and is killed if it has not a little after; this
  * process exits only once every one of them has. A second Ctrl-C or SIGTERM means now.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isStopMessage, STOP_NOW } from './core/control/supervisor-messages.js';
 import { bootConfig } from './core/boot.js';
 import { configuredProviders } from './core/config.js';
 import { SupervisedChild, type Ended } from './supervisor/child.js';
@@ -63,6 +65,44 @@ function stopAll(code: number): Promise<never> {
   })();
   return stopping;
 }
+/**
+ * An emergency stop asked over the API: the API and workers are killed at once (no grace; the
+ * operations they held are taken over by other workers once their locks expire), then the
+ * sandbox and Redis stop as usual. Nothing is restarted. A stop already under way is overtaken.
+ */
+async function stopNow(): Promise<never> {
+  for (const child of [...children, sandbox]) child?.noMoreRestarts();
+  stopRequested();
+  say('emergency stop asked over the API: killing the API and workers now (SIGKILL)');
+  const killed = Promise.all(
+    children.map(async (child) => {
+      const ended = await child.kill();
+      if (ended) say(`${child.name} killed (SIGKILL) after ${ended.ms} ms`);
+    }),
+  );
+  // A graceful stop already under way goes on from here (its waits end with the kills) and exits.
+  stopping ??= (async (): Promise<never> => {
+    await killed;
+    await started.catch(() => undefined);
+    if (sandbox) report('sandbox', await sandbox.stop(graceMs));
+    if (redis) report('redis', await redis.stop(graceMs));
+    say('stopped (emergency stop)');
+    process.exit(0);
+  })();
+  return stopping;
+}
+
+/** The API asks, over its IPC channel, for the instance to stop (POST /shutdown, POST /emergency-stop). */
+function onApiMessage(message: unknown): void {
+  if (!isStopMessage(message)) return;
+  if (message.type === STOP_NOW) {
+    void stopNow();
+    return;
+  }
+  say(`shutdown asked over the API${message.reason ? ` (${message.reason.replace(/[\u0000-\u001f]/g, ' ')})` : ''}`);
+  void stopAll(0);
+}
+
 function onSignal(signal: NodeJS.Signals): void {
   if (stopping === null) {
     void stopAll(0);
@@ -97,6 +137,8 @@ started = (async () => {
   // The children find the same data directory (and so the same secret key) whatever their
   // working directory, and stop within the same deadline this process waits for.
   const env: Record<string, string> = { REDIS_URL: redisUrl, DATA_DIR: resolve(config.dataDir), SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs) };
+  // The children read the same settings file this process read, wherever their working directory.
+  if (existsSync(config.configFile)) env.CONFIG_FILE = config.configFile;
   if (configuredProviders(config).length === 0) {
     const token = sandboxToken(config.dataDir);
     const sandboxEnv: Record<string, string> = { SANDBOX_PORT: String(config.sandbox.port), SANDBOX_TOKEN: token, SANDBOX_STATE_FILE: resolve(config.dataDir, 'sandbox-state.json') };
@@ -131,7 +173,7 @@ started = (async () => {
     say(`no provider credentials set: using the sandbox cloud (${served.join(', ')}; SSH at ${urls.ssh ?? 'none'})`);
   }
 
-  const api = new SupervisedChild({ name: 'api', entry: 'src/api/main.ts', env }, giveUp);
+  const api = new SupervisedChild({ name: 'api', entry: 'src/api/main.ts', env, onMessage: onApiMessage }, giveUp);
   children.push(api);
   api.start();
   for (let i = 1; i <= WORKERS; i++) {

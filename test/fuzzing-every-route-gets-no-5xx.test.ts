@@ -16,10 +16,11 @@ import { TestSystem } from './helpers/system.js';
  * - `:catalog:…` and `:budget:…`: catalogue reads fill the catalogue cache and spend provider budget;
  * - the worker's timers, whatever the API is asked: its repeatable jobs (`:bull:maintenance:…`),
  *   BullMQ's stalled-job check marker (`:bull:<queue>:stalled-check`, which expires and comes
- *   back), its leases (`:lock:…`) and its heartbeat (`:workers:hb…`, rewritten every few
- *   seconds). The operation and workflow queues themselves are compared.
+ *   back), its leases (`:lock:…`), its heartbeat (`:workers:hb…`) and its metrics
+ *   (`:metrics:proc…`), both rewritten every few seconds. The operation and workflow queues
+ *   themselves are compared.
  */
-const CHANGES_ON_READS = [/:audit$/, /:idem:/, /:rl:/, /:catalog:/, /:budget:/, /:bull:maintenance:/, /:bull:[^:]+:stalled-check$/, /:lock:/, /:workers:hb/];
+const CHANGES_ON_READS = [/:audit$/, /:idem:/, /:rl:/, /:catalog:/, /:budget:/, /:bull:maintenance:/, /:bull:[^:]+:stalled-check$/, /:lock:/, /:workers:hb/, /:metrics:proc/, /:udc:logs$/];
 
 /** How many requests go out at once. */
 const CONCURRENCY = 16;

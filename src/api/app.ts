@@ -8,6 +8,7 @@ import type { AuditLog } from '../core/audit.js';
 import type { CoreContext } from '../core/context.js';
 import { errorHandler, notFoundHandler } from './middleware/errors.js';
 import { traceId } from './middleware/trace.js';
+import { serverSpans } from './middleware/server-span.js';
 import { logClientErrors } from './middleware/client-errors.js';
 import { jsonBody, rejectMalformedPathParams } from './middleware/request-guards.js';
 import { docsContentSecurityPolicy, securityHeaders } from './middleware/security-headers.js';
@@ -41,6 +42,15 @@ import { ApiMetrics } from '../core/metrics/index.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { prometheusRoutes } from './routes/prometheus.js';
 import { udcRouter } from './routes/udc.js';
+import { udcLogsRouter } from './routes/udc-logs.js';
+import { udcControlRouter } from './routes/udc-control.js';
+import { refuseWhileDraining } from './middleware/refuse-while-draining.js';
+import { RecordingControl, type InstanceControl } from '../core/control/instance-control.js';
+import { fixedConfigSource, type ConfigSource } from '../core/control/config-source.js';
+import { udcMessagesRouter } from './routes/udc-messages.js';
+import { udcSendRouter } from './routes/udc-send.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { outboxQueue } from '../core/outbox/queue.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
@@ -54,6 +64,13 @@ export interface ApiDeps {
   authenticator: Authenticator;
   audit: AuditLog;
   version: string;
+  /**
+   * How this instance stops when asked over the API, and where its settings are read again
+   * (POST /shutdown, /emergency-stop, /reload-config). Absent: the requests are recorded, nothing stops, nothing reloads.
+   */
+  control?: { instance: InstanceControl; configSource: ConfigSource };
+  /** Made before the app when the providers' calls are to be counted in it (server.ts); else made here. */
+  metrics?: ApiMetrics;
 }
 
 // Case-insensitive, as the router matches routes.
@@ -72,10 +89,15 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set('trust proxy', deps.ctx.config.apiLimits.trustProxy);
   const limits = ApiLimits.forContext(deps.ctx);
   app.use(securityHeaders());
-  const metrics = new ApiMetrics(deps.ctx, deps.ctx.config.keyPrefix);
+  const metrics = deps.metrics ?? new ApiMetrics(deps.ctx, deps.ctx.config.keyPrefix);
   app.use(httpMetrics(metrics));
+  // The request's span first: a trace id not given by the caller is then the span's.
+  app.use(serverSpans);
   app.use(traceId);
   app.use(logClientErrors(deps.ctx.logger));
+  // Once a scheduled shutdown has begun: readiness 503, new mutating requests 503.
+  const control = deps.control ?? { instance: new RecordingControl(), configSource: fixedConfigSource({}) };
+  app.use(refuseWhileDraining(control.instance));
   // The one place answers are marked uncacheable: they are per caller (tokens, inventories,
   // operations), so no shared or browser cache may keep them. Swagger UI's files under /docs
   // are the same for everyone and keep their own caching.
@@ -98,6 +120,12 @@ export function createApp(deps: ApiDeps): express.Express {
     ),
   );
   app.use(udcRouter({ ctx: deps.ctx, version: deps.version, registry, guards, metrics, mount: { authenticator: deps.authenticator, audit, limits } }));
+  app.use(udcLogsRouter({ ctx: deps.ctx, registry, guards, mount: { authenticator: deps.authenticator, audit, limits } }));
+  app.use(udcControlRouter({ ctx: deps.ctx, registry, guards, mount: { authenticator: deps.authenticator, audit, limits }, control: control.instance, configSource: control.configSource, limits }));
+  app.use(udcMessagesRouter({ ctx: deps.ctx, version: deps.version, registry, guards, providers: deps.providers, mount: { authenticator: deps.authenticator, audit, limits } }));
+  // Mesh messages (`/send`) and webhook events leave through the outbox, whose workers deliver them.
+  const outbox = outboxQueue(deps.ctx.redis, deps.ctx.keys);
+  app.use(udcSendRouter({ ctx: deps.ctx, registry, guards, queue: outbox, mount: { authenticator: deps.authenticator, audit, limits } }));
   // The operators' dashboard (dist/ui, built by `npm run build:ui`), under its own content-security policy.
   app.use('/ui', dashboard());
 
@@ -114,6 +142,7 @@ export function createApp(deps: ApiDeps): express.Express {
   userRoutes(route, deps.users, deps.apiKeys);
   apiKeyRoutes(route, deps.apiKeys);
   workspaceRoutes(route, deps.ctx, catalog);
+  webhookRoutes(route, deps.ctx, outbox);
   auditRoutes(route, deps.audit);
   serverRoutes(route, deps.ctx, deps.providers);
   catalogRoutes(route, catalog);

@@ -127,6 +127,7 @@ export const TAGS: Record<string, string> = {
   catalog: "The providers' plans, regions and images, cached, with prices.",
   workspaces: 'Tenants: what each holds, its quotas and its usage.',
   intake: "Pausing and resuming a workspace's or a provider's intake: new operations wait `pending` while it is paused.",
+  webhooks: "A workspace's webhook subscriptions: its events POSTed, signed, to URLs of its choosing, retried until they are taken.",
   auth: 'Logging in, refreshing and ending sessions, changing your password, and who a credential belongs to.',
   users: "The engine's own users and their roles, managed by admins.",
   'api-keys': 'API keys for scripts and services: made by a user for itself, never holding more than it does.',

@@ -1,10 +1,23 @@
 import { config as loadDotenv } from 'dotenv';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, configFileSetting, loadConfig, type Config } from './config.js';
 
-/** Reads `.env` (when present) then the environment; stops the process naming a bad setting. */
+/** The environment this process was started with, before a settings file was read into it. */
+let started: Record<string, string | undefined> | null = null;
+
+/**
+ * The environment as it was before `bootConfig` read the settings file into it: what a reload
+ * reads again (beside the file), and what the start command hands its children (which read the
+ * file themselves, so a reload there sees the file's new values rather than inherited ones).
+ */
+export function startEnvironment(): Record<string, string | undefined> {
+  return { ...(started ?? process.env) };
+}
+
+/** Reads the settings file (CONFIG_FILE, or `.env` when present) then the environment; stops the process naming a bad setting. */
 export function bootConfig(processName: string): Config {
-  loadDotenv({ quiet: true });
+  started ??= { ...process.env };
   try {
+    loadDotenv({ path: configFileSetting(process.env), quiet: true });
     return loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ProviderName } from '../providers/types.js';
+import { parseMeshPeers, type MeshPeer } from './udc/peers.js';
 
 export interface ConfiguredUser {
   username: string;
@@ -49,6 +50,11 @@ export interface Config {
   managedRedisFsync: ManagedRedisFsync;
   /** Directory for the managed Redis's AOF and other local state. */
   dataDir: string;
+  /**
+   * CONFIG_FILE: the settings file (`KEY=value` lines) the entry points read beside the
+   * environment, which wins over it; `POST /reload-config` reads it again. Absolute; default `./.env`.
+   */
+  configFile: string;
   /** Prefix of every Redis key the engine writes (BullMQ's included), so systems can share a Redis. */
   keyPrefix: string;
   auth: {
@@ -136,8 +142,29 @@ export interface Config {
    * characters); without it the scrape needs a token or API key holding `system_metrics`.
    */
   metricsToken: string | null;
+  /**
+   * How often each worker process and API replica writes its own engine series to Redis for
+   * `GET /metrics` to sum (METRICS_PUSH_MS); a process's last write lapses after three of these
+   * once it stops.
+   */
+  metricsPushMs: number;
   /** This engine's identity as a droplet of a UDC v1.0 mesh (`/health`, `/capabilities`, `/version`, …). */
   droplet: DropletSettings;
+  /** How many recent log records `GET /logs` keeps in Redis (UDC_LOG_ENTRIES), newest first. */
+  udcLogEntries: number;
+  /** OpenTelemetry traces (src/core/telemetry.ts); null when no OTLP endpoint is set, and then nothing is loaded. */
+  telemetry: TelemetrySettings | null;
+  /** HTTP deliveries the workers make for the engine: mesh messages (`POST /send`) and webhooks (src/core/outbox/). */
+  outbox: OutboxSettings;
+  /** Per-workspace webhook subscriptions (src/core/webhooks/). */
+  webhooks: WebhookSettings;
+}
+
+export interface TelemetrySettings {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME; null means `provisioning-engine-api` or `provisioning-engine-worker` by process. */
+  serviceName: string | null;
 }
 
 export interface DropletSettings {
@@ -156,6 +183,17 @@ export interface DropletSettings {
   /** BUILD_COMMIT and BUILD_DATE, for a deployment without a `.git` directory; null when unset. */
   buildCommit: string | null;
   buildDate: string | null;
+  /** MESH_PEERS: the droplets this one messages and whose signatures it verifies (see udc/peers.ts). */
+  meshPeers: MeshPeer[];
+  /**
+   * MESH_TOKEN: a bearer token the registry issued this droplet, sent to peers and the registry;
+   * null means each call carries a short-lived token this droplet signs itself. A secret: never logged.
+   */
+  meshToken: string | null;
+  /** DROPLET_SIGNING_KEY_FILE: the droplet's RSA private key (PEM, mode 0600); null means one made once and kept sealed in Redis. */
+  signingKeyFile: string | null;
+  /** REGISTRY_HEARTBEAT_MS: how often a registered droplet tells the registry it is alive. */
+  registryHeartbeatMs: number;
 }
 
 /** Where the engine's secret key comes from; read (and, by default, made) by src/core/secrets/secret-key.ts. */
@@ -198,7 +236,10 @@ export const MANAGED_REDIS_FSYNC_POLICIES = ['always', 'everysec', 'no'] as cons
 export type ManagedRedisFsync = (typeof MANAGED_REDIS_FSYNC_POLICIES)[number];
 
 export class ConfigError extends Error {
-  constructor(setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
     super(`configuration: ${setting} ${problem}`);
     this.name = 'ConfigError';
   }
@@ -297,7 +338,94 @@ function dropletSettings(env: Env, port: number): DropletSettings {
   if (buildCommit !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(buildCommit)) throw new ConfigError('BUILD_COMMIT', `must be a commit hash or tag (letters, digits, '.', '-', '_'), got '${buildCommit}'`);
   const buildDate = str(env, 'BUILD_DATE');
   if (buildDate !== null && (!/^\d{4}-\d{2}-\d{2}/.test(buildDate) || Number.isNaN(Date.parse(buildDate)))) throw new ConfigError('BUILD_DATE', `must be a date like 2025-11-08 (or a full ISO 8601 time), got '${buildDate}'`);
-  return { id: int(env, 'DROPLET_ID', 0, 0, 2_147_483_647), name, steward, endpoint, environment, registryUrl, buildCommit, buildDate };
+  let meshPeers: MeshPeer[];
+  try {
+    meshPeers = parseMeshPeers(str(env, 'MESH_PEERS'));
+  } catch (err) {
+    throw new ConfigError('MESH_PEERS', (err as Error).message);
+  }
+  const meshToken = str(env, 'MESH_TOKEN');
+  if (meshToken !== null && !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(meshToken)) throw new ConfigError('MESH_TOKEN', 'must be a JWT (three base64url parts joined by dots)');
+  const signingKeyFile = str(env, 'DROPLET_SIGNING_KEY_FILE');
+  if (signingKeyFile !== null && !existsSync(signingKeyFile)) throw new ConfigError('DROPLET_SIGNING_KEY_FILE', `names a file that does not exist: '${signingKeyFile}'`);
+  const registryHeartbeatMs = int(env, 'REGISTRY_HEARTBEAT_MS', 30000, 100, 3_600_000);
+  return {
+    id: int(env, 'DROPLET_ID', 0, 0, 2_147_483_647),
+    name,
+    steward,
+    endpoint,
+    environment,
+    registryUrl,
+    buildCommit,
+    buildDate,
+    meshPeers,
+    meshToken,
+    signingKeyFile: signingKeyFile === null ? null : resolve(signingKeyFile),
+    registryHeartbeatMs,
+  };
+}
+
+export interface OutboxSettings {
+  /** OUTBOX_ATTEMPTS: tries per delivery before it is `failed`; the default, with the backoff's, spans about an hour. */
+  attempts: number;
+  /** OUTBOX_BACKOFF_MS: the first retry's delay; each next one doubles (with jitter), so a target down for a while still gets it. */
+  backoffMs: number;
+  /** OUTBOX_TIMEOUT_MS: how long one attempt may take, connecting included. */
+  timeoutMs: number;
+  /** SEND_WAIT_MS: how long `POST /send` waits for the first attempt before it answers `queued`. */
+  sendWaitMs: number;
+}
+
+export interface WebhookSettings {
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_TARGETS: whether a webhook may point at loopback, private or
+   * link-local addresses. Off by default: a workspace member must not reach the engine's own network.
+   */
+  allowPrivateTargets: boolean;
+  /**
+   * WEBHOOK_CLAIM_IDLE_MS: how long an event a dispatcher read stays unacknowledged (its worker
+   * died) before another worker's dispatcher takes it over.
+   */
+  claimIdleMs: number;
+}
+
+function outboxSettings(env: Env): OutboxSettings {
+  return {
+    attempts: int(env, 'OUTBOX_ATTEMPTS', 12, 1, 100),
+    backoffMs: int(env, 'OUTBOX_BACKOFF_MS', 2000, 1, 3_600_000),
+    timeoutMs: int(env, 'OUTBOX_TIMEOUT_MS', 10000, 100, 120_000),
+    sendWaitMs: int(env, 'SEND_WAIT_MS', 2000, 0, 30_000),
+  };
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === null) return fallback;
+  if (/^(true|on|yes|1)$/i.test(raw)) return true;
+  if (/^(false|off|no|0)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got '${raw}'`);
+}
+
+function telemetrySettings(env: Env): TelemetrySettings | null {
+  const traces = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', null);
+  const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', null);
+  for (const [name, value] of [['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces], ['OTEL_EXPORTER_OTLP_ENDPOINT', base]] as const) {
+    if (value !== null && !/^https?:\/\//.test(value)) throw new ConfigError(name, `must be an http(s) URL, got '${value}'`);
+  }
+  const serviceName = str(env, 'OTEL_SERVICE_NAME');
+  if (serviceName !== null && serviceName.length > 128) throw new ConfigError('OTEL_SERVICE_NAME', 'must be at most 128 characters');
+  const tracesUrl = traces ?? (base === null ? null : `${base.replace(/\/+$/, '')}/v1/traces`);
+  return tracesUrl === null ? null : { tracesUrl, serviceName };
+}
+
+/** The logger's levels (winston's npm levels), most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
+/** The settings file, absolute: one named by CONFIG_FILE must exist (a missing `./.env` is no file at all). */
+export function configFileSetting(env: Env): string {
+  const named = str(env, 'CONFIG_FILE');
+  if (named !== null && !existsSync(named)) throw new ConfigError('CONFIG_FILE', `names a file that does not exist: '${named}'`);
+  return resolve(named ?? '.env');
 }
 
 function metricsToken(env: Env): string | null {
@@ -334,6 +462,7 @@ export function loadConfig(env: Env = process.env): Config {
     managedRedisPort: int(env, 'MANAGED_REDIS_PORT', 6390, 1, 65535),
     managedRedisFsync: oneOf(env, 'MANAGED_REDIS_FSYNC', MANAGED_REDIS_FSYNC_POLICIES, 'always'),
     dataDir: str(env, 'DATA_DIR') ?? './var',
+    configFile: configFileSetting(env),
     keyPrefix,
     auth: {
       jwtSecret,
@@ -373,7 +502,7 @@ export function loadConfig(env: Env = process.env): Config {
       watchMaxIntervalMs: int(env, 'WATCH_MAX_INTERVAL_MS', 15000, 10, 3600000),
     },
     forceCancelGraceMs: int(env, 'FORCE_CANCEL_GRACE_MS', 30000, 0, 86_400_000),
-    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30000, 0, 3600000),
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
@@ -382,7 +511,12 @@ export function loadConfig(env: Env = process.env): Config {
     apiLimits: apiLimitSettings(env),
     secretKey: secretKeySetting(env),
     metricsToken: metricsToken(env),
+    metricsPushMs: int(env, 'METRICS_PUSH_MS', 5000, 100, 300000),
     droplet: dropletSettings(env, int(env, 'PORT', 8083, 0, 65535)),
+    udcLogEntries: int(env, 'UDC_LOG_ENTRIES', 1000, 10, 100_000),
+    telemetry: telemetrySettings(env),
+    outbox: outboxSettings(env),
+    webhooks: { allowPrivateTargets: flag(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false), claimIdleMs: int(env, 'WEBHOOK_CLAIM_IDLE_MS', 30000, 100, 3_600_000) },
     rateLimits: {
       digitalocean: rateLimitSetting(env, 'RATE_LIMIT_DIGITALOCEAN', '250/1m,5000/1h'),
       hetzner: rateLimitSetting(env, 'RATE_LIMIT_HETZNER', '3600/1h', { singleWindow: true }),

@@ -56,7 +56,32 @@ export function createCoreContext(config: Config, redisUrl: string, logger: Logg
   };
 }
 
+/** How long a close waits for Redis to take its QUIT before it drops the connection instead. */
+const CLOSE_DEADLINE_MS = 2000;
+
+/**
+ * Closes the queues and QUITs, where Redis answers. A Redis that is gone (the connection is
+ * retrying) or that holds the connection without answering (paused, a network partition)
+ * would keep both waiting forever: then, or once CLOSE_DEADLINE_MS passes, the connection is
+ * dropped instead, so a process can always stop.
+ */
 export async function closeCoreContext(ctx: CoreContext): Promise<void> {
-  await ctx.queues.close();
-  await ctx.redis.quit().catch(() => undefined);
+  let done = false;
+  const graceful = (async () => {
+    if (ctx.redis.status === 'ready') {
+      await ctx.queues.close();
+      await ctx.redis.quit();
+    }
+  })()
+    .catch(() => undefined)
+    .finally(() => (done = true));
+  const deadline = Date.now() + CLOSE_DEADLINE_MS;
+  while (!done) {
+    const unreachable = ctx.redis.status !== 'ready' && ctx.redis.status !== 'end';
+    if (unreachable || Date.now() >= deadline) {
+      ctx.redis.disconnect();
+      return;
+    }
+    await Promise.race([graceful, new Promise((r) => setTimeout(r, 50))]);
+  }
 }

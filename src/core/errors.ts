@@ -8,6 +8,8 @@ export const ErrorCodes = {
   INVALID_JSON: 'INVALID_JSON',
   UNAUTHORIZED: 'UNAUTHORIZED',
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  // A mesh message (POST /message) without a valid signature of its sender; the message says what is wrong.
+  MESSAGE_SIGNATURE_INVALID: 'MESSAGE_SIGNATURE_INVALID',
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   OPERATION_NOT_FOUND: 'OPERATION_NOT_FOUND',
@@ -31,6 +33,8 @@ export const ErrorCodes = {
   // Idempotency-Key misuse: the key names another request.
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   TASKSERV_NOT_FOUND: 'TASKSERV_NOT_FOUND',
+  WEBHOOK_NOT_FOUND: 'WEBHOOK_NOT_FOUND',
+  DELIVERY_NOT_FOUND: 'DELIVERY_NOT_FOUND',
   // Tenancy and identity.
   WORKSPACE_NOT_FOUND: 'WORKSPACE_NOT_FOUND',
   WORKSPACE_EXISTS: 'WORKSPACE_EXISTS',
@@ -61,6 +65,10 @@ export const ErrorCodes = {
   WORKFLOW_STEP_FAILED: 'WORKFLOW_STEP_FAILED',
   // The operation ran past its deadline (OPERATION_DEADLINES); what it made was cleaned up.
   TIMEOUT: 'TIMEOUT',
+  // This instance is stopping (POST /shutdown): it takes no new work; another replica does.
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  // Redis did not answer within the request's deadline (down, paused, partitioned): try again later.
+  REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -70,6 +78,7 @@ const statusByCode: Record<ErrorCode, number> = {
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
   INVALID_CREDENTIALS: 401,
+  MESSAGE_SIGNATURE_INVALID: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   OPERATION_NOT_FOUND: 404,
@@ -87,6 +96,8 @@ const statusByCode: Record<ErrorCode, number> = {
   INTERNAL: 500,
   IDEMPOTENCY_KEY_REUSED: 422,
   TASKSERV_NOT_FOUND: 404,
+  WEBHOOK_NOT_FOUND: 404,
+  DELIVERY_NOT_FOUND: 404,
   WORKSPACE_NOT_FOUND: 404,
   WORKSPACE_EXISTS: 409,
   NOT_A_MEMBER: 403,
@@ -111,6 +122,8 @@ const statusByCode: Record<ErrorCode, number> = {
   PROVIDER_BAD_RESPONSE: 502,
   WORKFLOW_STEP_FAILED: 422,
   TIMEOUT: 504,
+  SHUTTING_DOWN: 503,
+  REDIS_UNAVAILABLE: 503,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -18,12 +18,20 @@ export class Keys {
   events(): string {
     return `${this.prefix}:events`;
   }
+  /** The newest log records of every process (JSON, newest first, capped at UDC_LOG_ENTRIES), read by `GET /logs`. */
+  udcLogs(): string {
+    return `${this.prefix}:udc:logs`;
+  }
   /** The stream ids of one operation's events, oldest first. */
   operationEvents(id: string): string {
     return `${this.prefix}:op:${id}:events`;
   }
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
+  }
+  /** Where a configuration reload (POST /reload-config) is announced, so every worker re-reads its settings. */
+  configReloadChannel(): string {
+    return `${this.prefix}:control:reload`;
   }
   /** The open operations that change one server, scored by acceptance sequence: they run one at a time, in order. */
   lane(serverId: string): string {
@@ -146,5 +154,45 @@ export class Keys {
   /** The host key fingerprint a server presented the first time the engine connected. */
   sshHostKeyPin(serverKey: string): string {
     return `${this.prefix}:ssh:host-key:${serverKey}`;
+  }
+  /** The droplet's RSA signing key (PKCS#8 PEM, sealed), made once for every process. */
+  dropletSigningKey(): string {
+    return `${this.prefix}:udc:signing-key`;
+  }
+  /** The id of the operation that completed last (written by the transition script, read by `GET /proof`). */
+  lastCompleted(): string {
+    return `${this.prefix}:udc:last-completed`;
+  }
+  /** The latest `event` and `response` messages received, newest first, capped. */
+  meshInbox(): string {
+    return `${this.prefix}:udc:inbox`;
+  }
+  /** One outbox delivery (a mesh message or a webhook event) and how its attempts went (see outbox/store.ts). */
+  outboxDelivery(id: string): string {
+    return `${this.prefix}:outbox:delivery:${id}`;
+  }
+  /** Delivery ids, newest first, capped: every one, one kind's (`mesh`, `webhook`), or one webhook subscription's. */
+  outboxIndex(scope: 'all' | 'mesh' | 'webhook' | `sub:${string}`): string {
+    return `${this.prefix}:outbox:index:${scope}`;
+  }
+  /** One webhook subscription (its secret sealed), see webhooks/store.ts. */
+  webhook(id: string): string {
+    return `${this.prefix}:webhook:${id}`;
+  }
+  /** The ids of one workspace's webhook subscriptions. */
+  webhooksOf(workspace: string): string {
+    return `${this.prefix}:webhooks:ws:${workspace}`;
+  }
+  /** Bumped on every change of any subscription, so the dispatchers drop their cached copies. */
+  webhooksVersion(): string {
+    return `${this.prefix}:webhooks:version`;
+  }
+  /** One worker process's own metrics (prom-client JSON), lapsing unless rewritten (see metrics/push.ts). */
+  metricsOfProcess(id: string): string {
+    return `${this.prefix}:metrics:proc:${id}`;
+  }
+  /** The ids of the processes that wrote their metrics, so a scrape reads them without scanning. */
+  metricsProcesses(): string {
+    return `${this.prefix}:metrics:procs`;
   }
 }

@@ -1,4 +1,6 @@
 import winston from 'winston';
+import { RedisLogTransport, type RedisLogOptions } from './redis-log-transport.js';
+import { currentTraceScope } from './trace-scope.js';
 
 /**
  * JSON-lines logger. Call sites pass `trace_id`, `operation_id` and `workspace` as fields so a
@@ -14,15 +16,38 @@ const redact = winston.format((info) => {
   return info;
 });
 
+/** A line written while serving a request or running an operation names its trace (and operation) unless it names them itself. */
+const traceFields = winston.format((info) => {
+  const scope = currentTraceScope();
+  if (scope) {
+    const fields = info as Record<string, unknown>;
+    for (const [key, value] of Object.entries(scope)) if (value !== undefined && fields[key] === undefined) fields[key] = value;
+  }
+  return info;
+});
+
 export type Logger = winston.Logger;
 
-export function createLogger(service: string, level = 'info'): Logger {
+export interface LoggerOptions {
+  /** Also keep the newest records in a capped Redis list, for `GET /logs` (the API and worker entry points pass it). */
+  redisLog?: RedisLogOptions;
+}
+
+export function createLogger(service: string, level = 'info', options: LoggerOptions = {}): Logger {
   return winston.createLogger({
     level,
     defaultMeta: { service, pid: process.pid },
-    format: winston.format.combine(redact(), winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
+    format: winston.format.combine(traceFields(), redact(), winston.format.timestamp(), winston.format.json()),
+    transports: [
+      new winston.transports.Console({ stderrLevels: ['error', 'warn'] }),
+      ...(options.redisLog ? [new RedisLogTransport(options.redisLog)] : []),
+    ],
   });
+}
+
+/** Writes the records still waiting for the Redis log list (within `deadlineMs`) and closes it: part of a process's stop. */
+export async function closeLogList(logger: Logger, deadlineMs = 2000): Promise<void> {
+  await Promise.all(logger.transports.filter((t): t is RedisLogTransport => t instanceof RedisLogTransport).map((t) => t.closeWithin(deadlineMs)));
 }
 
 /** What one client error's log line says. */

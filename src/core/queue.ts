@@ -17,6 +17,8 @@ export const WORKFLOWS_QUEUE = 'workflows';
 export interface OperationJobData {
   operationId: string;
   traceId: string;
+  /** The W3C trace context of whoever enqueued the job, when tracing runs: the run's span continues it. */
+  traceparent?: string;
 }
 
 export type OperationQueue = Queue<OperationJobData>;
@@ -28,6 +30,16 @@ export type OperationQueue = Queue<OperationJobData>;
 export async function wakeJob(queue: Queue, id: string): Promise<void> {
   const job = await queue.getJob(id).catch(() => undefined);
   await job?.promote().catch(() => undefined);
+}
+
+/**
+ * A queue's errors are its connection's, which every caller also sees in its own commands;
+ * with no listener BullMQ prints each reconnect attempt to stderr while Redis is away. A
+ * process that wants them logged adds its own listener (the worker does).
+ */
+function quietUnlessHeard(queue: OperationQueue): OperationQueue {
+  queue.on('error', () => undefined);
+  return queue;
 }
 
 export class OperationQueues {
@@ -43,13 +55,14 @@ export class OperationQueues {
     let queue = this.queues.get(provider);
     if (!queue) {
       queue = new Queue<OperationJobData>(operationsQueueName(provider), { connection: this.connection, prefix: this.keys.bullPrefix() });
+      quietUnlessHeard(queue);
       this.queues.set(provider, queue);
     }
     return queue;
   }
 
   workflows(): OperationQueue {
-    this.workflowQueue ??= new Queue<OperationJobData>(WORKFLOWS_QUEUE, { connection: this.connection, prefix: this.keys.bullPrefix() });
+    this.workflowQueue ??= quietUnlessHeard(new Queue<OperationJobData>(WORKFLOWS_QUEUE, { connection: this.connection, prefix: this.keys.bullPrefix() }));
     return this.workflowQueue;
   }
 

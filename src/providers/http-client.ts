@@ -8,6 +8,8 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { AbortedError, ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
 import { countRequestSent, currentRequestPriority, type RequestBudget, type RequestPriority } from './request-budget.js';
+import { startProviderCall, type ProviderCallSpan } from '../core/outgoing-trace.js';
+import type { ProviderCallObserver } from './call-observer.js';
 
 export interface ParsedProviderError {
   providerCode?: string;
@@ -52,6 +54,8 @@ export interface ProviderHttpClientOptions {
   budget?: RequestBudget;
   /** Source of jitter in [0, 1); replaceable so tests can pin delays. */
   random?: () => number;
+  /** Told how each attempt went on the wire (the process's provider metrics). */
+  observer?: ProviderCallObserver;
 }
 
 export type QueryValue = string | number | boolean | undefined | null | readonly (string | number)[];
@@ -159,6 +163,7 @@ export class ProviderHttpClient {
   private readonly random: () => number;
   private readonly limit: ConcurrencyLimit;
   private readonly budget: RequestBudget | undefined;
+  private readonly observer: ProviderCallObserver | undefined;
   // node:http with kept-alive sockets costs a fraction of fetch's CPU per request, which
   // matters because every operation polls its provider several times.
   private readonly agent: http.Agent;
@@ -179,6 +184,7 @@ export class ProviderHttpClient {
     this.random = options.random ?? Math.random;
     this.limit = new ConcurrencyLimit(Math.max(1, options.maxConcurrency ?? 8));
     this.budget = options.budget;
+    this.observer = options.observer;
     const agentOptions = { keepAlive: true, maxSockets: Math.max(1, options.maxConcurrency ?? 8) };
     this.agent = this.base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
@@ -269,7 +275,9 @@ export class ProviderHttpClient {
     try {
       await this.budget?.take(priority, callerSignal);
       countRequestSent();
+      const sentAt = performance.now();
       const outcome = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body), callerSignal);
+      this.report(method, outcome, sentAt);
       if (outcome.kind === 'response' && this.budget) {
         // The answer already arrived: a correction that cannot be recorded must not turn a
         // request that succeeded (a create, say) into a failure the caller would repeat.
@@ -282,12 +290,13 @@ export class ProviderHttpClient {
   }
 
   private send(method: string, url: URL, payload: string | undefined, callerSignal: AbortSignal | undefined): Promise<AttemptOutcome> {
-    const headers: Record<string, string | number> = { accept: 'application/json', ...this.headers };
+    const call = startProviderCall(this.provider, method, url);
+    const headers: Record<string, string | number> = { accept: 'application/json', ...call.headers, ...this.headers };
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
-    return new Promise<AttemptOutcome>((resolve, reject) => {
+    return endingCall(call, new Promise<AttemptOutcome>((resolve, reject) => {
       let timedOut = false;
       let settled = false;
       const transport = url.protocol === 'https:' ? https : http;
@@ -328,7 +337,18 @@ export class ProviderHttpClient {
         return;
       }
       req.end(payload);
-    });
+    }));
+  }
+
+  /** A caller's abort is not reported: it says nothing about the provider. */
+  private report(method: string, outcome: AttemptOutcome, sentAt: number): void {
+    if (!this.observer) return;
+    const seconds = (performance.now() - sentAt) / 1000;
+    try {
+      this.observer({ provider: this.provider, method, seconds, outcome: outcome.kind === 'response' ? 'answered' : outcome.kind, ...(outcome.kind === 'response' ? { status: outcome.status } : {}) });
+    } catch {
+      // Metrics must never fail a provider call.
+    }
   }
 
   private resolve(path: string, query: RequestOptions['query']): URL {
@@ -444,6 +464,17 @@ export class ProviderHttpClient {
     for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
     return out;
   }
+}
+
+/** Ends a call's span (when tracing runs) with how the attempt went. */
+function endingCall(call: ProviderCallSpan, sent: Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+  return sent.then(
+    (outcome) => (call.end(outcome.kind === 'response' ? outcome.status : undefined, outcome.kind === 'response' ? undefined : outcome.kind), outcome),
+    (err: unknown) => {
+      call.end(undefined, (err as Error)?.message ?? 'aborted');
+      throw err;
+    },
+  );
 }
 
 function classifyStatus(status: number): { code: ErrorCode; retryable: boolean } {

@@ -5,6 +5,7 @@
 import { DigitalOceanProvider } from './digitalocean.js';
 import { HetznerProvider } from './hetzner.js';
 import { providerAccountId, type RequestBudget } from './request-budget.js';
+import type { ProviderCallObserver } from './call-observer.js';
 import type { Provider, ProviderName } from './types.js';
 import { UpCloudProvider } from './upcloud.js';
 import { VultrProvider } from './vultr.js';
@@ -23,6 +24,8 @@ export interface ProviderTuning {
   requestTimeoutMs?: number;
   /** Requests in flight at once per provider (the rest queue). */
   maxConcurrency?: number;
+  /** Told how each request attempt went (the process's provider metrics). */
+  observer?: ProviderCallObserver;
 }
 
 /** The shared request budget of one provider account (src/core/rate-budget/createRequestBudgets). */
@@ -36,7 +39,7 @@ export function createProviders(config: ProvidersConfig, tuning: ProviderTuning 
   const providers = new Map<ProviderName, Provider>();
   const http = (provider: ProviderName) => {
     const budget = budgetFor ? budgetFor(provider, accountIdFor(provider, config)!) : undefined;
-    return { timeoutMs: tuning.requestTimeoutMs, maxConcurrency: tuning.maxConcurrency, ...(budget ? { budget } : {}) };
+    return { timeoutMs: tuning.requestTimeoutMs, maxConcurrency: tuning.maxConcurrency, ...(budget ? { budget } : {}), ...(tuning.observer ? { observer: tuning.observer } : {}) };
   };
   if (config.digitalocean) {
     providers.set('digitalocean', new DigitalOceanProvider({ ...config.digitalocean, pollIntervalMs: tuning.pollIntervalMs, http: http('digitalocean') }));

@@ -122,6 +122,8 @@ export interface RequestLogEntry {
   delivered: boolean;
   /** The JSON body as the simulator parsed it, without user data; null when there was none. */
   body: unknown;
+  /** The `X-Trace-Id` the caller sent (the engine sends its operation's trace id), or null; absent in entries made by hand. */
+  trace_id?: string | null;
 }
 
 export interface RequestLogPage {
@@ -153,6 +155,7 @@ export class RequestLog {
       status: null,
       delivered: false,
       body: null,
+      trace_id: typeof req.headers['x-trace-id'] === 'string' ? req.headers['x-trace-id'].slice(0, 128) : null,
     };
     this.entries.push(entry);
     if (this.entries.length > REQUEST_LOG_LIMIT) {

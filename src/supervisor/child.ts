@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startEnvironment } from '../core/boot.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The exit code of a process stopped by its configuration (see core/boot.ts). */
@@ -12,6 +13,8 @@ export interface ChildSpec {
   env: Record<string, string | undefined>;
   /** Receives each stdout line before it is echoed (e.g. to find a readiness line). */
   onLine?: (line: string) => void;
+  /** Receives what the child sends over its IPC channel (the API asking to stop the instance). */
+  onMessage?: (message: unknown) => void;
 }
 
 /** How a process the supervisor stopped ended. */
@@ -64,11 +67,14 @@ export class SupervisedChild {
   start(): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', this.spec.entry], {
       cwd: ROOT,
-      env: { ...process.env, ...this.spec.env },
+      // The environment as this process was started, not with its settings file read into it:
+      // the child reads that file itself (CONFIG_FILE), so a reload there sees the file's new values.
+      env: { ...startEnvironment(), ...this.spec.env },
       // The IPC channel closes if the supervisor dies, however it dies, and the child then stops.
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       detached: true,
     });
+    if (this.spec.onMessage) child.on('message', this.spec.onMessage);
     let buffered = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -121,6 +127,19 @@ export class SupervisedChild {
   /** Sends `signal` to it if it runs (a second SIGTERM tells our processes to stop now). */
   signal(signal: NodeJS.Signals): void {
     if (this.alive()) this.child!.kill(signal);
+  }
+
+  /** SIGKILL at once, no grace (an emergency stop); resolves once it has exited; null if it was not running. */
+  async kill(): Promise<Ended | null> {
+    this.noMoreRestarts();
+    if (!this.alive()) return null;
+    const child = this.child!;
+    const started = Date.now();
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    // Only a process stuck in the kernel outlives SIGKILL; the stop does not wait on one forever.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+    return { code: child.exitCode, signal: child.signalCode, killed: true, already: false, ms: Date.now() - started };
   }
 
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; null if it was not running. */

@@ -4,10 +4,11 @@ import type { Redis } from 'ioredis';
  * How a process of the engine (the API, a worker) stops: the first SIGTERM or SIGINT (or the
  * supervisor's IPC channel closing) starts `stop`, which lets the work in hand finish; when
  * it resolves the process exits 0. It has until the deadline (SHUTDOWN_TIMEOUT_MS): once that
- * passes, or on a second SIGTERM or SIGINT ("now"), the process says what it cut short and
- * exits 1 at once. Exiting is what closes at once: whatever was still running is cut short
- * exactly as by a crash, which the jobs are made to survive (their locks expire and BullMQ's
- * stalled-job recovery hands them to another worker, which resumes from their markers).
+ * passes, or on a second SIGTERM or SIGINT ("now"), the process gives back what it still holds
+ * (`handBack`: a worker's jobs go back to waiting, their operations to `pending`), says what it
+ * cut short and exits 1. Exiting is what closes at once: whatever was still running is cut short
+ * exactly as by a crash, which the jobs are made to survive (they resume from their markers in
+ * the next worker; one that could not be given back is taken over once its lock expires).
  */
 export interface StopWithinOptions {
   /** The process's name in the log lines ("worker-1", "api"). */
@@ -21,7 +22,16 @@ export interface StopWithinOptions {
   stop: () => Promise<string | void>;
   /** At the deadline or on a second signal, just before exiting: what is cut short. */
   cutShort?: () => string;
+  /**
+   * At the deadline or on a second signal, before exiting: gives the work still in hand back
+   * (a worker's jobs, pending again for another worker at once) and says what it did. Given at
+   * most HAND_BACK_MS; past that, should it fail, or when it says nothing, `cutShort` speaks.
+   */
+  handBack?: () => Promise<string | undefined>;
 }
+
+/** What a hand-back may take: within the start command's margin past the deadline (2 s) before it kills. */
+const HAND_BACK_MS = 1500;
 
 export function stopWithin(opts: StopWithinOptions): void {
   let startedAt = 0;
@@ -32,11 +42,22 @@ export function stopWithin(opts: StopWithinOptions): void {
     setImmediate(() => process.exit(code));
   };
   const elapsed = () => Date.now() - startedAt;
+  let handingBack = false;
   const now = (why: string) => {
-    if (done) return;
-    const what = opts.cutShort?.();
-    opts.log('warn', `${opts.name} stopped ${why} after ${elapsed()} ms${what ? `: ${what}` : ''}`, { deadline_ms: opts.timeoutMs });
-    exit(1);
+    if (done || handingBack) return;
+    const finish = (what: string | undefined) => {
+      if (done) return;
+      opts.log('warn', `${opts.name} stopped ${why} after ${elapsed()} ms${what ? `: ${what}` : ''}`, { deadline_ms: opts.timeoutMs });
+      exit(1);
+    };
+    if (!opts.handBack) return finish(opts.cutShort?.());
+    handingBack = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), HAND_BACK_MS)));
+    Promise.race([opts.handBack(), late]).then(
+      (what) => (clearTimeout(timer), finish(what ?? opts.cutShort?.())),
+      () => (clearTimeout(timer), finish(opts.cutShort?.())),
+    );
   };
   const begin = (why: NodeJS.Signals | 'disconnect') => {
     if (startedAt !== 0) {
@@ -48,12 +69,13 @@ export function stopWithin(opts: StopWithinOptions): void {
     setTimeout(() => now(`at its deadline (SHUTDOWN_TIMEOUT_MS=${opts.timeoutMs})`), opts.timeoutMs);
     opts.stop().then(
       (note) => {
-        if (done) return;
+        // A hand-back under way ends the process itself, saying what it gave back.
+        if (done || handingBack) return;
         opts.log('info', `${opts.name} stopped after ${elapsed()} ms${note ? `: ${note}` : ''}`);
         exit(0);
       },
       (err: unknown) => {
-        if (done) return;
+        if (done || handingBack) return;
         process.stderr.write(`${opts.name}: shutdown failed: ${(err as Error).stack ?? String(err)}\n`);
         exit(1);
       },

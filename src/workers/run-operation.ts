@@ -11,6 +11,8 @@ import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } 
 import { INTAKE_RECHECK_MS, type IntakePauses } from '../core/intake/pauses.js';
 import { Journal } from './journal.js';
 import { WaitRegistry } from './waiting/registry.js';
+import { inJobSpan } from '../core/telemetry.js';
+import { currentTraceScope, withTraceScope } from '../core/trace-scope.js';
 
 /**
  * What a compensation did. `completed` is for work the provider had already carried out when
@@ -112,6 +114,20 @@ export async function runOperation(
   token: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<Record<string, unknown>> {
+  // Everything this run logs or sends to the provider carries the operation's trace, and
+  // with tracing on the run is a span under the request that submitted it.
+  const scope = { trace_id: job.data.traceId, operation_id: job.data.operationId };
+  return withTraceScope(scope, () =>
+    inJobSpan(`run ${job.name}`, job.data.traceparent, { 'operation.id': job.data.operationId, 'operation.type': job.name, 'engine.trace_id': job.data.traceId }, () => runFenced(deps, job, token, signal)),
+  );
+}
+
+async function runFenced(
+  deps: RunDeps,
+  job: Job<OperationJobData>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>> {
   const { ctx } = deps;
   const id = job.data.operationId;
   // One run of an operation at a time. BullMQ's job lock nearly ensures it, but a worker that
@@ -166,6 +182,8 @@ async function runLeased(
     return { skipped: claim.outcome };
   }
   const op = claim.record;
+  const scope = currentTraceScope();
+  if (scope) scope.workspace = op.workspace;
   const log = ctx.logger.child({ operation_id: id, trace_id: op.trace_id, workspace: op.workspace, job_attempt: job.attemptsMade + 1 });
   if (claim.previous === 'running' && !journal.resuming) log.warn('resuming an operation an earlier attempt left running', { attempt: op.attempt });
 

@@ -17,6 +17,11 @@ import { AccountWatcher } from './waiting/watcher.js';
 import { watcherSpacingMs } from '../core/rate-budget/model.js';
 import { accountIdFor } from '../providers/registry.js';
 import { closeRedis, lostRedis, settled, untilUnlessRedisLost } from '../supervisor/shutdown.js';
+import { startOutbox } from './outbox.js';
+import type { EngineProcessSeries } from '../core/metrics/process-series.js';
+import { countJobRetries } from './job-retries.js';
+import { JobsInHand, type HandBackReport } from './jobs-in-hand.js';
+import { listenForConfigReloads } from './config-reload.js';
 
 /** Housekeeping that runs on a schedule, one run at a time across every worker process. */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -29,6 +34,11 @@ export interface RunningWorker {
   /** The last Redis connection error, once one of this process's connections has lost Redis; null while it answers. */
   redisLost(): string | null;
   /**
+   * Gives back every job still in hand (see jobs-in-hand.ts): for the moment a stop's deadline
+   * passes, just before the process exits. Returns what it did, for the stop's last line.
+   */
+  handBack(reason: string): Promise<HandBackReport>;
+  /**
    * Stops taking jobs, lets the active ones finish, then closes. Where Redis is unreachable it
    * does not wait for it: with no job left running it drops its connections and resolves
    * (the note says so). It has no deadline of its own: the caller's (SHUTDOWN_TIMEOUT_MS) ends it.
@@ -39,9 +49,10 @@ export interface RunningWorker {
 /** What a connection to Redis that was lost or could not be made fails with. */
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed/;
 
-/** One BullMQ worker per configured provider's queue, all in this process. */
-export async function startWorker(config: Config, redisUrl: string, logger: Logger, providers: Map<ProviderName, Provider>): Promise<RunningWorker> {
+/** One BullMQ worker per configured provider's queue, all in this process; `series` counts what it does (its pushed metrics). */
+export async function startWorker(config: Config, redisUrl: string, logger: Logger, providers: Map<ProviderName, Provider>, series?: EngineProcessSeries): Promise<RunningWorker> {
   const ctx = createCoreContext(config, redisUrl, logger, 'worker');
+  if (series) ctx.store.observers.push(series.operations);
   const blocking = connectRedis(redisUrl, 'worker-blocking');
   const subscriber = connectRedis(redisUrl, 'worker-cancel');
   const connections = [ctx.redis, blocking, subscriber];
@@ -57,16 +68,19 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   // The queues this process adds jobs to share ctx.redis: its errors are its connection's, which callers see in their commands.
   for (const queue of [...[...providers.keys()].map((name) => ctx.queues.for(name)), ctx.queues.workflows()]) queue.on('error', (err) => logError('queue error', err));
   let active = 0;
+  const inHand = new JobsInHand();
   // Three named parameters, not a rest list: BullMQ hands a processor its AbortSignal (what a
   // cancel fires) only when the function declares a third parameter (processor.length >= 3).
   const counted =
     <J, R>(run: (job: J, token?: string, signal?: AbortSignal) => Promise<R>) =>
     async (job: J, token?: string, signal?: AbortSignal): Promise<R> => {
       active++;
+      const done = inHand.take(job as unknown as Job, token);
       try {
         return await run(job, token, signal);
       } finally {
         active--;
+        done();
       }
     };
   const workers = new Map<ProviderName, Worker<OperationJobData>>();
@@ -108,6 +122,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   await listenForCancellations(subscriber, ctx.keys, cancelJob, logger);
   await listenForLaneTurns(subscriber, ctx);
   await intake.listen(subscriber);
+  await listenForConfigReloads(subscriber, ctx);
 
   // Every worker declares the same scheduler (an upsert), and the queue's global concurrency
   // of one keeps two reconciles from overlapping whichever workers pick them up.
@@ -139,6 +154,10 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   });
   workflows.on('error', (err) => logError('workflow worker error', err));
 
+  // Mesh messages and webhook events: the outbox's deliveries, and the dispatcher that makes the webhook ones.
+  const outbox = await startOutbox(ctx, redisUrl, blocking, process.env.WORKER_NAME ?? 'worker', counted, (err) => logError('outbox error', err));
+  if (series) countJobRetries(series, [...workers.values(), workflows]);
+
   const sweep = setInterval(() => {
     sweepOnce(ctx).catch((err) => logger.error('sweep failed', { error: (err as Error).message }));
   }, config.worker.sweepIntervalMs);
@@ -153,6 +172,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
     workers,
     activeJobs: () => active,
     redisLost,
+    handBack: (reason) => inHand.handBack(ctx, reason),
     close: async () => {
       stopping = true;
       clearInterval(sweep);
@@ -161,6 +181,8 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
       const bull = [...workers.values(), housekeeper, workflows];
       const workersClosed = Promise.all(bull.map((w) => w.close()));
       void workersClosed.catch(() => undefined); // awaited below, where Redis answers
+      const outboxClosed = outbox.close();
+      void outboxClosed.catch(() => undefined);
       // A watcher ends its round in hand and hands its lease on (another worker's watcher takes its waits).
       const watchersStopped = settled(Promise.all(watchers.map((w) => w.stop())));
       // The jobs and the watcher round in hand finish (cancellations still reach the jobs
@@ -170,6 +192,7 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
       const graceful = settled(
         (async () => {
           await workersClosed;
+          await outboxClosed;
           await maintenance.close();
           await closeRedis(subscriber);
           await closeRedis(blocking);

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { startApi, type RunningApi } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
+import { RecordingControl, type InstanceControl } from '../../src/core/control/instance-control.js';
+import { fixedConfigSource } from '../../src/core/control/config-source.js';
 import type { Operation } from '../../src/core/operations/model.js';
 import type { SandboxProvider } from '../../src/sandbox/faults.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
@@ -37,6 +39,8 @@ export interface TestSystemOptions {
   env?: Record<string, string>;
   /** Leave DigitalOcean unconfigured. */
   noProvider?: boolean;
+  /** How the in-process API carries out POST /shutdown and /emergency-stop; default: recorded, nothing stops. */
+  control?: InstanceControl;
 }
 
 export class WorkerProcess {
@@ -108,7 +112,8 @@ export class TestSystem {
       ...opts.env,
     };
     const config = loadConfig(env);
-    const api = await startApi(config, redis.url, createLogger('api', 'error'), () => undefined);
+    // Inside this test process: a stop asked over the API is recorded, not carried out, and a reload reads these settings.
+    const api = await startApi(config, redis.url, createLogger('api', 'error'), () => undefined, { control: opts.control ?? new RecordingControl(), configSource: fixedConfigSource(env) });
     const system = new TestSystem(redis, sandbox, api, config, env, adminPassword);
     const login = await system.request('POST', '/v1/auth/login', { body: { username: 'admin', password: adminPassword }, auth: false });
     if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);

@@ -4,10 +4,13 @@ import type { Logger } from '../../core/logger.js';
 import { asClientError, prepareErrorAnswer } from './client-errors.js';
 import { InvalidJsonError, RequestSyntaxError } from './request-guards.js';
 
-/** Where a field came from, as the multi-cloud contract's `loc` says it: ["body", "name"], ["query", "wait"]. */
+/**
+ * Where a field came from, as the multi-cloud contract's `loc` says it: ["body", "name"],
+ * ["query", "wait"]; a setting of the configuration (POST /reload-config) as ["config", "LOG_LEVEL"].
+ */
 function loc(field: string): string[] {
   const [first, ...rest] = field.split('.');
-  if (first === 'query' || first === 'path') return [first, ...rest];
+  if (first === 'query' || first === 'path' || first === 'config') return [first, ...rest];
   if (field === 'body') return ['body'];
   return ['body', ...field.split('.')];
 }

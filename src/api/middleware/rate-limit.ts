@@ -70,12 +70,13 @@ interface Counted {
 }
 
 export class ApiLimits {
-  private readonly api: RateLimiterRedis | null;
-  private readonly loginByIp: RateLimiterRedis | null;
-  private readonly loginByUser: RateLimiterRedis | null;
-  private readonly refreshByIp: RateLimiterRedis | null;
-  private readonly apiLimit: RequestLimit | null;
-  private readonly authLimit: RequestLimit | null;
+  // Replaced together by `reconfigure` (a configuration reload); each request reads them once.
+  private api: RateLimiterRedis | null = null;
+  private loginByIp: RateLimiterRedis | null = null;
+  private loginByUser: RateLimiterRedis | null = null;
+  private refreshByIp: RateLimiterRedis | null = null;
+  private apiLimit: RequestLimit | null = null;
+  private authLimit: RequestLimit | null = null;
   readonly streams: StreamSlots;
   private lastWarning = 0;
 
@@ -85,12 +86,21 @@ export class ApiLimits {
     settings: { api: RequestLimit | null; auth: RequestLimit | null; sseMaxStreamsPerIdentity: number },
     private readonly logger: Logger,
   ) {
+    this.reconfigure(settings);
+    this.streams = new StreamSlots(redis, prefix, settings.sseMaxStreamsPerIdentity, logger);
+  }
+
+  /**
+   * Takes new request limits (RATE_LIMIT_API, RATE_LIMIT_AUTH; a configuration reload). The
+   * counts already made stay in Redis under the same keys and are measured against the new sizes.
+   */
+  reconfigure(settings: { api: RequestLimit | null; auth: RequestLimit | null }): void {
     const limiter = (name: string, limit: RequestLimit | null) =>
       limit === null
         ? null
         : new RateLimiterRedis({
-            storeClient: redis,
-            keyPrefix: `${prefix}:rl:${name}`,
+            storeClient: this.redis,
+            keyPrefix: `${this.prefix}:rl:${name}`,
             points: limit.points,
             duration: limit.durationSeconds,
             // The engine's connection queues commands while Redis is away; the limiter does not wait for it.
@@ -102,7 +112,6 @@ export class ApiLimits {
     this.loginByIp = limiter('login-ip', settings.auth);
     this.loginByUser = limiter('login-user', settings.auth);
     this.refreshByIp = limiter('refresh-ip', settings.auth);
-    this.streams = new StreamSlots(redis, prefix, settings.sseMaxStreamsPerIdentity, logger);
   }
 
   static forContext(ctx: CoreContext): ApiLimits {

@@ -1,6 +1,7 @@
 import { pingRedis } from '../../core/redis.js';
 import type { CoreContext } from '../../core/context.js';
 import { healthIdentity } from '../../core/udc/identity.js';
+import { latestProof, proofHash } from '../../core/udc/proof.js';
 import type { JsonSchema, RouteMounter } from '../route.js';
 import { healthSchema, metricsSchema } from '../schemas/system.js';
 
@@ -16,6 +17,7 @@ const udcHealthSchema: JsonSchema = {
     endpoint: { type: 'string', description: 'DROPLET_ENDPOINT' },
     updated_at: { type: 'string', format: 'date-time', description: 'When this answer was taken' },
     dependencies: { type: 'array', items: { type: 'string' }, description: 'What the droplet depends on (see /dependencies)' },
+    proof: { type: ['string', 'null'], description: 'SHA-256 (hex) of `GET /proof`: the last completed action, signed; null before any' },
   },
 };
 
@@ -28,6 +30,8 @@ export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: str
     responses: { 200: { description: 'Healthy', schema: udcHealthSchema }, 503: { description: 'Redis is unreachable', schema: udcHealthSchema } },
     handler: async () => {
       const redisOk = (await pingRedis(ctx.redis, 1000)).ok;
+      // Only asked of a Redis that just answered; a proof that cannot be read now is no proof.
+      const proof = redisOk ? await latestProof(ctx).then(proofHash, () => null) : null;
       return {
         status: redisOk ? 200 : 503,
         body: {
@@ -37,6 +41,7 @@ export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: str
           uptime_seconds: uptime(),
           checks: { redis: redisOk ? 'ok' : 'unreachable' },
           updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          proof,
         },
       };
     },

@@ -148,7 +148,7 @@ function fillUdcRouter(router: express.Router, deps: UdcRouterDeps): void {
 
   route({
     method: 'GET', path: '/dependencies', operationId: 'getDependencies', tag, summary: 'Dependencies and whether each is reachable now',
-    description: 'Redis (required) and the mesh registry (`REGISTRY_URL`, optional), each checked now with a short timeout. A reachable dependency is listed under `required` or `optional`; one unreachable or not configured under `missing`, with `required` saying whether the droplet needs it.',
+    description: 'Redis (required), the mesh registry (`REGISTRY_URL`, optional) and each peer of `MESH_PEERS` (by its droplet id; required or optional as its entry says), each checked now with a short timeout, all at once. A reachable dependency is listed under `required` or `optional`; one unreachable or not configured under `missing`, with `required` saying whether the droplet needs it.',
     responses: { 200: { description: 'Dependencies', schema: dependenciesSchema }, ...errors },
     handler: async () => ({ status: 200, body: await dependencyReport(ctx.redis, ctx.config.droplet) }),
   });

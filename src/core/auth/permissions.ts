@@ -28,16 +28,24 @@ export type Permission =
   | 'audit_read'
   | 'user_manage'
   /** Pausing and resuming intake of a workspace (a provider's: global admins only). */
-  | 'intake_manage';
+  | 'intake_manage'
+  /** Sending mesh messages to other droplets (`POST /send`) and reading what was sent. */
+  | 'mesh_send'
+  /** Posting mesh messages to this droplet (`POST /message`); what a message then asks is checked as its own permission. */
+  | 'mesh_message'
+  /** A workspace's webhook subscriptions and their deliveries. */
+  | 'webhook_manage'
+  /** Stopping this engine instance and reloading its configuration (`/shutdown`, `/emergency-stop`, `/reload-config`). */
+  | 'system_control';
 
 const VIEWER: Permission[] = ['server_read', 'operation_read', 'catalog_read', 'taskserv_read', 'workflow_read', 'workspace_read', 'api_key_manage'];
 /** Builds and changes, but destroys nothing and opens no console. */
 const DEVELOPER: Permission[] = [...VIEWER, 'server_create', 'server_action', 'taskserv_create', 'workflow_submit', 'workflow_cancel', 'operation_cancel'];
-const OPERATOR: Permission[] = [...DEVELOPER, 'server_delete', 'server_console', 'taskserv_delete', 'intake_manage'];
+const OPERATOR: Permission[] = [...DEVELOPER, 'server_delete', 'server_console', 'taskserv_delete', 'intake_manage', 'mesh_send', 'webhook_manage', 'mesh_message'];
 /** A workspace's admin also reads that workspace's audit log. */
 const ADMIN: Permission[] = [...OPERATOR, 'audit_read'];
 /** Held only by global admins: they are not about one workspace. */
-export const GLOBAL_ONLY: ReadonlySet<Permission> = new Set<Permission>(['workspace_create', 'workspace_manage', 'user_manage', 'system_metrics']);
+export const GLOBAL_ONLY: ReadonlySet<Permission> = new Set<Permission>(['workspace_create', 'workspace_manage', 'user_manage', 'system_metrics', 'system_control']);
 
 export const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(VIEWER),

@@ -12,6 +12,9 @@ export interface EngineEvent {
   to?: string;
   at: string;
   message?: string;
+  /** The trace of the request behind the operation (operation events). */
+  trace_id?: string;
+  provider?: string;
   [field: string]: string | undefined;
 }
 

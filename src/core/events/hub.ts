@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { connectRedis } from '../redis.js';
+import { outsideTraceScope } from '../trace-scope.js';
 import { compareEventIds, toEvent, type EngineEvent } from './event.js';
 
 export type EventListener = (event: EngineEvent) => void;
@@ -29,7 +30,8 @@ export class EventHub {
   /** Starts tailing (once) and resolves when events from now on will be delivered. */
   async subscribe(listener: EventListener): Promise<() => void> {
     this.listeners.add(listener);
-    this.started ??= this.start();
+    // Started by the first subscriber's request, but no request's work: its lines carry no trace.
+    this.started ??= outsideTraceScope(() => this.start());
     await this.started;
     return () => this.listeners.delete(listener);
   }

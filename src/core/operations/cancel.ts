@@ -16,7 +16,10 @@ export interface CancelOutcome {
  * ends the operation `cancelled`). A finished one cannot be cancelled.
  */
 export async function cancelOperation(ctx: CoreContext, id: string, requestedBy: string): Promise<CancelOutcome> {
-  const pending = await ctx.store.transition(id, ['pending'], 'cancelled', {
+  // A pending operation a worker had started and handed back (see hand-back.ts) may have made
+  // something at the provider: it is cancelled like a running one, by its next run, which cleans up.
+  const handedBack = (await ctx.redis.hmget(ctx.keys.operation(id), 'status', 'started_at')).every((v, i) => (i === 0 ? v === 'pending' : v !== null));
+  const pending = handedBack ? ({ outcome: 'conflict', previous: 'pending' } as const) : await ctx.store.transition(id, ['pending'], 'cancelled', {
     finished_at: new Date().toISOString(),
     result: { cancelled_before_start: true, cleaned_up: [] },
   });

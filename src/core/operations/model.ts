@@ -1,9 +1,11 @@
 /**
  * Glossary
  * - operation: one accepted request (create, delete, action, …) and everything the engine
- *   did about it. It is created `pending` by the API and only ever moves forward:
+ *   did about it. It is created `pending` by the API and moves forward:
  *   pending → running → completed | failed | cancelled, or pending → cancelled.
- *   Terminal states never change.
+ *   Terminal states never change. The one step back is a hand-back (see hand-back.ts):
+ *   running → pending when the worker holding it stops, so it is never left `running` with
+ *   nobody working on it; its journal stays, and the next run resumes from it.
  * - transition: the one way an operation's status changes: an atomic compare-and-set in
  *   Redis that also moves the status index and appends an event (see store.ts).
  * - job: the BullMQ job that carries an operation to a worker. Its id IS the operation id,

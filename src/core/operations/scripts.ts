@@ -13,9 +13,11 @@ const TERMINAL = `local function terminal(s) return s == 'completed' or s == 'fa
 // replays without scanning the whole stream.
 export const APPEND_EVENT = `
 local function append_event(prefix, id, kind, op_type, workspace, from, to, at, message)
+  -- The operation's trace and provider go with each of its events (read here, once, rather than passed by every caller).
+  local op = redis.call('HMGET', prefix .. ':op:' .. id, 'trace_id', 'provider')
   local event_id = redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', 100000, '*',
     'kind', kind, 'operation_id', id, 'operation_type', op_type, 'workspace', workspace,
-    'from', from, 'to', to, 'at', at, 'message', message)
+    'from', from, 'to', to, 'at', at, 'message', message, 'trace_id', op[1] or '', 'provider', op[2] or '')
   redis.call('RPUSH', prefix .. ':op:' .. id .. ':events', event_id)
 end`;
 
@@ -158,6 +160,9 @@ if status ~= to then
     redis.call('HINCRBY', minute, to, 1)
     redis.call('HINCRBY', minute, (cur[4] or '') .. '|' .. to, 1)
     redis.call('EXPIRE', minute, 7200)
+    -- The droplet's proof (GET /proof) names the latest completed operation; kept here, in the
+    -- write that completes it, so finding it costs no scan and no round trip of its own.
+    if to == 'completed' then redis.call('SET', prefix .. ':udc:last-completed', id) end
   end
 end
 if lane and terminal(to) then
@@ -188,17 +193,19 @@ end
 return 1`;
 
 /**
- * ARGV: prefix, id, now, requested_by. Marks a running operation for cancellation.
+ * ARGV: prefix, id, now, requested_by. Marks a running operation for cancellation, or a pending
+ * one that a worker had started and handed back (it has `started_at`: it may have made
+ * something at the provider, so it is not simply dropped; its next run cleans up and ends it).
  * Returns {outcome, status}: ok | already | not_running | not_found.
  */
 export const REQUEST_CANCEL = `
 ${APPEND_EVENT}
 local prefix, id, now = ARGV[1], ARGV[2], ARGV[3]
 local key = prefix .. ':op:' .. id
-local cur = redis.call('HMGET', key, 'status', 'type', 'workspace', 'cancel_requested_at')
+local cur = redis.call('HMGET', key, 'status', 'type', 'workspace', 'cancel_requested_at', 'started_at')
 if not cur[1] then return {'not_found', ''} end
-if cur[1] ~= 'running' then return {'not_running', cur[1]} end
+if cur[1] ~= 'running' and not (cur[1] == 'pending' and cur[5]) then return {'not_running', cur[1]} end
 if cur[4] then return {'already', cur[1]} end
 redis.call('HSET', key, 'cancel_requested_at', now, 'cancel_requested_by', ARGV[4], 'updated_at', now)
-append_event(prefix, id, 'cancel_requested', cur[2], cur[3], 'running', 'running', now, 'cancel requested by ' .. ARGV[4])
+append_event(prefix, id, 'cancel_requested', cur[2], cur[3], cur[1], cur[1], now, 'cancel requested by ' .. ARGV[4])
 return {'ok', cur[1]}`;

@@ -15,6 +15,7 @@ import {
 } from './model.js';
 import { CREATE_OPERATION, JOIN_LANE, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
 import type { IdempotencyBinding } from '../idempotency.js';
+import { tell, type OperationObserver } from './observer.js';
 import { SecretBox, SecretBoxError } from '../secrets/secret-box.js';
 import { SecretKeyMismatchError } from '../secrets/stored-secret.js';
 
@@ -121,6 +122,8 @@ export class OperationStore {
   private readonly progressScript: ScriptRunner;
   private readonly cancelScript: ScriptRunner;
   private readonly joinLaneScript: ScriptRunner;
+  /** Told of creations, endings and cancel requests this store writes (the process's metrics). */
+  readonly observers: OperationObserver[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -143,6 +146,7 @@ export class OperationStore {
     const fields: Record<string, unknown> = { ...op, sealed: sealed ? this.box.seal(JSON.stringify(sealed), sealedPurpose(op.id)) : undefined, lane: laneOf(op) ?? undefined };
     const bind = idempotency ? [idempotency.key, idempotency.fingerprint, String(idempotency.ttlSeconds), idempotency.token] : ['', '', '', ''];
     const [outcome, operationId] = (await this.createScript(this.keys.prefix, op.id, encode(fields), ...bind)) as [CreateOutcome['outcome'], string?];
+    if (outcome === 'created') tell(this.observers, (o) => o.created?.(op));
     return outcome === 'bound' ? { outcome, operationId: operationId! } : ({ outcome } as CreateOutcome);
   }
 
@@ -203,7 +207,9 @@ export class OperationStore {
       const sealed = this.openSealed(id, hash.sealed);
       // Once an operation has ended nothing needs its sealed inputs again: drop them, however it ended.
       if (isTerminal(to) && hash.sealed !== undefined) await this.dropSealed(id);
-      return { outcome, previous: previous as OperationStatus, record: decode(hash)!, sealed };
+      const record = decode(hash)!;
+      if (isTerminal(to)) tell(this.observers, (o) => o.finished?.(record, previous as OperationStatus));
+      return { outcome, previous: previous as OperationStatus, record, sealed };
     }
     return { outcome: outcome as 'finished' | 'conflict', previous: previous as OperationStatus };
   }
@@ -248,6 +254,7 @@ export class OperationStore {
       new Date().toISOString(),
       requestedBy,
     )) as [CancelRequestOutcome, string];
+    if (outcome === 'ok') tell(this.observers, (o) => o.cancelRequested?.(id));
     return { outcome, status };
   }
 

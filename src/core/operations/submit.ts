@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProviderName } from '../../providers/types.js';
 import type { CoreContext } from '../context.js';
 import { operationJobOptions } from '../queue.js';
+import { jobTraceContext } from '../telemetry.js';
 import { IdempotencyKeyAnsweredError, IdempotencyKeyReusedError, type IdempotencyBinding } from '../idempotency.js';
 import type { Access } from '../auth/access.js';
 import type { Operation, OperationType } from './model.js';
@@ -102,5 +103,5 @@ export async function submitOperation(ctx: CoreContext, input: SubmitOperationIn
 }
 
 export async function enqueueOperation(ctx: CoreContext, op: Pick<Operation, 'id' | 'type' | 'trace_id' | 'provider'>): Promise<void> {
-  await ctx.queues.queueFor(op).add(op.type, { operationId: op.id, traceId: op.trace_id }, operationJobOptions(ctx.config, op.id));
+  await ctx.queues.queueFor(op).add(op.type, { operationId: op.id, traceId: op.trace_id, ...jobTraceContext() }, operationJobOptions(ctx.config, op.id));
 }

@@ -32,18 +32,25 @@ export function createRequestBudgets(
   options: { maxWaitMs?: number } = {},
 ): RequestBudgets {
   const budgets = new Map<string, RedisRequestBudget>();
-  return (provider, accountId) => {
-    const id = `${provider}:${accountId}`;
+  // The budget for the limits configured now: a configuration reload may change them.
+  const current = (provider: ProviderName, accountId: string): RedisRequestBudget => {
+    const limits = config.rateLimits[provider];
+    const id = `${provider}:${accountId}:${JSON.stringify(limits)}`;
     let budget = budgets.get(id);
     if (!budget) {
       budget = new RedisRequestBudget(redis, {
         provider,
         keyBase: budgetKeyBase(keys, accountId),
-        model: budgetModel(provider, config.rateLimits[provider]),
+        model: budgetModel(provider, limits),
         maxWaitMs: options.maxWaitMs,
       });
       budgets.set(id, budget);
     }
     return budget;
   };
+  // Adapters keep the budget they are given for their lifetime, so it is a view that follows the setting.
+  return (provider, accountId) => ({
+    take: (priority, signal) => current(provider, accountId).take(priority, signal),
+    settle: (status, headers) => current(provider, accountId).settle(status, headers),
+  });
 }

@@ -1,12 +1,13 @@
 /**
  * What this droplet depends on and whether each is reachable now (`GET /dependencies`):
  * Redis is required (nothing works without it); the mesh registry is optional (the engine
- * provisions without it). A dependency that is reachable is listed under its class; one that
+ * provisions without it); each MESH_PEERS peer is required or optional as its entry says. A dependency that is reachable is listed under its class; one that
  * is unreachable or not configured is listed under `missing` instead, saying which.
  */
 import type { Redis } from 'ioredis';
 import type { DropletSettings } from '../config.js';
 import { pingRedis } from '../redis.js';
+import type { MeshPeer } from './peers.js';
 
 /** How long one reachability check may take. */
 export const REACH_TIMEOUT_MS = 1500;
@@ -30,8 +31,13 @@ export interface DependencyReport {
 }
 
 /** The dependencies' names, as `/health` and `/capabilities` list them. */
-export function dependencyNames(settings: Pick<DropletSettings, 'registryUrl'>): string[] {
-  return settings.registryUrl === null ? ['redis'] : ['redis', 'registry'];
+export function dependencyNames(settings: Pick<DropletSettings, 'registryUrl' | 'meshPeers'>): string[] {
+  return [...(settings.registryUrl === null ? ['redis'] : ['redis', 'registry']), ...settings.meshPeers.map(peerId)];
+}
+
+/** A peer's id among the dependencies: its droplet id, as the seed lists connected droplets. */
+export function peerId(peer: MeshPeer): string {
+  return String(peer.id);
 }
 
 export async function redisReachable(redis: Redis): Promise<boolean> {
@@ -49,14 +55,24 @@ export async function httpReachable(baseUrl: string): Promise<boolean> {
   }
 }
 
-export async function dependencyReport(redis: Redis, settings: Pick<DropletSettings, 'registryUrl'>): Promise<DependencyReport> {
+export async function dependencyReport(redis: Redis, settings: Pick<DropletSettings, 'registryUrl' | 'meshPeers'>): Promise<DependencyReport> {
   const report: DependencyReport = { required: [], optional: [], missing: [], connected: [] };
-  const [redisOk, registryOk] = await Promise.all([redisReachable(redis), settings.registryUrl === null ? Promise.resolve(false) : httpReachable(settings.registryUrl)]);
+  // Every check at once: the answer takes as long as the slowest, bounded by REACH_TIMEOUT_MS.
+  const [redisOk, registryOk, peersOk] = await Promise.all([
+    redisReachable(redis),
+    settings.registryUrl === null ? Promise.resolve(false) : httpReachable(settings.registryUrl),
+    Promise.all(settings.meshPeers.map((peer) => httpReachable(peer.url))),
+  ]);
   if (redisOk) report.required.push({ id: 'redis', name: 'Redis', status: 'connected' });
   else report.missing.push({ id: 'redis', name: 'Redis', status: 'unreachable', required: true });
   if (settings.registryUrl === null) report.missing.push({ id: 'registry', name: 'Registry', status: 'not_configured', required: false });
   else if (registryOk) report.optional.push({ id: 'registry', name: 'Registry', status: 'available', url: settings.registryUrl });
   else report.missing.push({ id: 'registry', name: 'Registry', status: 'unreachable', url: settings.registryUrl, required: false });
+  settings.meshPeers.forEach((peer, i) => {
+    const entry = { id: peerId(peer), name: peer.name, url: peer.url };
+    if (!peersOk[i]) report.missing.push({ ...entry, status: 'unreachable', required: peer.required });
+    else (peer.required ? report.required : report.optional).push({ ...entry, status: 'available' });
+  });
   report.connected = [...report.required, ...report.optional].map((d) => d.id);
   return report;
 }

@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.js';
 import type { Operation } from '../operations/model.js';
+import { jobTraceContext } from '../telemetry.js';
 
 /** Name of the jobs that advance a workflow (its own first job carries the operation type). */
 export const ADVANCE_JOB = 'advance';
@@ -11,7 +12,7 @@ export const ADVANCE_JOB = 'advance';
 export async function enqueueAdvance(ctx: CoreContext, workflowId: string, traceId: string, reason: string): Promise<void> {
   await ctx.queues.workflows().add(
     ADVANCE_JOB,
-    { operationId: workflowId, traceId },
+    { operationId: workflowId, traceId, ...jobTraceContext() },
     {
       jobId: `adv-${workflowId}-${reason}`,
       attempts: ctx.config.worker.attempts,
