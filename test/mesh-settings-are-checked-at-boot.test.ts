@@ -10,11 +10,14 @@ function refused(env: Record<string, string>, setting: string, problem: RegExp):
 
 describe('the mesh settings are checked at boot', () => {
   test('MESH_PEERS is parsed, with the JWKS URL defaulting to the peer\'s well-known path', () => {
-    const config = loadConfig({ MESH_PEERS: JSON.stringify([{ id: 7, name: 'orchestrator', url: 'https://orch.example/', required: true }, { id: 9, name: 'billing', url: 'http://billing:8000', jwks_url: 'http://keys.example/jwks' }]) });
-    assert.deepEqual(config.droplet.meshPeers, [
-      { id: 7, name: 'orchestrator', url: 'https://orch.example', jwksUrl: 'https://orch.example/.well-known/jwks.json', required: true },
-      { id: 9, name: 'billing', url: 'http://billing:8000', jwksUrl: 'http://keys.example/jwks', required: false },
-    ]);
+    const config = loadConfig({ MESH_PEERS: JSON.stringify([{ id: 7, name: 'orchestrator', url: 'https://orch.example/', required: true, workspaces: { web: 'operator' } }, { id: 9, name: 'billing', url: 'http://billing:8000', jwks_url: 'http://keys.example/jwks' }]) });
+    assert.deepEqual(
+      config.droplet.meshPeers.map((p) => ({ ...p, workspaces: { ...p.workspaces } })),
+      [
+        { id: 7, name: 'orchestrator', url: 'https://orch.example', jwksUrl: 'https://orch.example/.well-known/jwks.json', required: true, workspaces: { web: 'operator' } },
+        { id: 9, name: 'billing', url: 'http://billing:8000', jwksUrl: 'http://keys.example/jwks', required: false, workspaces: {} },
+      ],
+    );
     assert.equal(resolvePeer(config, 7)?.name, 'orchestrator');
     assert.equal(resolvePeer(config, '9')?.name, 'billing');
     assert.equal(resolvePeer(config, 'billing')?.id, 9);
@@ -31,6 +34,8 @@ describe('the mesh settings are checked at boot', () => {
     refused({ MESH_PEERS: '[{"id": 7, "name": "o", "url": "http://x", "secret": "s"}]' }, 'MESH_PEERS', /unknown field 'secret'/);
     refused({ MESH_PEERS: '[{"id": 7, "name": "o", "url": "http://x"}, {"id": 7, "name": "p", "url": "http://y"}]' }, 'MESH_PEERS', /id 7 twice/);
     refused({ MESH_PEERS: '[{"id": 7, "name": "o", "url": "http://x", "required": "yes"}]' }, 'MESH_PEERS', /required must be true or false/);
+    refused({ MESH_PEERS: '[{"id": 7, "name": "o", "url": "http://x", "workspaces": ["web"]}]' }, 'MESH_PEERS', /workspaces must be an object/);
+    refused({ MESH_PEERS: '[{"id": 7, "name": "o", "url": "http://x", "workspaces": {"web": "root"}}]' }, 'MESH_PEERS', /workspaces.web must be one of/);
   });
 
   test('MESH_TOKEN must be a JWT and is never echoed; the key file must exist; the heartbeat has bounds', () => {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiKeyStore } from '../core/auth/api-keys.js';
 import { Authenticator } from '../core/auth/authenticate.js';
+import { PeerTokenVerifier } from '../core/auth/peer-tokens.js';
 import { ExternalTokenVerifier } from '../core/auth/external-tokens.js';
 import { TokenService } from '../core/auth/tokens.js';
 import { UserDirectory } from '../core/auth/users.js';
@@ -56,7 +57,9 @@ export async function startApi(
   await signerFor(ctx);
   const apiKeys = new ApiKeyStore(ctx.redis, ctx.keys);
   const external = config.auth.jwks ? new ExternalTokenVerifier({ jwksUrl: config.auth.jwks.url, issuer: config.auth.jwks.issuer, audience: config.auth.jwks.audience }) : null;
-  const authenticator = new Authenticator(tokens, users, apiKeys, external);
+  // Peer droplets' own tokens are accepted only from droplets MESH_PEERS lists.
+  const peers = config.droplet.meshPeers.length > 0 ? new PeerTokenVerifier(config) : null;
+  const authenticator = new Authenticator(tokens, users, apiKeys, external, peers);
   const audit = new AuditLog(ctx.redis, ctx.keys, config.auth.auditRetentionSeconds);
   const metrics = new ApiMetrics(ctx, config.keyPrefix);
   // The API's listings and checks spend the same provider budgets as the workers.

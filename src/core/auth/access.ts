@@ -15,6 +15,7 @@ export class Access {
   can(permission: Permission, workspace?: string): boolean {
     if (this.identity.admin) return true;
     if (GLOBAL_ONLY.has(permission)) return false;
+    if (workspace === undefined && this.identity.grants?.includes(permission)) return true;
     if (workspace !== undefined) {
       const role = roleIn(this.identity.workspaces, workspace);
       return role !== undefined && roleHas(role, permission);

@@ -2,6 +2,7 @@ import jwt from 'jsonwebtoken';
 import { UnauthorizedError } from '../errors.js';
 import { narrowTo, type ApiKeyStore } from './api-keys.js';
 import type { ExternalTokenVerifier } from './external-tokens.js';
+import type { PeerTokenVerifier } from './peer-tokens.js';
 import type { Identity } from './identity.js';
 import type { TokenService } from './tokens.js';
 import type { UserDirectory } from './users.js';
@@ -24,7 +25,8 @@ export class AuthenticationFailed extends UnauthorizedError {
 
 /**
  * Turns a request's credentials into who asks, from the current records: a bearer token of
- * this engine (HS256) or of the trusted external issuer (RS256 through JWKS), or an API key
+ * this engine (HS256), of the trusted external issuer (RS256 through JWKS) or of a peer
+ * droplet (RS256 through its own JWKS, see peer-tokens.ts), or an API key
  * (`X-API-Key`). Every failure is a 401 saying why, never which secret was tried.
  */
 export class Authenticator {
@@ -33,6 +35,7 @@ export class Authenticator {
     private readonly users: UserDirectory,
     private readonly apiKeys: ApiKeyStore,
     private readonly external: ExternalTokenVerifier | null,
+    private readonly peers: PeerTokenVerifier | null = null,
   ) {}
 
   async authenticate(credentials: Credentials): Promise<Identity> {
@@ -48,6 +51,16 @@ export class Authenticator {
   private async byToken(token: string): Promise<Identity> {
     const alg = headerAlgorithm(token);
     const claimedSub = unverifiedSubject(token);
+    // A peer droplet's own token: its `sub` names a MESH_PEERS entry and its issuer is not the
+    // registry (whose tokens may name a droplet as their subject too).
+    const peer = alg === 'RS256' && this.peers && !this.external?.issues(token) ? this.peers.claimedPeer(token) : null;
+    if (peer) {
+      try {
+        return await this.peers!.verify(token, peer);
+      } catch (err) {
+        throw new AuthenticationFailed((err as Error).message, { kind: 'external', name: claimedSub });
+      }
+    }
     if (alg === 'RS256' && this.external) {
       try {
         return await this.external.verify(token);

@@ -23,10 +23,10 @@
  * takes effect when the issuer stops issuing the old claims and the old tokens expire.
  */
 import jwt from 'jsonwebtoken';
-import jwksRsa from 'jwks-rsa';
 import { ROLES, type Role } from '../config.js';
 import { UnauthorizedError } from '../errors.js';
 import type { Identity } from './identity.js';
+import { JwksKeyError, JwksKeys } from './jwks-keys.js';
 
 export interface ExternalTokenSettings {
   jwksUrl: string;
@@ -35,14 +35,6 @@ export interface ExternalTokenSettings {
   timeoutMs?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 5000;
-/** Long enough that verifying is a memory lookup; short enough that a revoked key ages out. */
-const KEY_CACHE_MAX_AGE_MS = 10 * 60 * 1000;
-const KEY_CACHE_MAX_ENTRIES = 20;
-/** Each unknown `kid` costs a JWKS fetch; this caps what a flood of made-up kids can cost the issuer. */
-const JWKS_FETCHES_PER_MINUTE = 10;
-/** A JWKS document is a few KiB; anything far larger is not one and is not worth buffering. */
-const MAX_JWKS_BYTES = 1024 * 1024;
 const WORKSPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 const REASON = {
@@ -67,35 +59,19 @@ const REASON = {
 } as const;
 
 export class ExternalTokenVerifier {
-  private readonly client: jwksRsa.JwksClient;
-  private readonly timeoutMs: number;
-  /**
-   * The kids of the newest JWKS fetched. jwks-rsa caches each key by kid for
-   * KEY_CACHE_MAX_AGE_MS, so a key the issuer has since withdrawn would still verify from the
-   * cache; checking against the newest published set makes a withdrawal count as soon as any
-   * refetch (an unknown kid, an expired entry) has seen it.
-   */
-  private publishedKids: ReadonlySet<string> = new Set();
-  private fetchesStarted = 0;
-  private newestFetchApplied = 0;
+  private readonly keys: JwksKeys;
 
   constructor(private readonly settings: ExternalTokenSettings) {
-    const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError('ExternalTokenSettings.timeoutMs must be a positive number');
-    const url = new URL(settings.jwksUrl);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('ExternalTokenSettings.jwksUrl must be an http(s) URL');
-    this.timeoutMs = timeoutMs;
-    this.client = new jwksRsa.JwksClient({
-      jwksUri: settings.jwksUrl,
-      cache: true,
-      cacheMaxAge: KEY_CACHE_MAX_AGE_MS,
-      cacheMaxEntries: KEY_CACHE_MAX_ENTRIES,
-      rateLimit: true,
-      jwksRequestsPerMinute: JWKS_FETCHES_PER_MINUTE,
-      // jwks-rsa's own `timeout` is a socket idle timeout: an endpoint that trickles bytes, or
-      // stalls after its headers, would never trip it. Our fetcher bounds the whole exchange.
-      fetcher: (uri) => this.fetchJwks(uri),
-    });
+    this.keys = new JwksKeys(settings.jwksUrl, settings.timeoutMs);
+  }
+
+  /** Whether a token (unverified) says this issuer made it: the Authenticator's routing, never a check. */
+  issues(token: string): boolean {
+    try {
+      return (jwt.decode(token) as jwt.JwtPayload | null)?.iss === this.settings.issuer;
+    } catch {
+      return false;
+    }
   }
 
   async verify(token: string): Promise<Identity> {
@@ -126,36 +102,11 @@ export class ExternalTokenVerifier {
   }
 
   private async publicKeyFor(kid: string): Promise<string> {
-    let key: jwksRsa.SigningKey;
     try {
-      key = await withDeadline(this.client.getSigningKey(kid), this.timeoutMs + 1000);
+      return await this.keys.publicKeyFor(kid);
     } catch (err) {
       throw new UnauthorizedError(reasonForKeyError(err));
     }
-    if (!this.publishedKids.has(kid)) throw new UnauthorizedError(REASON.unknownKey);
-    // A JWK that says it is for another algorithm is not the issuer's RS256 key, whatever its type.
-    if (key.alg !== undefined && key.alg !== 'RS256') throw new UnauthorizedError(REASON.unknownKey);
-    return key.getPublicKey();
-  }
-
-  private async fetchJwks(uri: string): Promise<{ keys: unknown[] }> {
-    const sequence = ++this.fetchesStarted;
-    const res = await fetch(uri, { signal: AbortSignal.timeout(this.timeoutMs), headers: { accept: 'application/json' } });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {});
-      throw new Error(`the JWKS endpoint answered HTTP ${res.status}`);
-    }
-    const body: unknown = JSON.parse(await readCapped(res, MAX_JWKS_BYTES));
-    const keys = (body as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(keys)) throw new Error('the JWKS endpoint did not answer a key set');
-    // Two fetches in flight may finish out of order; the later-started one is the newer view.
-    if (sequence > this.newestFetchApplied) {
-      this.newestFetchApplied = sequence;
-      this.publishedKids = new Set(
-        keys.map((k) => (k as { kid?: unknown } | null)?.kid).filter((k): k is string => typeof k === 'string'),
-      );
-    }
-    return { keys };
   }
 }
 
@@ -172,9 +123,9 @@ function decodeHeader(token: string): jwt.JwtHeader {
 }
 
 function reasonForKeyError(err: unknown): string {
-  const e = err as { name?: string; isEndpointUnavailable?: boolean } | null;
-  if (e?.name === 'SigningKeyNotFoundError') return REASON.unknownKey;
-  if (e?.name === 'JwksRateLimitError') return REASON.rateLimited;
+  const failure = err instanceof JwksKeyError ? err.failure : 'unreachable';
+  if (failure === 'unknown_key') return REASON.unknownKey;
+  if (failure === 'rate_limited') return REASON.rateLimited;
   // The endpoint down, slow, answering an error or something that is not a usable key set.
   return REASON.unreachable;
 }
@@ -225,37 +176,4 @@ function identityFromClaims(sub: string, claims: jwt.JwtPayload): Identity {
     admin: role === 'admin' && listed === undefined,
     workspaces: Object.freeze(workspaces),
   };
-}
-
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => {});
-    throw new Error('the JWKS document is too large');
-  }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new Error('the JWKS document is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Belt and braces over the fetch's own timeout: whatever jwks-rsa queues internally, a request never hangs. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the JWKS lookup timed out')), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

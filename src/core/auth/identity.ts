@@ -9,8 +9,11 @@
  * - identity: a principal as one request sees it, resolved afresh from the current records
  *   on every request (never from an old token's claims), so a demotion, a disabled user or a
  *   revoked key takes effect on the next request, on every API replica.
+ * - peer droplet: another droplet of the mesh listed in MESH_PEERS; its own RS256 tokens
+ *   (checked against its published keys) make it an external caller named `droplet:<name>`.
  */
 import type { Role } from '../config.js';
+import type { Permission } from './permissions.js';
 
 export type PrincipalKind = 'user' | 'api_key' | 'external';
 
@@ -26,6 +29,8 @@ export interface Identity {
   admin: boolean;
   /** Workspace name → the role held in it. Ignored for a global admin. */
   workspaces: Readonly<Record<string, Role>>;
+  /** Permissions held apart from any workspace: a peer droplet's `mesh_message` (see peer-tokens.ts). */
+  grants?: readonly Permission[];
 }
 
 /**

@@ -12,8 +12,8 @@
  *   changed in transit, or a signature lifted onto another message, does not verify.
  */
 import jwt from 'jsonwebtoken';
-import jwksRsa from 'jwks-rsa';
 import type { Config } from '../config.js';
+import { JwksKeyError, jwksKeysAt } from '../auth/jwks-keys.js';
 import { EngineError, ErrorCodes } from '../errors.js';
 import { resolvePeer } from './peers.js';
 import { messageDigest, type UdcMessage } from './signing.js';
@@ -28,16 +28,10 @@ export class MessageSignatureError extends EngineError {
 export const SIGNATURE_REQUIRED = 'Message signature required';
 
 const FETCH_TIMEOUT_MS = 3000;
-const KEY_CACHE_MAX_AGE_MS = 10 * 60 * 1000;
-/** Each unknown `kid` costs a fetch of the sender's JWKS; this bounds what forged kids can cost it. */
-const JWKS_FETCHES_PER_MINUTE = 10;
-const MAX_JWKS_BYTES = 256 * 1024;
 /** Clocks of droplets on different machines drift a little. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 export class MessageSignatureVerifier {
-  private readonly clients = new Map<string, jwksRsa.JwksClient>();
-
   constructor(private readonly config: Pick<Config, 'droplet' | 'auth'>) {}
 
   /** Resolves when `message.signature` is valid for this message; throws MessageSignatureError saying why not. */
@@ -77,30 +71,14 @@ export class MessageSignatureVerifier {
   }
 
   private async keyFor(jwksUrl: string, kid: string): Promise<string> {
-    let client = this.clients.get(jwksUrl);
-    if (!client) {
-      client = new jwksRsa.JwksClient({
-        jwksUri: jwksUrl,
-        cache: true,
-        cacheMaxAge: KEY_CACHE_MAX_AGE_MS,
-        cacheMaxEntries: 20,
-        rateLimit: true,
-        jwksRequestsPerMinute: JWKS_FETCHES_PER_MINUTE,
-        fetcher: fetchJwks,
-      });
-      this.clients.set(jwksUrl, client);
-    }
-    let key: jwksRsa.SigningKey;
     try {
-      key = await withDeadline(client.getSigningKey(kid), FETCH_TIMEOUT_MS + 1000);
+      return await jwksKeysAt(jwksUrl, FETCH_TIMEOUT_MS).publicKeyFor(kid);
     } catch (err) {
-      const name = (err as { name?: string } | null)?.name;
-      if (name === 'SigningKeyNotFoundError') throw new MessageSignatureError("Message signature's key is not one the sender publishes");
-      if (name === 'JwksRateLimitError') throw new MessageSignatureError("Message signature's key could not be looked up right now; try again later");
+      const failure = err instanceof JwksKeyError ? err.failure : 'unreachable';
+      if (failure === 'unknown_key') throw new MessageSignatureError("Message signature's key is not one the sender publishes");
+      if (failure === 'rate_limited') throw new MessageSignatureError("Message signature's key could not be looked up right now; try again later");
       throw new MessageSignatureError("Message signature could not be checked: the sender's JWKS could not be read");
     }
-    if (key.alg !== undefined && key.alg !== 'RS256') throw new MessageSignatureError("Message signature's key is not an RS256 key");
-    return key.getPublicKey();
   }
 }
 
@@ -112,32 +90,4 @@ function verifyFailure(err: unknown): string {
   if (message === 'invalid signature') return 'Message signature is not valid';
   if (message.startsWith('jwt audience invalid')) return 'Message signature is for another droplet (aud)';
   return 'Message signature is not valid';
-}
-
-/** A sender's JWKS, read whole within a deadline and a size cap: a slow or huge answer is not a key set. */
-async function fetchJwks(uri: string): Promise<{ keys: unknown[] }> {
-  const res = await fetch(uri, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' }, redirect: 'error' });
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => {});
-    throw new Error(`the JWKS endpoint answered HTTP ${res.status}`);
-  }
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > MAX_JWKS_BYTES) {
-    await res.body?.cancel().catch(() => {});
-    throw new Error('the JWKS document is too large');
-  }
-  const text = await res.text();
-  if (text.length > MAX_JWKS_BYTES) throw new Error('the JWKS document is too large');
-  const keys = (JSON.parse(text) as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys)) throw new Error('the JWKS endpoint did not answer a key set');
-  return { keys };
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the JWKS lookup timed out')), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

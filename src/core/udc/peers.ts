@@ -7,9 +7,10 @@
  *                "jwks_url": "https://orch.example/.well-known/jwks.json", "required": true}]
  *
  * `jwks_url` defaults to `<url>/.well-known/jwks.json`; `required` (default false) says
- * whether this droplet needs the peer, which /dependencies reports.
+ * whether this droplet needs the peer, which /dependencies reports; `workspaces` (default
+ * none), e.g. {"web": "operator"}, what the peer may do in them when it calls with its own token.
  */
-import type { DropletSettings } from '../config.js';
+import { ROLES, type DropletSettings, type Role } from '../config.js';
 
 export interface MeshPeer {
   id: number;
@@ -18,12 +19,18 @@ export interface MeshPeer {
   url: string;
   jwksUrl: string;
   required: boolean;
+  /**
+   * What the peer may do here when it calls with a token of its own (auth/peer-tokens.ts):
+   * it may always post to /message; in these workspaces it holds these roles (none by default).
+   */
+  workspaces: Readonly<Record<string, Role>>;
 }
 
 /** The name other modules use for a MESH_PEERS entry. */
 export type Peer = MeshPeer;
 
-const PEER_FIELDS = new Set(['id', 'name', 'url', 'jwks_url', 'required']);
+const PEER_FIELDS = new Set(['id', 'name', 'url', 'jwks_url', 'required', 'workspaces']);
+const WORKSPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const PEER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function httpUrl(value: unknown, where: string): string {
@@ -37,6 +44,20 @@ function httpUrl(value: unknown, where: string): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${where} must be an http(s) URL, got '${value}'`);
   if (parsed.username || parsed.password) throw new Error(`${where} must not carry credentials in the URL`);
   return value.replace(/\/+$/, '');
+}
+
+/** `{"web": "operator"}`: workspace name → role; absent means none. */
+function peerWorkspaces(value: unknown, where: string): Readonly<Record<string, Role>> {
+  // No prototype: a workspace named `constructor` must not find Object.prototype's member.
+  const workspaces = Object.create(null) as Record<string, Role>;
+  if (value === undefined) return workspaces;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: workspaces must be an object of workspace name to role, like {"web": "operator"}`);
+  for (const [name, role] of Object.entries(value)) {
+    if (!WORKSPACE_NAME.test(name)) throw new Error(`${where}: workspaces names '${name}', which is not a valid workspace name`);
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new Error(`${where}: workspaces.${name} must be one of ${ROLES.join(', ')}`);
+    workspaces[name] = role as Role;
+  }
+  return Object.freeze(workspaces);
 }
 
 /** The peers MESH_PEERS lists; throws an Error saying what is wrong (config.ts names the setting). */
@@ -60,7 +81,7 @@ export function parseMeshPeers(raw: string | null): MeshPeer[] {
     const url = httpUrl(e.url, `${where}: url`);
     const jwksUrl = e.jwks_url === undefined ? `${url}/.well-known/jwks.json` : httpUrl(e.jwks_url, `${where}: jwks_url`);
     if (e.required !== undefined && typeof e.required !== 'boolean') throw new Error(`${where}: required must be true or false`);
-    return { id: e.id, name: e.name, url, jwksUrl, required: e.required === true };
+    return { id: e.id, name: e.name, url, jwksUrl, required: e.required === true, workspaces: peerWorkspaces(e.workspaces, where) };
   });
   const ids = new Set<number>();
   const names = new Set<string>();
