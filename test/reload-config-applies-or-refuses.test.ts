@@ -50,7 +50,8 @@ describe('POST /reload-config applies what can change live and refuses a bad con
     assert.equal(same.body.reloaded, true);
     assert.deepEqual([same.body.changed, same.body.needs_restart], [[], []]);
     assert.equal(same.body.config_path, file);
-    assert.equal(same.body.workers_told, 1);
+    // The instance's worker, and the test's own API (another replica over the same Redis).
+    assert.equal(same.body.processes_told, 2);
     assert.equal(same.body.trace_id, same.headers.get('x-trace-id'));
     assert.equal(await limitNow(), '1000000');
 
@@ -62,12 +63,14 @@ describe('POST /reload-config applies what can change live and refuses a bad con
     writeFileSync(file, `LOG_LEVEL=debug\nRATE_LIMIT_API=500/1m\nCATALOG_TTL_SECONDS=120\nMETRICS_TOKEN=${METRICS_SECRET}\n`);
     const changed = await reload({ config_path: file });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
-    assert.deepEqual(changed.body.changed, ['LOG_LEVEL', 'RATE_LIMIT_API']);
-    assert.deepEqual(changed.body.needs_restart, ['CATALOG_TTL_SECONDS', 'METRICS_TOKEN']);
+    assert.deepEqual(changed.body.changed, ['LOG_LEVEL', 'METRICS_TOKEN', 'RATE_LIMIT_API']);
+    assert.deepEqual(changed.body.needs_restart, ['CATALOG_TTL_SECONDS']);
     assert.equal(await limitNow(), '500', 'the API counts against the new limit');
+    const scrape = await http(inst.url, 'GET', '/metrics', { token: METRICS_SECRET });
+    assert.equal(scrape.status, 200, 'the new metrics token is in force without a restart');
     await sys.eventually(async () => (lines(inst, 'worker-1', 'configuration reloaded').length === 2 ? true : undefined), 'the worker to reload', 5000);
     const told = lines(inst, 'worker-1', 'configuration reloaded')[1]!;
-    assert.deepEqual([told.changed, told.needs_restart], [['LOG_LEVEL', 'RATE_LIMIT_API'], ['CATALOG_TTL_SECONDS', 'METRICS_TOKEN']]);
+    assert.deepEqual([told.changed, told.needs_restart], [['LOG_LEVEL', 'METRICS_TOKEN', 'RATE_LIMIT_API'], ['CATALOG_TTL_SECONDS']]);
     // The worker now writes debug lines: its account watcher's rounds while a create waits.
     const atDebug = await sys.createServer({ hostname: 'at-debug' });
     assert.equal((await sys.waitForStatus(atDebug.id, ['completed'], 20000)).status, 'completed');
@@ -103,7 +106,7 @@ describe('POST /reload-config applies what can change live and refuses a bad con
     const quiet = await reload();
     assert.equal(quiet.status, 200, JSON.stringify(quiet.body));
     assert.deepEqual(quiet.body.changed, ['LOG_LEVEL']);
-    assert.deepEqual(quiet.body.needs_restart, ['CATALOG_TTL_SECONDS', 'METRICS_TOKEN'], 'still not in force until a restart');
+    assert.deepEqual(quiet.body.needs_restart, ['CATALOG_TTL_SECONDS'], 'still not in force until a restart');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(lines(inst, 'api', 'configuration reloaded').length, apiReloadLines, 'the API logs at warn now');
 

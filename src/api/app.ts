@@ -125,6 +125,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(udcMessagesRouter({ ctx: deps.ctx, version: deps.version, registry, guards, providers: deps.providers, mount: { authenticator: deps.authenticator, audit, limits } }));
   // Mesh messages (`/send`) and webhook events leave through the outbox, whose workers deliver them.
   const outbox = outboxQueue(deps.ctx.redis, deps.ctx.keys);
+  // Its errors reach the callers of its commands (a /send answers them); a Redis that is gone the API's other connections report.
+  outbox.on('error', () => undefined);
   app.use(udcSendRouter({ ctx: deps.ctx, registry, guards, queue: outbox, mount: { authenticator: deps.authenticator, audit, limits } }));
   // The operators' dashboard (dist/ui, built by `npm run build:ui`), under its own content-security policy.
   app.use('/ui', dashboard());
@@ -135,7 +137,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const route = routeMounter(router, registry, { authenticator: deps.authenticator, idempotency: { store: idempotency, operations: deps.ctx.store, config: deps.ctx.config }, audit, limits });
   const catalog = catalogFor(deps.ctx, deps.providers);
   systemRoutes(route, deps.ctx, deps.version, Date.now());
-  prometheusRoutes(route, metrics, deps.ctx.config.metricsToken, deps.authenticator);
+  prometheusRoutes(route, metrics, () => deps.ctx.config.metricsToken, deps.authenticator);
   probeRoutes(route, deps.ctx);
   authRoutes(route, deps.users, deps.tokens);
   meRoutes(route);

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { startEnvironment } from '../core/boot.js';
-import { ConfigError, ConfigReloader } from '../core/control/config-reload.js';
+import { ConfigReloader } from '../core/control/config-reload.js';
 import { fileConfigSource } from '../core/control/config-source.js';
-import { listenForReloads } from '../core/control/reload-announcement.js';
+import { followReloads } from '../core/control/follow-reloads.js';
 import type { CoreContext } from '../core/context.js';
 
 /**
@@ -16,13 +16,5 @@ export async function listenForConfigReloads(subscriber: Redis, ctx: CoreContext
   const reloader = new ConfigReloader(fileConfigSource(startEnvironment(), ctx.config.configFile), ctx.config, (live, changed) => {
     if (changed.includes('LOG_LEVEL')) ctx.logger.level = live.logLevel;
   });
-  await listenForReloads(subscriber, ctx.keys, (announcement) => {
-    try {
-      const { changed, needsRestart } = reloader.reload();
-      ctx.logger.info('configuration reloaded', { changed, needs_restart: needsRestart, requested_by: announcement.requested_by, trace_id: announcement.trace_id });
-    } catch (err) {
-      const setting = err instanceof ConfigError ? err.setting : undefined;
-      ctx.logger.warn('configuration reload refused; the configuration in force stays', { setting, error: setting ? undefined : (err as Error).message, trace_id: announcement.trace_id });
-    }
-  });
+  await followReloads(subscriber, ctx.keys, ctx.logger, reloader);
 }

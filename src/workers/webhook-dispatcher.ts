@@ -98,15 +98,20 @@ export class WebhookDispatcher {
     this.busy = true;
     try {
       await this.refreshCache();
+      const handled: string[] = [];
       for (const [id, fields] of entries) {
         // One failing entry stays pending (not acknowledged) for a later claim; the rest go on.
         try {
           for (const event of webhookEventsOf(toEvent(id, fields))) await this.dispatch(event);
-          await this.ctx.redis.xack(this.ctx.keys.events(), WEBHOOK_GROUP, id);
+          handled.push(id);
         } catch (err) {
           this.ctx.logger.warn('webhook dispatch failed; the entry is retried later', { event_id: id, error: (err as Error).message });
         }
       }
+      // One acknowledgement for the batch: the stream carries every state change, so a round
+      // trip per entry would cost every operation several. Entries handled but not yet
+      // acknowledged when this process dies are handled again by a claim, enqueuing nothing twice.
+      if (handled.length > 0) await this.ctx.redis.xack(this.ctx.keys.events(), WEBHOOK_GROUP, ...handled);
     } finally {
       this.busy = false;
     }

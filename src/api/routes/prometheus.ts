@@ -16,7 +16,8 @@ function sameSecret(a: string, b: string): boolean {
  * when that is configured; otherwise (or besides) any bearer token or API key whose holder has
  * `system_metrics` may read it.
  */
-export function prometheusRoutes(route: RouteMounter, metrics: ApiMetrics, metricsToken: string | null, authenticator: Authenticator): void {
+/** `metricsToken` is read on every scrape: a reload (POST /reload-config) that changes METRICS_TOKEN is in force at once. */
+export function prometheusRoutes(route: RouteMounter, metrics: ApiMetrics, metricsToken: () => string | null, authenticator: Authenticator): void {
   route({
     method: 'GET', path: '/metrics', operationId: 'getPrometheusMetrics', tag: 'system', summary: 'Metrics in the Prometheus text format', auth: false,
     description: [
@@ -33,7 +34,8 @@ export function prometheusRoutes(route: RouteMounter, metrics: ApiMetrics, metri
     handler: async ({ headers }) => {
       const authorization = typeof headers.authorization === 'string' ? headers.authorization : undefined;
       const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-      const byToken = metricsToken !== null && bearer !== undefined && sameSecret(bearer, metricsToken);
+      const token = metricsToken();
+      const byToken = token !== null && bearer !== undefined && sameSecret(bearer, token);
       if (!byToken) {
         const apiKey = headers['x-api-key'];
         const identity = await authenticator.authenticate({ authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey });

@@ -9,6 +9,8 @@ import { ConfigReloader } from '../../core/control/config-reload.js';
 import type { ConfigSource } from '../../core/control/config-source.js';
 import type { InstanceControl } from '../../core/control/instance-control.js';
 import { announceReload } from '../../core/control/reload-announcement.js';
+import { followReloads } from '../../core/control/follow-reloads.js';
+import { RELOADABLE_SETTINGS } from '../../core/control/reloadable-settings.js';
 import { ConfigError } from '../../core/config.js';
 import type { CoreContext } from '../../core/context.js';
 import { ValidationError } from '../../core/errors.js';
@@ -85,7 +87,7 @@ const reloadBody: JsonSchema = {
 const names: JsonSchema = { type: 'array', items: { type: 'string' } };
 const reloadAnswer: JsonSchema = {
   type: 'object',
-  required: ['status', 'reloaded', 'changed', 'needs_restart', 'timestamp', 'trace_id', 'config_path', 'workers_told'],
+  required: ['status', 'reloaded', 'changed', 'needs_restart', 'timestamp', 'trace_id', 'config_path', 'processes_told'],
   properties: {
     status: { type: 'string', enum: ['reloaded'] },
     reloaded: { type: 'boolean', enum: [true] },
@@ -94,7 +96,7 @@ const reloadAnswer: JsonSchema = {
     timestamp: { type: 'string', format: 'date-time' },
     trace_id: { type: 'string' },
     config_path: { type: 'string', description: 'The settings file read (beside the environment, which wins over it)' },
-    workers_told: { type: 'integer', description: 'Processes that heard the reload announcement (the workers re-read their settings)' },
+    processes_told: { type: 'integer', description: 'Other processes that heard the reload announcement and re-read their settings: the workers and the other API replicas' },
   },
 };
 
@@ -118,6 +120,21 @@ function reloaderFor(deps: UdcControlDeps): ConfigReloader {
   });
 }
 
+/**
+ * A reload asked of another API replica reaches this one too: it reads its own settings again
+ * and applies them as if asked itself. Its subscription ends with the API's Redis connection.
+ */
+function listenAsReplica(ctx: CoreContext, reloader: ConfigReloader): { listening: boolean } {
+  const state = { listening: false };
+  const subscriber = ctx.redis.duplicate();
+  subscriber.on('error', () => undefined);
+  ctx.redis.once('end', () => subscriber.disconnect());
+  followReloads(subscriber, ctx.keys, ctx.logger, reloader)
+    .then(() => (state.listening = true))
+    .catch((err: Error) => ctx.logger.warn('this API replica will not hear reloads asked of other replicas', { error: err.message }));
+  return state;
+}
+
 export function udcControlRouter(deps: UdcControlDeps): express.Router {
   return detailRouter(CONTROL_PATH, deps.guards, deps.ctx.logger, (router) => fillControlRouter(router, deps));
 }
@@ -125,6 +142,7 @@ export function udcControlRouter(deps: UdcControlDeps): express.Router {
 function fillControlRouter(router: express.Router, deps: UdcControlDeps): void {
   const { ctx, control } = deps;
   const reloader = reloaderFor(deps);
+  const replica = listenAsReplica(ctx, reloader);
   const route = routeMounter(router, deps.registry, deps.mount);
   const tag = 'udc';
 
@@ -171,8 +189,8 @@ function fillControlRouter(router: express.Router, deps: UdcControlDeps): void {
     description:
       'Reads the settings again (the environment the process started with, and the settings file CONFIG_FILE, default `./.env`, under it) and checks them as a start would. '
       + 'An invalid configuration is refused (422 naming the setting) and the one in force stays. Otherwise the reloadable settings that changed are applied at once '
-      + '(LOG_LEVEL, DROPLET_ID, DROPLET_NAME, DROPLET_STEWARD, DROPLET_ENVIRONMENT, DROPLET_ENDPOINT, RATE_LIMIT_API, RATE_LIMIT_AUTH, RATE_LIMIT_DIGITALOCEAN, RATE_LIMIT_HETZNER, RATE_LIMIT_VULTR, RATE_LIMIT_UPCLOUD, FORCE_CANCEL_GRACE_MS) '
-      + 'and listed in `changed`; other changed settings are listed in `needs_restart`. The workers are told over Redis and reload too. `config_path`, when sent, must name the settings file itself.',
+      + `(${RELOADABLE_SETTINGS.join(', ')}) `
+      + 'and listed in `changed`; other changed settings are listed in `needs_restart`. The workers and the other API replicas are told over Redis and reload too. `config_path`, when sent, must name the settings file itself.',
     permission: 'system_control', body: reloadBody, bodyOptional: true,
     responses: { 200: { description: 'Reloaded', schema: reloadAnswer }, ...errors },
     handler: async ({ body, traceId, actor }) => {
@@ -192,7 +210,7 @@ function fillControlRouter(router: express.Router, deps: UdcControlDeps): void {
         throw new ValidationError([{ field: 'config_path', problem: `could not be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
       }
       ctx.logger.info('configuration reloaded', { changed: outcome.changed, needs_restart: outcome.needsRestart, requested_by: actor.username, trace_id: traceId });
-      const told = await announceReload(ctx.redis, ctx.keys, actor.username, traceId).catch((err: Error) => {
+      const heard = await announceReload(ctx.redis, ctx.keys, actor.username, traceId).catch((err: Error) => {
         ctx.logger.warn('could not tell the workers of the reload; they keep their settings until their next reload or restart', { error: err.message, trace_id: traceId });
         return 0;
       });
@@ -206,7 +224,8 @@ function fillControlRouter(router: express.Router, deps: UdcControlDeps): void {
           timestamp: new Date().toISOString(),
           trace_id: traceId,
           config_path: reloader.file,
-          workers_told: told,
+          // This replica's own subscription heard it too (and ignored it: it has reloaded).
+          processes_told: Math.max(0, heard - (replica.listening ? 1 : 0)),
         },
       };
     },

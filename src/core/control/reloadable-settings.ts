@@ -23,6 +23,8 @@ const APPLY: Record<string, (live: Config, next: Config) => void> = {
   ...providerLimit('RATE_LIMIT_VULTR', 'vultr'),
   ...providerLimit('RATE_LIMIT_UPCLOUD', 'upcloud'),
   FORCE_CANCEL_GRACE_MS: (live, next) => void (live.forceCancelGraceMs = next.forceCancelGraceMs),
+  // Rotating the scraper's token needs no restart; the old one stops working at once.
+  METRICS_TOKEN: (live, next) => void (live.metricsToken = next.metricsToken),
 };
 
 function providerLimit(setting: string, provider: ProviderName): Record<string, (live: Config, next: Config) => void> {
