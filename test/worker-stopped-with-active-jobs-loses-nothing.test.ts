@@ -119,9 +119,9 @@ describe('a worker stopped with active jobs, Redis up, loses nothing and repeats
     assert.equal(first!.child.exitCode, 1, first!.logs.slice(-10).join('\n'));
     assert.ok(took >= DEADLINE_MS - 50 && took < DEADLINE_MS + 1000, `it stopped at its deadline: ${took} ms`);
     assert.equal(activeWhenStopping(first!), 3, 'the two creates and the reboot were in hand');
-    assert.match(messages(first!).at(-1)!, /^worker-1 stopped at its deadline \(SHUTDOWN_TIMEOUT_MS=3000\) after \d+ ms: 3 active jobs cut short and handed back: another worker takes them over at once$/);
+    assert.match(messages(first!).at(-1)!, /^worker-1 stopped at its deadline \(SHUTDOWN_TIMEOUT_MS=3000\) after \d+ ms: 3 active jobs cut short and handed back: another worker takes them over once this process is gone \(WORKER_LOCK_MS\)$/);
 
-    // Handed back: each is pending again with its job waiting, for the next worker at once.
+    // Handed back: each is pending again with its job waiting, for the next worker once the run leases lapse.
     for (const op of [...s.inHand, s.reboot]) assert.equal((await sys.request<Operation>('GET', `/v1/operations/${op.id}`)).body.status, 'pending', `${op.id} was handed back`);
     const second = await sys.startWorker();
     const done = await assertNothingLostNothingRepeated(sys, s);

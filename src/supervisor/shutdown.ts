@@ -24,7 +24,7 @@ export interface StopWithinOptions {
   cutShort?: () => string;
   /**
    * At the deadline or on a second signal, before exiting: gives the work still in hand back
-   * (a worker's jobs, pending again for another worker at once) and says what it did. Given at
+   * (a worker's jobs, pending again for another worker once this process is gone) and says what it did. Given at
    * most HAND_BACK_MS; past that, should it fail, or when it says nothing, `cutShort` speaks.
    */
   handBack?: () => Promise<string | undefined>;

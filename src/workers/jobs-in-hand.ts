@@ -37,10 +37,12 @@ export class JobsInHand {
 
   /**
    * Gives every job in hand back: its operation to `pending` (provider queues) and the job
-   * itself from active to waiting, releasing its lock and the operation's run lease, so another
-   * worker takes it at once rather than after WORKER_LOCK_MS. Meant for the moment just before
-   * the process exits: the runs still going here are cut short by that exit, as by a crash, and
-   * their markers keep a provider call already made from being made again.
+   * itself from active to waiting, releasing its BullMQ lock, so no operation stays `running`
+   * with nobody on it and no stalled-job check is needed to find it. Meant for the moment just
+   * before the process exits: the runs still going here are cut short by that exit, as by a
+   * crash. The operation's run lease is kept: it fences the next run until this process is
+   * gone and the lease has lapsed, and the markers keep a provider call already made from
+   * being made again.
    */
   async handBack(ctx: CoreContext, reason: string): Promise<HandBackReport> {
     const report: HandBackReport = { operations: 0, others: 0, failed: 0 };
@@ -50,8 +52,9 @@ export class JobsInHand {
           const isOperation = job.queueName !== WORKFLOWS_QUEUE && typeof (job.data as Partial<OperationJobData>)?.operationId === 'string';
           const id = isOperation ? (job.data as OperationJobData).operationId : null;
           const handed = id !== null && (await handBackOperation(ctx.store, ctx.redis, ctx.keys, ctx.logger, id, reason));
-          // The run lease goes with it; without this the next run would wait for it to lapse.
-          if (id !== null) await ctx.redis.del(ctx.keys.lock(`run:${id}`));
+          // The run lease stays: this run goes on until the process exits and may still send a
+          // provider request, so the next run must not start before the lease lapses after the
+          // exit (WORKER_LOCK_MS); the one that takes the job meanwhile waits for it (run-operation.ts).
           await job.moveToWait(token);
           if (handed) report.operations++;
           else report.others++;

@@ -33,7 +33,8 @@ const logger = createLogger(name, config.logLevel, { redisLog: logListOf(config,
 await startTelemetry(config.telemetry, 'worker', VERSION);
 // SIGTERM/SIGINT: take no more jobs, let the active ones finish for up to SHUTDOWN_TIMEOUT_MS,
 // then give back the ones still running (pending again, their jobs waiting: another worker takes
-// them at once and resumes from their markers) and exit; a second signal means now.
+// them once this process is gone and their run leases lapse, and resumes from their markers) and
+// exit; a second signal means now.
 // Set up before anything connects, so a stop while starting (a Redis that never answers) has its deadline too.
 let running: RunningWorker | null = null;
 let heartbeat: Heartbeat | null = null;
@@ -69,7 +70,7 @@ stopWithin({
     await closeRedis(budgetRedis);
     return note;
   },
-  // At the deadline: the jobs still running are given back (pending again, their jobs waiting) so another worker takes them at once.
+  // At the deadline: the jobs still running are given back (pending again, their jobs waiting); another worker takes them once their run leases lapse after this exit.
   handBack: async () => {
     const active = running?.activeJobs() ?? 0;
     // Without Redis nothing can be given back: the jobs are taken over once their locks expire.
@@ -80,7 +81,7 @@ stopWithin({
     await handBackParked(running.ctx);
     if (active === 0) return undefined;
     const back = given.operations + given.others;
-    const jobs = `${active} active job${active === 1 ? '' : 's'} cut short and handed back: another worker takes ${back === 1 ? 'it' : 'them'} over at once`;
+    const jobs = `${active} active job${active === 1 ? '' : 's'} cut short and handed back: another worker takes ${back === 1 ? 'it' : 'them'} over once this process is gone (WORKER_LOCK_MS)`;
     return given.failed > 0 ? `${jobs} (${given.failed} could not be handed back: another worker takes ${given.failed === 1 ? 'it' : 'them'} over once ${given.failed === 1 ? 'its lock expires' : 'their locks expire'})` : jobs;
   },
   cutShort: () => {
