@@ -29,6 +29,14 @@
  *                           submits/s with Redis at appendfsync always ÷ everysec
  *   BENCH_DURABILITY_DIR    where that phase's append-only files go (default the system's
  *                           temporary directory; put it on the disk Redis will use)
+ *   BENCH_FOOTPRINT_N       finished operations the footprint phase (footprint-phase.ts) fills a
+ *                           fresh Redis with, judged as bytes per operation ≤ 1024 (default
+ *                           100000, under a minute; 0 skips it)
+ *   BENCH_ONLY=footprint    run only the footprint phase
+ *   BENCH_LIST_N            operations the listing phase (listing-phase.ts) fills a fresh Redis
+ *                           with through the store before it times filtered pages, judged as
+ *                           list p99 < 10 ms (default 1000000, a few minutes; 0 skips it)
+ *   BENCH_ONLY=listing      run only the listing phase
  */
 import { formatCpuUse } from './cpu-meter.js';
 import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
@@ -37,6 +45,8 @@ import { newEngineEnv, startApi, startSandbox } from './engine.js';
 import { comparePoll, compareSubmit, type HttpComparison } from './http-phases.js';
 import { capacityRows, measureCapacity } from './capacity-phases.js';
 import { measureDurability } from './durability-phase.js';
+import { measureFootprint, type FootprintFigures } from './footprint-phase.js';
+import { measureListing, type ListingFigures } from './listing-phase.js';
 import { formatTable, mebibytes, passes, staysUnder, type InfoRow, type RatioRow } from './report.js';
 import { freePort, startRedis, type BenchRedis } from './redis-server.js';
 import { loadSettings, type BenchSettings } from './settings.js';
@@ -46,6 +56,18 @@ const log = (message: string): void => void process.stderr.write(`bench: ${messa
 async function runBench(): Promise<boolean> {
   const settings = loadSettings();
   const nodeArgs = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [];
+  const footprint: FootprintFigures =
+    settings.footprintCount > 0 && (settings.only === null || settings.only === 'footprint') ? await measureFootprint(settings.footprintCount) : { ceilings: [], info: [] };
+  const listing: ListingFigures =
+    settings.listCount > 0 && (settings.only === null || settings.only === 'listing') ? await measureListing(settings.listCount) : { ceilings: [], info: [] };
+  if (settings.only === 'listing') {
+    process.stdout.write(`\n${formatTable([], listing.info, listing.ceilings)}\n`);
+    return listing.ceilings.every(staysUnder);
+  }
+  if (settings.only === 'footprint') {
+    process.stdout.write(`\n${formatTable([], footprint.info, footprint.ceilings)}\n`);
+    return footprint.ceilings.every(staysUnder);
+  }
   if (settings.only === 'durability') {
     const durability = await measureDurability(settings, nodeArgs);
     process.stdout.write(`\n${formatTable(durability.rows, durability.info)}\n`);
@@ -57,8 +79,9 @@ async function runBench(): Promise<boolean> {
   // The capacity phases reuse the engine's Redis (flushed per batch) and start their own sandbox.
   const capacity = capacityRows(await measureCapacity(throughput.engineRedis, settings.capacity, nodeArgs), settings.capacity);
   const rows = [...throughput.rows, ...durability.rows];
-  process.stdout.write(`\n${formatTable(rows, [...throughput.info, ...durability.info, ...capacity.info], capacity.ceilings)}\n`);
-  return rows.every(passes) && capacity.ceilings.every(staysUnder);
+  const ceilings = [...capacity.ceilings, ...footprint.ceilings, ...listing.ceilings];
+  process.stdout.write(`\n${formatTable(rows, [...throughput.info, ...durability.info, ...capacity.info, ...footprint.info, ...listing.info], ceilings)}\n`);
+  return rows.every(passes) && ceilings.every(staysUnder);
 }
 
 /** The engine ÷ baseline phases: submit, poll and end-to-end throughput. */

@@ -25,7 +25,11 @@ export interface BenchSettings {
   /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), if anywhere. */
   cpuProfileDir: string | null;
   /** Only these phases; null runs all of them. */
-  only: 'capacity' | 'durability' | null;
+  only: 'capacity' | 'durability' | 'footprint' | 'listing' | null;
+  /** Finished operations the footprint phase fills a fresh Redis with (0 skips it). */
+  footprintCount: number;
+  /** Operations the listing phase fills a fresh Redis with before it reads filtered pages (0 skips it). */
+  listCount: number;
   capacity: CapacitySettings;
   durability: DurabilitySettings;
 }
@@ -77,7 +81,7 @@ function clusterNodes(): number {
 function onlyPhases(): BenchSettings['only'] {
   const raw = process.env.BENCH_ONLY?.trim();
   if (!raw) return null;
-  if (raw !== 'capacity' && raw !== 'durability') throw new Error(`BENCH_ONLY must be 'capacity' or 'durability' (or unset for every phase), got '${raw}'`);
+  if (raw !== 'capacity' && raw !== 'durability' && raw !== 'footprint' && raw !== 'listing') throw new Error(`BENCH_ONLY must be 'capacity', 'durability', 'footprint' or 'listing' (or unset for every phase), got '${raw}'`);
   return raw;
 }
 
@@ -98,6 +102,8 @@ export function loadSettings(): BenchSettings {
     pollIds: 100,
     cpuProfileDir: process.env.BENCH_CPU_PROF_DIR?.trim() || null,
     only: onlyPhases(),
+    footprintCount: nonNegativeInt('BENCH_FOOTPRINT_N', 100_000),
+    listCount: nonNegativeInt('BENCH_LIST_N', 1_000_000),
     capacity: {
       count: positiveInt('BENCH_CAPACITY_N', 200),
       bootS: positiveInt('BENCH_CAPACITY_BOOT_S', 20),

@@ -1,5 +1,5 @@
 /**
- * The whole system in one command: Redis (unless REDIS_URL is set), the sandbox cloud (when
+ * The whole system in one command: Redis (unless REDIS_URL or REDIS_SENTINELS is set), the sandbox cloud (when
  * no provider credentials are configured), the API and two workers. Ctrl-C or SIGTERM stops
  * them in order: API and workers first (letting active jobs finish), then the sandbox, then Redis.
  * Each has SHUTDOWN_TIMEOUT_MS to stop and is killed if it has not a little after; this
@@ -126,7 +126,11 @@ const stopBegun = () => stopping !== null;
 
 started = (async () => {
   let redisUrl = config.redisUrl;
-  if (redisUrl === null) {
+  if (config.redisSentinel !== null) {
+    // The children read REDIS_SENTINELS themselves and follow whichever primary the sentinels name.
+    const sentinels = config.redisSentinel.sentinels.map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`));
+    say(`redis: the primary sentinels ${sentinels.join(', ')} name for '${config.redisSentinel.masterName}'`);
+  } else if (redisUrl === null) {
     redis = await startManagedRedis(config.dataDir, config.managedRedisPort, config.managedRedisFsync, managedRedisPassword(secrets));
     // The URL with the password goes to the children's environment only; what is shown has none.
     redisUrl = redis.url;
@@ -136,7 +140,7 @@ started = (async () => {
 
   // The children find the same data directory (and so the same secret key) whatever their
   // working directory, and stop within the same deadline this process waits for.
-  const env: Record<string, string> = { REDIS_URL: redisUrl, DATA_DIR: resolve(config.dataDir), SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs) };
+  const env: Record<string, string> = { ...(redisUrl !== null ? { REDIS_URL: redisUrl } : {}), DATA_DIR: resolve(config.dataDir), SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs) };
   // The children read the same settings file this process read, wherever their working directory.
   if (existsSync(config.configFile)) env.CONFIG_FILE = config.configFile;
   if (configuredProviders(config).length === 0) {

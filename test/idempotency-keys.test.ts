@@ -215,8 +215,9 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; responses: Record<string, unknown> }>>)) {
       for (const [method, op] of Object.entries(methods)) {
         const has = (op.parameters ?? []).some((p) => p.name === 'Idempotency-Key' && p.in === 'header');
-        // Not where the answer or the request is a secret that must not be kept: tokens, API keys, passwords, console access, a new webhook's secret.
-        const secretAnswer = path.startsWith('/v1/auth/') || path.startsWith('/v1/api-keys') || path.endsWith('/password') || path.endsWith('/console') || (method === 'post' && path.endsWith('/webhooks'));
+        // Not where the answer or the request is a secret that must not be kept: tokens, API keys, passwords, console access, a webhook's secret (answered on create, sent on a change).
+        const webhookSecret = (method === 'post' && path.endsWith('/webhooks')) || (method === 'patch' && path.endsWith('/webhooks/{id}'));
+        const secretAnswer = path.startsWith('/v1/auth/') || path.startsWith('/v1/api-keys') || path.endsWith('/password') || path.endsWith('/console') || webhookSecret;
         const expected = method !== 'get' && path.startsWith('/v1/') && !secretAnswer;
         assert.equal(has, expected, `${method} ${path}`);
         if (has) {

@@ -10,6 +10,7 @@ import { AuditLog } from '../core/audit.js';
 import type { Config } from '../core/config.js';
 import { closeCoreContext, createCoreContext, type CoreContext } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
+import type { RedisAddress } from '../core/redis.js';
 import { VERSION } from '../core/version.js';
 import { createApp } from './app.js';
 import { ProcessInstanceControl } from './instance-control.js';
@@ -43,7 +44,7 @@ export interface RunningApi {
  */
 export async function startApi(
   config: Config,
-  redisUrl: string,
+  redisUrl: RedisAddress,
   logger: Logger,
   announceAdminPassword: (password: string) => void,
   options: StartApiOptions = {},

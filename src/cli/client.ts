@@ -8,6 +8,11 @@ export const DEFAULT_URL = 'http://localhost:8083';
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
+/** Requests one listing may make to fill a short page (see ApiClient.list). */
+const MAX_FILL_REQUESTS = 20;
+/** The page size list endpoints answer without `limit` (pageQuery in src/api/schemas/common.ts). */
+const DEFAULT_PAGE = 50;
+
 export interface Reply<T = any> {
   status: number;
   body: T;
@@ -228,15 +233,23 @@ export class ApiClient {
     return this.request<T>('GET', path, { query });
   }
 
-  /** A list endpoint: one page, or every page when `all` (following `X-Next-Cursor`). */
+  /**
+   * A list endpoint: one page, or every page when `all` (following `X-Next-Cursor`). A page the
+   * API answers short but with a cursor (a rare filter's page stops at the API's scan budget) is
+   * filled up from the pages after it, a bounded number of them, so `--limit` still shows as many
+   * as there are.
+   */
   async list<T = any>(path: string, query: Query, all: boolean): Promise<T[]> {
     const items: T[] = [];
+    // Without --limit, the API's default page.
+    const limit = typeof query.limit === 'number' ? query.limit : DEFAULT_PAGE;
     let cursor: string | undefined;
-    for (;;) {
-      const reply = await this.get<T[]>(path, { ...query, cursor });
+    for (let requests = 1; ; requests++) {
+      const reply = await this.get<T[]>(path, { ...query, ...(all ? {} : { limit: limit - items.length }), cursor });
       items.push(...(Array.isArray(reply.body) ? reply.body : []));
       cursor = reply.headers.get('x-next-cursor') ?? undefined;
-      if (!all || !cursor) return items;
+      if (!cursor) return items;
+      if (!all && (items.length >= limit || requests >= MAX_FILL_REQUESTS)) return items;
     }
   }
 

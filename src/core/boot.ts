@@ -1,5 +1,6 @@
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, configFileSetting, loadConfig, type Config } from './config.js';
+import { redisAddressOf, type RedisAddress } from './redis.js';
 
 /** The environment this process was started with, before a settings file was read into it. */
 let started: Record<string, string | undefined> | null = null;
@@ -28,10 +29,12 @@ export function bootConfig(processName: string): Config {
   }
 }
 
-export function requireRedisUrl(config: Config, processName: string): string {
-  if (config.redisUrl === null) {
-    process.stderr.write(`${processName}: configuration: REDIS_URL is required (the start command sets it for the processes it runs)\n`);
+/** Where this process finds Redis: REDIS_SENTINELS when set, else REDIS_URL; stops the process when neither is. */
+export function requireRedisUrl(config: Config, processName: string): RedisAddress {
+  const address = redisAddressOf(config);
+  if (address === null) {
+    process.stderr.write(`${processName}: configuration: REDIS_URL or REDIS_SENTINELS is required (the start command sets REDIS_URL for the processes it runs)\n`);
     process.exit(78);
   }
-  return config.redisUrl;
+  return address;
 }

@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ProviderName } from '../providers/types.js';
 import { parseMeshPeers, type MeshPeer } from './udc/peers.js';
+import { redisSentinelSettings, type RedisSentinelSettings } from './redis-sentinel-settings.js';
+import { DEFAULT_LIST_SCAN_BUDGET } from './operations/list-script.js';
 
 export interface ConfiguredUser {
   username: string;
@@ -38,8 +40,13 @@ export interface Config {
   /** API listen port and host. */
   port: number;
   host: string;
-  /** Redis the system uses; null when the start command should run its own `redis-server`. */
+  /** Redis the system uses; null when the start command should run its own `redis-server` (or `redisSentinel` is set). */
   redisUrl: string | null;
+  /**
+   * REDIS_SENTINELS and companions: a Sentinel-managed primary, asked for at every (re)connect
+   * so a failover is followed. Null when unset; never together with `redisUrl`.
+   */
+  redisSentinel: RedisSentinelSettings | null;
   /** Port of the managed `redis-server` when `redisUrl` is null. */
   managedRedisPort: number;
   /**
@@ -121,6 +128,14 @@ export interface Config {
   catalogTtlSeconds: number;
   /** How long an Idempotency-Key and the answer it replays are kept. */
   idempotencyTtlSeconds: number;
+  /**
+   * How many index entries one page of `GET /v1/operations` may read at most
+   * (OPERATIONS_LIST_SCAN_BUDGET): bounds a page's work in Redis whatever the filters; a page
+   * under a rare filter may come back short with a `next` cursor.
+   */
+  operationsListScanBudget: number;
+  /** How long finished operations and the events stream are kept, and what is archived first (see core/retention/). */
+  retention: RetentionSettings;
   /** Run the sandbox cloud when no provider credentials are configured (start command only). */
   sandbox: { port: number };
   /** How the workers reach servers to run task service scripts. */
@@ -398,6 +413,55 @@ function outboxSettings(env: Env): OutboxSettings {
   };
 }
 
+export interface RetentionSettings {
+  /**
+   * OPERATION_RETENTION (`30d`, `12h`, `90m`, `45s`; `off` keeps everything): how long a
+   * finished operation is kept whole before the retention job removes it with its indexes,
+   * events and logs. 30 days by default, AIP-151's rule of thumb for finished operations.
+   */
+  operationsMs: number | null;
+  /** EVENTS_RETENTION: the events stream is trimmed by age to this (default: OPERATION_RETENTION); null keeps only the count cap. */
+  eventsMs: number | null;
+  /** OPERATION_ARCHIVE: append each operation to `<DATA_DIR>/archive/operations-YYYY-MM-DD.ndjson.gz` before removing it. */
+  archive: boolean;
+  /** RETENTION_INTERVAL_MS: how often the retention job runs (one run at a time across every worker). */
+  intervalMs: number;
+  /**
+   * RETENTION_CLOCK_OFFSET_MS: added to the clock the retention job reads, for tests and
+   * drills (what the job would remove some days from now); 0 in production.
+   */
+  clockOffsetMs: number;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `off`, or a whole number and a unit (s, m, h, d), at least one second and at most ten years. */
+function durationOrOff(env: Env, name: string, fallback: string | null): number | null {
+  const raw = str(env, name) ?? fallback;
+  if (raw === null || /^off$/i.test(raw)) return null;
+  const match = /^(\d+)\s*([smhd])$/.exec(raw);
+  if (!match) throw new ConfigError(name, `must be a duration such as 30d, 12h or 90m, or off; got '${raw}'`);
+  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
+  if (ms < 1000 || ms > 3650 * 86_400_000) throw new ConfigError(name, `must be between 1s and 3650d, got '${raw}'`);
+  return ms;
+}
+
+function retentionSettings(env: Env): RetentionSettings {
+  const operationsMs = durationOrOff(env, 'OPERATION_RETENTION', '30d');
+  const eventsMs = str(env, 'EVENTS_RETENTION') === null ? operationsMs : durationOrOff(env, 'EVENTS_RETENTION', null);
+  // Events are a finished operation's history: trimming them later than the operation goes keeps nothing of use.
+  if (eventsMs !== null && operationsMs !== null && eventsMs > operationsMs) {
+    throw new ConfigError('EVENTS_RETENTION', 'must not be longer than OPERATION_RETENTION (the events of a removed operation go with it)');
+  }
+  return {
+    operationsMs,
+    eventsMs,
+    archive: flag(env, 'OPERATION_ARCHIVE', false),
+    intervalMs: int(env, 'RETENTION_INTERVAL_MS', 300_000, 200, 86_400_000),
+    clockOffsetMs: int(env, 'RETENTION_CLOCK_OFFSET_MS', 0, 0, 3650 * 86_400_000),
+  };
+}
+
 function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = str(env, name);
   if (raw === null) return fallback;
@@ -459,6 +523,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'PORT', 8083, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
     redisUrl: url(env, 'REDIS_URL', null),
+    redisSentinel: redisSentinelSettings(env, url(env, 'REDIS_URL', null)),
     managedRedisPort: int(env, 'MANAGED_REDIS_PORT', 6390, 1, 65535),
     managedRedisFsync: oneOf(env, 'MANAGED_REDIS_FSYNC', MANAGED_REDIS_FSYNC_POLICIES, 'always'),
     dataDir: str(env, 'DATA_DIR') ?? './var',
@@ -506,6 +571,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30000, 0, 3600000),
     catalogTtlSeconds: int(env, 'CATALOG_TTL_SECONDS', 3600, 1, 7 * 86400),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 30 * 86400),
+    operationsListScanBudget: int(env, 'OPERATIONS_LIST_SCAN_BUDGET', DEFAULT_LIST_SCAN_BUDGET, 201, 100_000),
+    retention: retentionSettings(env),
     sandbox: { port: int(env, 'SANDBOX_PORT', 8090, 0, 65535) },
     ssh: sshSettings(env),
     apiLimits: apiLimitSettings(env),

@@ -6,7 +6,7 @@ import { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import { OperationStore } from './operations/store.js';
 import { OperationQueues } from './queue.js';
-import { connectRedis } from './redis.js';
+import { connectRedis, type RedisAddress } from './redis.js';
 import { secretBox } from './secrets/secret-key.js';
 import { ServerInventory } from './servers/inventory.js';
 import { WorkspaceStore } from './workspaces/store.js';
@@ -26,6 +26,12 @@ export interface CoreContext {
    * `catalogFor`, which also hands it the adapters it may read with.
    */
   catalog?: Catalog;
+  /**
+   * What was made beside this context and ends with it (a pub/sub subscriber, a sampler), run
+   * by closeCoreContext. Not tied to the connection's 'end' event: ioredis emits none when a
+   * connection waiting to reconnect to a Redis that is gone is disconnected.
+   */
+  closers: Array<() => void>;
 }
 
 /**
@@ -38,7 +44,7 @@ export function catalogFor(ctx: CoreContext, providers: Iterable<Provider> | Map
   return ctx.catalog;
 }
 
-export function createCoreContext(config: Config, redisUrl: string, logger: Logger, name: string): CoreContext {
+export function createCoreContext(config: Config, redisUrl: RedisAddress, logger: Logger, name: string): CoreContext {
   // The engine's secret key, loaded (or made) at the start of every process: a bad one stops it here, naming its setting.
   const secrets = secretBox(config);
   const redis = connectRedis(redisUrl, name);
@@ -48,11 +54,12 @@ export function createCoreContext(config: Config, redisUrl: string, logger: Logg
     redis,
     keys,
     // Sealed inputs (user_data) are kept encrypted.
-    store: new OperationStore(redis, keys, secrets),
+    store: new OperationStore(redis, keys, secrets, config.operationsListScanBudget),
     inventory: new ServerInventory(redis, keys),
     workspaces: new WorkspaceStore(redis, keys),
     queues: new OperationQueues(redis, keys),
     logger,
+    closers: [],
   };
 }
 
@@ -66,6 +73,7 @@ const CLOSE_DEADLINE_MS = 2000;
  * dropped instead, so a process can always stop.
  */
 export async function closeCoreContext(ctx: CoreContext): Promise<void> {
+  for (const close of ctx.closers.splice(0)) close();
   let done = false;
   const graceful = (async () => {
     if (ctx.redis.status === 'ready') {
@@ -84,4 +92,7 @@ export async function closeCoreContext(ctx: CoreContext): Promise<void> {
     }
     await Promise.race([graceful, new Promise((r) => setTimeout(r, 50))]);
   }
+  // Redis gone before the close began: nothing graceful was tried, and a connection left
+  // reconnecting would keep the process alive (and whatever follows its 'end' waiting).
+  if (ctx.redis.status !== 'end') ctx.redis.disconnect();
 }

@@ -15,6 +15,23 @@ export class Keys {
   operationSeq(): string {
     return `${this.prefix}:ops:seq`;
   }
+  /**
+   * Operations per type × status (`t|<type>|<status>`) and per workspace × status
+   * (`w|<workspace>|<status>`), kept by the scripts that create, move and remove operations so
+   * a count is one read; `base`/`backfilled` say how far older operations are counted (see
+   * operations/counts.ts).
+   */
+  operationCounts(): string {
+    return `${this.prefix}:ops:counts`;
+  }
+  /** Finished top-level operations (workflow steps go with their workflow), scored by when they finished (epoch ms): what the retention job walks. */
+  operationsFinished(): string {
+    return `${this.prefix}:ops:finished`;
+  }
+  /** How far the one-time entry of older finished operations into that index has got, per status (see retention/backfill.ts). */
+  operationsFinishedBackfill(): string {
+    return `${this.prefix}:ops:finished:backfill`;
+  }
   events(): string {
     return `${this.prefix}:events`;
   }

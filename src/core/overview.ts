@@ -11,6 +11,7 @@ import { configuredProviders } from './config.js';
 import type { CoreContext } from './context.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeats.js';
 import { OPERATION_STATUSES, type OperationStatus } from './operations/model.js';
+import { readOperationCounts } from './operations/counts.js';
 import { WORKFLOWS_QUEUE } from './queue.js';
 import { budgetKeyBase, budgetModel, providerAccountId } from './rate-budget/index.js';
 import { countedSpanMs } from './rate-budget/model.js';
@@ -85,6 +86,16 @@ export function finishedCounterKey(prefix: string, minute: string): string {
 }
 
 async function counts(ctx: CoreContext, workspaces: string[] | null): Promise<Overview['counts']> {
+  // A caller's own workspaces: the counters the operation scripts keep (one read); intersecting the indexes only until they are backfilled.
+  const counted = workspaces === null ? null : await readOperationCounts(ctx.redis, ctx.keys, workspaces.map((ws) => `w|${ws}`));
+  if (counted) {
+    const result = { total: 0 } as Overview['counts'];
+    for (const s of OPERATION_STATUSES) {
+      result[s] = [...counted.values()].reduce((sum, row) => sum + row[s], 0);
+      result.total += result[s];
+    }
+    return result;
+  }
   const pipeline = ctx.redis.pipeline();
   if (workspaces === null) {
     for (const s of OPERATION_STATUSES) pipeline.zcard(ctx.keys.operationIndex('status', s));

@@ -85,7 +85,10 @@ export function operationJobOptions(config: Config, operationId: string): JobsOp
     jobId: operationId,
     attempts: config.worker.attempts,
     backoff: { type: 'exponential', delay: config.worker.backoffDelayMs, jitter: 0.5 },
-    removeOnComplete: { age: 24 * 3600, count: 10000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    // The operation record is what counts once a job has ended (its result, error and history
+    // are there): a finished job (about 1.5 KB each) is kept only briefly, for an operator looking
+    // at the queue, and a bounded number of them, so a busy hour cannot fill Redis with them.
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600, count: 1000 },
   };
 }

@@ -2,11 +2,11 @@ import type { Redis } from 'ioredis';
 import Transport from 'winston-transport';
 import type { Config } from './config.js';
 import { Keys } from './keys.js';
-import { connectRedis } from './redis.js';
+import { connectRedis, type RedisAddress } from './redis.js';
 
 /** Where the newest log records go and how many are kept. */
 export interface RedisLogOptions {
-  redisUrl: string;
+  redisUrl: RedisAddress;
   /** The capped list (Keys.udcLogs()). */
   key: string;
   /** UDC_LOG_ENTRIES. */
@@ -158,6 +158,6 @@ function safeJson(value: unknown): string | null {
 }
 
 /** The log list of the engine `config` describes, for `createLogger`'s `redisLog` option. */
-export function logListOf(config: Config, redisUrl: string): RedisLogOptions {
+export function logListOf(config: Config, redisUrl: RedisAddress): RedisLogOptions {
   return { redisUrl, key: new Keys(config.keyPrefix).udcLogs(), cap: config.udcLogEntries, dropletId: config.droplet.id };
 }

@@ -1,17 +1,55 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
+import type { RedisSentinelSettings } from './redis-sentinel-settings.js';
 
 /**
- * Connections to the engine's Redis. BullMQ needs `maxRetriesPerRequest: null` on the
- * connections its workers block on; the same setting keeps our own commands waiting through
- * a Redis restart instead of failing an accepted request half-way.
+ * Where the engine's Redis is: a URL (REDIS_URL, or the managed Redis the start command runs),
+ * or the sentinels that name the current primary (REDIS_SENTINELS).
  */
-export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export type RedisAddress = string | RedisSentinelSettings;
+
+/** How long a sentinel may take to name the primary before the next one is asked. */
+const SENTINEL_COMMAND_TIMEOUT_MS = 2000;
+
+/**
+ * The connection options for an address: the one place the configuration becomes ioredis
+ * options, so every connection (and every BullMQ connection duplicated from one) finds Redis
+ * the same way.
+ */
+export function redisOptions(address: RedisAddress, name: string): RedisOptions {
+  const common: RedisOptions = {
     connectionName: name,
+    // BullMQ needs this on the connections its workers block on; the same setting keeps our
+    // own commands waiting through a Redis restart or a failover instead of failing an
+    // accepted request half-way.
     maxRetriesPerRequest: null,
+    // Also where ioredis checks, in sentinel mode, that the node it reached is the primary.
     enableReadyCheck: true,
-    ...extra,
-  });
+  };
+  if (typeof address === 'string') return common;
+  return {
+    ...common,
+    sentinels: address.sentinels.map(({ host, port }) => ({ host, port })),
+    name: address.masterName,
+    role: 'master',
+    ...(address.sentinelPassword !== null ? { sentinelPassword: address.sentinelPassword } : {}),
+    ...(address.password !== null ? { password: address.password } : {}),
+    // A sentinel that is down or unreachable must not hold up finding the primary: the next one is asked.
+    sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
+    // No `failoverDetector`: its sentinel subscriptions (one set per connection) report a
+    // sentinel that is down as unhandled errors on stderr. A failover reaches us anyway: the
+    // sentinels send CLIENT KILL to a node they turn into a replica, and writes to it answer READONLY.
+
+    // A node demoted to replica answers writes with READONLY: reconnect (asking the sentinels
+    // again) and send the command once more, to the primary they name now.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
+}
+
+/** A connection to the engine's Redis (see redisOptions). */
+export function connectRedis(address: RedisAddress, name: string, extra: RedisOptions = {}): Redis {
+  const options = { ...redisOptions(address, name), ...extra };
+  return typeof address === 'string' ? new Redis(address, options) : new Redis(options);
 }
 
 export type RedisPing = { ok: true; latencyMs: number } | { ok: false; error: string };
@@ -33,4 +71,9 @@ export async function pingRedis(redis: Redis, timeoutMs: number): Promise<RedisP
     (err: Error): RedisPing => ({ ok: false, error: err.message }),
   );
   return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+}
+
+/** The configured address: the sentinels when REDIS_SENTINELS is set, else REDIS_URL; null when the start command is to run a Redis. */
+export function redisAddressOf(config: Pick<Config, 'redisUrl' | 'redisSentinel'>): RedisAddress | null {
+  return config.redisSentinel ?? config.redisUrl;
 }

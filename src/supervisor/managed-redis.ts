@@ -5,6 +5,7 @@ import type { ManagedRedisFsync } from '../core/config.js';
 import type { SecretBox } from '../core/secrets/secret-box.js';
 import { terminate, type Ended } from './child.js';
 import { redisAnswers } from './redis-ready.js';
+import { redisMemoryArgs } from './redis-tuning.js';
 
 export interface ManagedRedis {
   /** With the password: only for the processes the supervisor starts (in their environment), never printed. */
@@ -57,6 +58,7 @@ export async function startManagedRedis(dataDir: string, port: number, fsync: Ma
       '--daemonize', 'no',
       '--loglevel', 'warning',
       '--logfile', resolve(dir, 'redis.log'),
+      ...redisMemoryArgs(),
     ],
     // stdout only says "Reading config from stdin" before the log file takes over. In its own
     // session, so a Ctrl-C in the terminal does not stop it before the API and workers.

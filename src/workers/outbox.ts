@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { CoreContext } from '../core/context.js';
 import { OUTBOX_QUEUE, outboxQueue, type OutboxJobData } from '../core/outbox/queue.js';
 import { DeliveryStore } from '../core/outbox/store.js';
+import type { RedisAddress } from '../core/redis.js';
 import { secretBox } from '../core/secrets/secret-key.js';
 import { WebhookStore } from '../core/webhooks/store.js';
 import { outboxBackoff, outboxProcessor } from './outbox-processor.js';
@@ -20,7 +21,7 @@ export interface RunningOutbox {
  */
 export async function startOutbox(
   ctx: CoreContext,
-  redisUrl: string,
+  redisUrl: RedisAddress,
   blocking: Redis,
   name: string,
   wrap: (run: (job: Job<OutboxJobData>) => Promise<string>) => (job: Job<OutboxJobData>) => Promise<string>,

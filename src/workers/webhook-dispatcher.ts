@@ -6,7 +6,7 @@ import type { Operation } from '../core/operations/model.js';
 import type { OutboxJobData } from '../core/outbox/queue.js';
 import { enqueueDelivery } from '../core/outbox/queue.js';
 import type { DeliveryStore } from '../core/outbox/store.js';
-import { connectRedis } from '../core/redis.js';
+import { connectRedis, type RedisAddress } from '../core/redis.js';
 import { webhookEventsOf, type WebhookEvent } from '../core/webhooks/events.js';
 import { subscribes, type WebhookSubscription } from '../core/webhooks/model.js';
 import type { WebhookStore } from '../core/webhooks/store.js';
@@ -39,7 +39,7 @@ export class WebhookDispatcher {
 
   constructor(
     private readonly ctx: CoreContext,
-    redisUrl: string,
+    redisUrl: RedisAddress,
     consumerName: string,
     private readonly webhooks: WebhookStore,
     private readonly deliveries: DeliveryStore,

@@ -3,7 +3,7 @@ import type { Config } from '../core/config.js';
 import { closeCoreContext, createCoreContext, type CoreContext } from '../core/context.js';
 import type { Logger } from '../core/logger.js';
 import { operationsQueueName, WORKFLOWS_QUEUE, type OperationJobData } from '../core/queue.js';
-import { connectRedis } from '../core/redis.js';
+import { connectRedis, type RedisAddress } from '../core/redis.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import { listenForCancellations } from './cancellation.js';
 import { listenForLaneTurns } from './lane-wake.js';
@@ -13,6 +13,7 @@ import { runOperation } from './run-operation.js';
 import { runWorkflowJob } from './run-workflow.js';
 import { sweepOnce } from './sweep.js';
 import { reconcileOnce } from './reconcile.js';
+import { retentionJob } from './retention.js';
 import { AccountWatcher } from './waiting/watcher.js';
 import { watcherSpacingMs } from '../core/rate-budget/model.js';
 import { accountIdFor } from '../providers/registry.js';
@@ -50,7 +51,7 @@ export interface RunningWorker {
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed/;
 
 /** One BullMQ worker per configured provider's queue, all in this process; `series` counts what it does (its pushed metrics). */
-export async function startWorker(config: Config, redisUrl: string, logger: Logger, providers: Map<ProviderName, Provider>, series?: EngineProcessSeries): Promise<RunningWorker> {
+export async function startWorker(config: Config, redisUrl: RedisAddress, logger: Logger, providers: Map<ProviderName, Provider>, series?: EngineProcessSeries): Promise<RunningWorker> {
   const ctx = createCoreContext(config, redisUrl, logger, 'worker');
   if (series) ctx.store.observers.push(series.operations);
   const blocking = connectRedis(redisUrl, 'worker-blocking');
@@ -130,9 +131,11 @@ export async function startWorker(config: Config, redisUrl: string, logger: Logg
   maintenance.on('error', (err) => logError('maintenance queue error', err));
   await maintenance.setGlobalConcurrency(1);
   await maintenance.upsertJobScheduler('reconcile', { every: config.worker.reconcileIntervalMs }, { name: 'reconcile', opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  await maintenance.upsertJobScheduler('retention', { every: config.retention.intervalMs }, { name: 'retention', opts: { removeOnComplete: 100, removeOnFail: 100 } });
   const housekeeper = new Worker(
     MAINTENANCE_QUEUE,
     counted(async (job: Job) => {
+      if (job.name === 'retention') return retentionJob(ctx);
       if (job.name !== 'reconcile') return null;
       const report = await reconcileOnce(ctx, providers);
       logger.info('reconciled the inventory', { checked: report.checked, gone: report.gone.length, changed: report.changed.length, errors: report.errors });

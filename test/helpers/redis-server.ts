@@ -5,6 +5,8 @@ import { freePort } from './free-port.js';
 export interface TestRedis {
   url: string;
   child: ChildProcess;
+  /** The settings that point the engine at this Redis; default REDIS_URL = `url`. */
+  env?: Record<string, string>;
   stop(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { startApi, type RunningApi } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
+import { redisAddressOf } from '../../src/core/redis.js';
 import { RecordingControl, type InstanceControl } from '../../src/core/control/instance-control.js';
 import { fixedConfigSource } from '../../src/core/control/config-source.js';
 import type { Operation } from '../../src/core/operations/model.js';
@@ -39,6 +40,8 @@ export interface TestSystemOptions {
   env?: Record<string, string>;
   /** Leave DigitalOcean unconfigured. */
   noProvider?: boolean;
+  /** A Redis the caller started (e.g. a Sentinel-managed one, with its `env`) instead of a throwaway one; stopped with the system. */
+  redis?: TestRedis;
   /** How the in-process API carries out POST /shutdown and /emergency-stop; default: recorded, nothing stops. */
   control?: InstanceControl;
 }
@@ -73,7 +76,7 @@ export class TestSystem {
   ) {}
 
   static async start(opts: TestSystemOptions = {}): Promise<TestSystem> {
-    const redis = await startTestRedis();
+    const redis = opts.redis ?? (await startTestRedis());
     const step = opts.otherDelayMs ?? 100;
     const sandbox = await startSandbox({
       digitalocean: { activeDelayMs: opts.doActiveDelayMs ?? 300, actionDelayMs: opts.doActionDelayMs ?? 200, rateLimit: false },
@@ -83,7 +86,7 @@ export class TestSystem {
     });
     const adminPassword = randomBytes(12).toString('hex');
     const env: Record<string, string> = {
-      REDIS_URL: redis.url,
+      ...(redis.env ?? { REDIS_URL: redis.url }),
       KEY_PREFIX: 't' + randomBytes(4).toString('hex'),
       WORKSPACES: 'default,production,staging,w',
       PORT: '0',
@@ -113,7 +116,7 @@ export class TestSystem {
     };
     const config = loadConfig(env);
     // Inside this test process: a stop asked over the API is recorded, not carried out, and a reload reads these settings.
-    const api = await startApi(config, redis.url, createLogger('api', 'error'), () => undefined, { control: opts.control ?? new RecordingControl(), configSource: fixedConfigSource(env) });
+    const api = await startApi(config, redisAddressOf(config)!, createLogger('api', 'error'), () => undefined, { control: opts.control ?? new RecordingControl(), configSource: fixedConfigSource(env) });
     const system = new TestSystem(redis, sandbox, api, config, env, adminPassword);
     const login = await system.request('POST', '/v1/auth/login', { body: { username: 'admin', password: adminPassword }, auth: false });
     if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);

@@ -44,7 +44,9 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
 
   route({
     method: 'GET', path: '/v1/operations', operationId: 'listOperations', tag: 'operations', summary: 'List operations, newest first, with filters',
-    description: 'Operations of the workspaces you may read, newest first. Each carries `actions`: what may be done with it now (cancel, force_cancel, retry).',
+    description:
+      'Operations of the workspaces you may read, newest first. Each carries `actions`: what may be done with it now (cancel, force_cancel, retry). ' +
+      'A page reads at most OPERATIONS_LIST_SCAN_BUDGET stored operations, so under a filter few match it may hold fewer than `limit` items, even none, and still have a next page: follow the `Link` until there is none.',
     permission: 'operation_read', query: listOperationsQuery,
     responses: { 200: { description: 'One page; the next is in the `Link` header (rel="next") and `X-Next-Cursor`', schema: { type: 'array', items: operationSchema } } },
     handler: async ({ query, path, access }) => {
@@ -138,7 +140,7 @@ export function operationRoutes(route: RouteMounter, ctx: CoreContext, hub: Even
 
   route({
     method: 'GET', path: '/v1/operations/{id}/events', operationId: 'streamOperationEvents', tag: 'operations', summary: "Server-sent events of one operation: its history, then live until it finishes",
-    description: 'A `text/event-stream` of its state changes, progress and cancel requests; it ends after the final state. Resume with `Last-Event-ID`.',
+    description: 'A `text/event-stream` of its state changes, progress and cancel requests; it ends after the final state. Resume with `Last-Event-ID`. Once it has finished its history keeps its state changes and cancel requests; its progress notes stay in its log (`/logs`).',
     permission: 'operation_read', params: operationIdParams, query: operationEventsQuery,
     responses: { 200: { description: 'text/event-stream; `id` is the stream id (resume with Last-Event-ID), `event` the kind, `data` the event' }, 404: { description: 'No such operation', schema: errorRef } },
     handler: async ({ params, query, headers, access }) => {

@@ -128,7 +128,7 @@ function listenAsReplica(ctx: CoreContext, reloader: ConfigReloader): { listenin
   const state = { listening: false };
   const subscriber = ctx.redis.duplicate();
   subscriber.on('error', () => undefined);
-  ctx.redis.once('end', () => subscriber.disconnect());
+  ctx.closers.push(() => subscriber.disconnect());
   followReloads(subscriber, ctx.keys, ctx.logger, reloader)
     .then(() => (state.listening = true))
     .catch((err: Error) => ctx.logger.warn('this API replica will not hear reloads asked of other replicas', { error: err.message }));

@@ -129,8 +129,8 @@ function fillUdcRouter(router: express.Router, deps: UdcRouterDeps): void {
   buildInfo(ctx.config.droplet);
   const cpu = new CpuMeter();
   const rates = new RequestRates(deps.metrics.droplet);
-  // Sampling ends with the process's Redis connection, which closes when the API does.
-  ctx.redis.once('end', () => rates.stop());
+  // Sampling ends when the API closes.
+  ctx.closers.push(() => rates.stop());
 
   route({
     method: 'GET', path: '/capabilities', operationId: 'getCapabilities', tag, summary: 'What this droplet can do',

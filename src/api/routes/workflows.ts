@@ -20,7 +20,7 @@ export function workflowRoutes(route: RouteMounter, ctx: CoreContext, catalog: C
 
   route({
     method: 'GET', path: '/v1/workflows', operationId: 'listWorkflows', tag: 'workflows', summary: 'List workflows, newest first, with filters',
-    description: 'Workflow operations only; pages follow the `Link` header (rel="next").',
+    description: 'Workflow operations only; pages follow the `Link` header (rel="next"). As with operations, a page may hold fewer than `limit` items, even none, and still have a next one.',
     permission: 'workflow_read', query: listWorkflowsQuery,
     responses: { 200: { description: 'One page; the next is in the `Link` header (rel="next") and `X-Next-Cursor`', schema: { type: 'array', items: operationSchema } } },
     handler: async ({ query, path, access }) => {

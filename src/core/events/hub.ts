@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
-import { connectRedis } from '../redis.js';
+import { connectRedis, type RedisAddress } from '../redis.js';
 import { outsideTraceScope } from '../trace-scope.js';
 import { compareEventIds, toEvent, type EngineEvent } from './event.js';
+import { FINISHED_EVENTS_FIELD, finishedEventIds } from '../operations/finished-footprint.js';
 
 export type EventListener = (event: EngineEvent) => void;
 
@@ -22,7 +23,7 @@ export class EventHub {
   private stopped = false;
 
   constructor(
-    private readonly redisUrl: string,
+    private readonly redisUrl: RedisAddress,
     private readonly keys: Keys,
     private readonly logger: Logger,
   ) {}
@@ -75,7 +76,13 @@ export async function eventsAfter(redis: Redis, keys: Keys, afterId: string, lim
 
 /** One operation's events, oldest first, optionally only those after `afterId`. */
 export async function operationHistory(redis: Redis, keys: Keys, operationId: string, afterId?: string): Promise<EngineEvent[]> {
-  const ids = await redis.lrange(keys.operationEvents(operationId), 0, -1);
+  // Read together: a finishing transition moves the ids from the list into the record in one step.
+  const read = (await redis.multi().lrange(keys.operationEvents(operationId), 0, -1).hget(keys.operation(operationId), FINISHED_EVENTS_FIELD).exec()) ?? [];
+  const [listed, folded] = read.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  }) as [string[], string | null];
+  const ids = listed.length > 0 ? listed : finishedEventIds(folded);
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.xrange(keys.events(), id, id);
   const replies = (await pipeline.exec()) ?? [];

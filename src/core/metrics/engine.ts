@@ -6,12 +6,13 @@ import { Gauge, type Registry } from 'prom-client';
 import type { CoreContext } from '../context.js';
 import { readHeartbeats } from '../heartbeats.js';
 import { OPERATION_STATUSES, OPERATION_TYPES } from '../operations/model.js';
+import { readOperationCounts } from '../operations/counts.js';
 import { queueDepths, rateBudgets, throughput } from '../overview.js';
 import { configuredProviders } from '../config.js';
 
 const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
 
-/** Operations held, by type and status: the intersection of the `type` and `status` indexes. */
+/** Operations held, by type and status: the counters the operation scripts keep (the intersection of the `type` and `status` indexes until they are backfilled). */
 function operations(ctx: CoreContext, registry: Registry): void {
   new Gauge({
     name: 'engine_operations',
@@ -19,6 +20,12 @@ function operations(ctx: CoreContext, registry: Registry): void {
     labelNames: ['type', 'status'],
     registers: [registry],
     async collect() {
+      const counted = await readOperationCounts(ctx.redis, ctx.keys, OPERATION_TYPES.map((t) => `t|${t}`));
+      if (counted) {
+        this.reset();
+        for (const type of OPERATION_TYPES) for (const status of OPERATION_STATUSES) this.set({ type, status }, counted.get(`t|${type}`)![status]);
+        return;
+      }
       const pipeline = ctx.redis.pipeline();
       for (const type of OPERATION_TYPES) {
         for (const status of OPERATION_STATUSES) pipeline.zintercard(2, ctx.keys.operationIndex('type', type), ctx.keys.operationIndex('status', status));

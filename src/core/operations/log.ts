@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
+import { FINISHED_LOG_FIELD } from './finished-footprint.js';
 
 /** Where a line came from: a server's stdout or stderr, or the engine saying what it does. */
 export type LogStream = 'stdout' | 'stderr' | 'engine';
@@ -25,6 +26,20 @@ export interface LogPage {
   total: number;
 }
 
+/**
+ * A stored line is JSON; the engine's own lines (most of a server operation's log) leave out
+ * `source` and `stream`, which are always `engine` for them: a finished operation keeps its log
+ * for as long as it is retained, and those two fields were a third of each such line's bytes.
+ */
+export function encodeLogLine(line: LogLine, at: string): string {
+  return JSON.stringify(line.source === 'engine' && line.stream === 'engine' ? { line: line.line, at } : { ...line, at });
+}
+
+/** A stored line, either form (lines written before the engine's were shortened keep both fields). */
+export function decodeLogLine(json: string): Omit<LogEntry, 'index'> {
+  return { source: 'engine', stream: 'engine', ...(JSON.parse(json) as Partial<Omit<LogEntry, 'index'>>) } as Omit<LogEntry, 'index'>;
+}
+
 /** Lines one operation may write; beyond that one marker line says the rest was dropped. */
 export const MAX_LOG_LINES = 20000;
 
@@ -38,7 +53,7 @@ local len = redis.call('LLEN', key)
 if len > max then return len end
 for i = 3, #ARGV do
   if len == max then
-    redis.call('RPUSH', key, cjson.encode({source = 'engine', stream = 'engine', line = '[log truncated: more than ' .. max .. ' lines]', at = cjson.decode(ARGV[i]).at}))
+    redis.call('RPUSH', key, cjson.encode({line = '[log truncated: more than ' .. max .. ' lines]', at = cjson.decode(ARGV[i]).at}))
     return len + 1
   end
   redis.call('RPUSH', key, ARGV[i])
@@ -66,7 +81,7 @@ export class OperationLog {
     const key = this.keys.operationLogs(this.operationId);
     if (lines.length === 0) return this.redis.llen(key);
     const at = new Date().toISOString();
-    const encoded = lines.map((l) => JSON.stringify(typeof l === 'string' ? { source: 'engine', stream: 'engine', line: l, at } : { ...l, at }));
+    const encoded = lines.map((l) => encodeLogLine(typeof l === 'string' ? { source: 'engine', stream: 'engine', line: l } : l, at));
     return Number(await this.appendScript(key, String(MAX_LOG_LINES), ...encoded));
   }
 
@@ -75,11 +90,29 @@ export class OperationLog {
     const key = this.keys.operationLogs(this.operationId);
     const start = Math.max(0, Math.floor(from));
     const count = Math.max(0, Math.floor(limit));
-    const [raw, total] = await Promise.all([
-      count === 0 ? Promise.resolve([] as string[]) : this.redis.lrange(key, start, start + count - 1),
-      this.redis.llen(key),
-    ]);
-    const entries = raw.map((json, i) => ({ index: start + i, ...(JSON.parse(json) as Omit<LogEntry, 'index'>) }));
+    // Read together: the transition that finishes the operation may fold a short log into its record (finished-footprint.ts).
+    const replies = (await this.redis
+      .multi()
+      .hget(this.keys.operation(this.operationId), FINISHED_LOG_FIELD)
+      .lrange(key, start, start + Math.max(1, count) - 1)
+      .llen(key)
+      .exec()) ?? [];
+    const [folded, listed, listLength] = replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [string | null, string[], number];
+    let raw = listed.slice(0, count);
+    let total = listLength;
+    if (folded !== null) {
+      // Lines written after the fold (late output) follow the folded ones; once folded, the field never changes.
+      const head = JSON.parse(folded) as unknown[];
+      const fromList = Math.max(0, start - head.length);
+      const wanted = Math.max(0, count - Math.max(0, head.length - start));
+      const tail = wanted === 0 ? [] : await this.redis.lrange(key, fromList, fromList + wanted - 1);
+      raw = [...head.slice(start, start + count).map((line) => JSON.stringify(line)), ...tail];
+      total = head.length + listLength;
+    }
+    const entries = raw.map((json, i) => ({ index: start + i, ...decodeLogLine(json) }));
     return { entries, next: start + entries.length, total };
   }
 }

@@ -7,6 +7,9 @@
  * its keys from them (the set of index keys depends on the record's own fields).
  */
 
+import { COMPACT_FINISHED } from './finished-footprint.js';
+import { OPERATION_COUNTS } from './counts.js';
+
 const TERMINAL = `local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end`;
 
 // Each event also goes on its operation's own list of stream ids, so one operation's history
@@ -51,6 +54,7 @@ end`;
  */
 export const CREATE_OPERATION = `
 ${APPEND_EVENT}
+${OPERATION_COUNTS}
 local prefix, id = ARGV[1], ARGV[2]
 local idem = ARGV[4]
 if idem ~= '' then
@@ -62,6 +66,7 @@ end
 local key = prefix .. ':op:' .. id
 if redis.call('EXISTS', key) == 1 then return {'exists'} end
 local f = cjson.decode(ARGV[3])
+counts_begin(prefix)
 local seq = redis.call('INCR', prefix .. ':ops:seq')
 local args = {'seq', tostring(seq)}
 for k, v in pairs(f) do
@@ -73,6 +78,7 @@ redis.call('ZADD', prefix .. ':ops:status:' .. f.status, seq, id)
 redis.call('ZADD', prefix .. ':ops:type:' .. f.type, seq, id)
 redis.call('ZADD', prefix .. ':ops:workspace:' .. f.workspace, seq, id)
 redis.call('ZADD', prefix .. ':ops:provider:' .. f.provider, seq, id)
+count_op(prefix .. ':ops:counts', f.type, f.workspace, f.status, 1)
 if f.lane and f.lane ~= cjson.null then redis.call('ZADD', prefix .. ':lane:' .. f.lane, seq, id) end
 append_event(prefix, id, 'state', f.type, f.workspace, '', f.status, f.created_at, '')
 if idem ~= '' then
@@ -102,6 +108,7 @@ return 1`;
  * now (ISO), patch (JSON object; string values set, null values delete), '1' to count an attempt,
  * '1' to set started_at to now unless already set, '1' to hold a pending operation back while
  * another one of its server's lane is ahead of it.
+ * ARGV[10]: now in epoch ms, the score of a finished operation in the finished index.
  * Returns {outcome, previous status, ...the record's fields after the write when ok}:
  * outcome is ok | finished | conflict | not_found | blocked (then the third item is the
  * operation it waits for; its progress says so).
@@ -113,6 +120,8 @@ export const TRANSITION_OPERATION = `
 ${TERMINAL}
 ${APPEND_EVENT}
 ${LANE_HEAD}
+${COMPACT_FINISHED}
+${OPERATION_COUNTS}
 local prefix, id, allowed, to, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = prefix .. ':op:' .. id
 local cur = redis.call('HMGET', key, 'status', 'seq', 'type', 'workspace')
@@ -152,6 +161,11 @@ if ARGV[8] == '1' then redis.call('HSETNX', key, 'started_at', now) end
 if status ~= to then
   redis.call('ZREM', prefix .. ':ops:status:' .. status, id)
   redis.call('ZADD', prefix .. ':ops:status:' .. to, tonumber(cur[2]), id)
+  local counts = prefix .. ':ops:counts'
+  if counted(counts, cur[2]) then
+    count_op(counts, cur[3], cur[4], status, -1)
+    count_op(counts, cur[3], cur[4], to, 1)
+  end
   -- A claim that resumes a running operation changes no state: watchers hear nothing.
   append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
   if terminal(to) then
@@ -163,6 +177,9 @@ if status ~= to then
     -- The droplet's proof (GET /proof) names the latest completed operation; kept here, in the
     -- write that completes it, so finding it costs no scan and no round trip of its own.
     if to == 'completed' then redis.call('SET', prefix .. ':udc:last-completed', id) end
+    -- When it finished (ARGV[10], epoch ms), for the retention job; a step goes with its workflow, so only top-level ones.
+    local finished_ms = tonumber(ARGV[10])
+    if finished_ms and not redis.call('HGET', key, 'parent_id') then redis.call('ZADD', prefix .. ':ops:finished', finished_ms, id) end
   end
 end
 if lane and terminal(to) then
@@ -170,6 +187,8 @@ if lane and terminal(to) then
   local next_op = lane_head(prefix, lane)
   if next_op then redis.call('PUBLISH', prefix .. ':lanes', next_op) end
 end
+-- What only a running operation needs goes now, in the write that ends it (see finished-footprint.ts).
+if terminal(to) then compact_finished(prefix, key) end
 local reply = {'ok', status}
 for _, v in ipairs(redis.call('HGETALL', key)) do reply[#reply + 1] = v end
 return reply`;
@@ -188,7 +207,8 @@ redis.call('HSET', key, 'progress', ARGV[3], 'updated_at', ARGV[4])
 append_event(prefix, id, 'progress', cur[2], cur[3], 'running', 'running', ARGV[4], ARGV[5])
 local log = key .. ':logs'
 if redis.call('LLEN', log) < tonumber(ARGV[6]) then
-  redis.call('RPUSH', log, cjson.encode({source = 'engine', stream = 'engine', line = ARGV[5], at = ARGV[4]}))
+  -- An engine line, in its short form (see encodeLogLine in log.ts).
+  redis.call('RPUSH', log, cjson.encode({line = ARGV[5], at = ARGV[4]}))
 end
 return 1`;
 

@@ -7,6 +7,7 @@ import {
   JSON_FIELDS,
   laneOf,
   OPERATION_STATUSES,
+  OPERATION_TYPES,
   type Operation,
   type OperationError,
   type OperationProgress,
@@ -18,6 +19,17 @@ import type { IdempotencyBinding } from '../idempotency.js';
 import { tell, type OperationObserver } from './observer.js';
 import { SecretBox, SecretBoxError } from '../secrets/secret-box.js';
 import { SecretKeyMismatchError } from '../secrets/stored-secret.js';
+import { DEFAULT_LIST_SCAN_BUDGET, LIST_OPERATIONS_PAGE, LIST_TIME_BUDGET_US } from './list-script.js';
+
+/** Up to this many visible workspaces are checked inside the page script (see list()). */
+const VISIBLE_IN_SCRIPT = 16;
+
+/** The page script on this connection; how many index keys it gets varies with the filters, so that count is its first argument. */
+function listPageScript(redis: Redis): ScriptRunner {
+  const commands = redis as unknown as Record<string, ScriptRunner>;
+  if (!commands.peListOperationsPage) redis.defineCommand('peListOperationsPage', { lua: LIST_OPERATIONS_PAGE });
+  return (...args) => commands.peListOperationsPage!.call(redis, ...args);
+}
 
 /** Binds an operation's sealed inputs to it: a ciphertext copied onto another operation does not open. */
 const sealedPurpose = (id: string) => `operation-sealed:${id}`;
@@ -122,6 +134,7 @@ export class OperationStore {
   private readonly progressScript: ScriptRunner;
   private readonly cancelScript: ScriptRunner;
   private readonly joinLaneScript: ScriptRunner;
+  private readonly listScript: ScriptRunner;
   /** Told of creations, endings and cancel requests this store writes (the process's metrics). */
   readonly observers: OperationObserver[] = [];
 
@@ -130,12 +143,15 @@ export class OperationStore {
     private readonly keys: Keys,
     /** Seals the inputs kept beside a record (user_data): Redis holds only their ciphertext. */
     private readonly box: SecretBox,
+    /** Index entries one page of list() may read at most (OPERATIONS_LIST_SCAN_BUDGET). */
+    private readonly listScanBudget: number = DEFAULT_LIST_SCAN_BUDGET,
   ) {
     this.createScript = luaScript(redis, 'peCreateOperation', CREATE_OPERATION);
     this.transitionScript = luaScript(redis, 'peTransitionOperation', TRANSITION_OPERATION);
     this.progressScript = luaScript(redis, 'peRecordProgress', RECORD_PROGRESS);
     this.cancelScript = luaScript(redis, 'peRequestCancel', REQUEST_CANCEL);
     this.joinLaneScript = luaScript(redis, 'peJoinLane', JOIN_LANE);
+    this.listScript = listPageScript(redis);
   }
 
   /**
@@ -186,7 +202,8 @@ export class OperationStore {
     patch: TransitionPatch = {},
     opts: { countAttempt?: boolean; markStarted?: boolean; laneCheck?: boolean; now?: Date } = {},
   ): Promise<TransitionOutcome> {
-    const now = (opts.now ?? new Date()).toISOString();
+    const at = opts.now ?? new Date();
+    const now = at.toISOString();
     const reply = (await this.transitionScript(
       this.keys.prefix,
       id,
@@ -197,6 +214,7 @@ export class OperationStore {
       opts.countAttempt ? '1' : '0',
       opts.markStarted ? '1' : '0',
       opts.laneCheck ? '1' : '0',
+      String(at.getTime()),
     )) as string[];
     const [outcome, previous, ...fields] = reply;
     if (outcome === 'not_found') return { outcome };
@@ -264,64 +282,48 @@ export class OperationStore {
   }
 
   /**
-   * Newest first, `limit` at a time. The cursor is the creation sequence of the last item
-   * returned, so pages stay stable while new operations arrive.
+   * Newest first, at most `limit` at a time. The cursor is the creation sequence of the last
+   * index entry the page looked at, so pages stay stable while new operations arrive. A page
+   * reads at most `listScanBudget` index entries (see list-script.ts): under a rare filter it
+   * may come back short, even empty, with a `next` cursor; only `next: null` means the end.
    */
   async list(filters: OperationFilters, limit: number, cursor: string | null): Promise<OperationPage> {
-    const visible = filters.workspaces ? new Set(filters.workspaces) : null;
-    if (visible && visible.size === 0) return { items: [], next: null };
-    // One workspace visible is the same as asking for it: its index is the one to walk.
-    if (visible && visible.size === 1 && !filters.workspace) filters = { ...filters, workspace: [...visible][0] };
-    // Walk the most selective single index and check the other filters on the records.
-    const [field, value] = filters.status
-      ? (['status', filters.status] as const)
-      : filters.workspace
-        ? (['workspace', filters.workspace] as const)
-        : filters.provider
-          ? (['provider', filters.provider] as const)
-          : filters.type
-            ? (['type', filters.type] as const)
-            : ([undefined, undefined] as const);
-    const index = this.keys.operationIndex(field, value);
-    const matches = (op: Operation) =>
-      (!filters.status || op.status === filters.status) &&
-      (!filters.type || op.type === filters.type) &&
-      (!filters.typePrefix || op.type.startsWith(filters.typePrefix)) &&
-      (!filters.workspace || op.workspace === filters.workspace) &&
-      (!visible || visible.has(op.workspace)) &&
-      (!filters.provider || op.provider === filters.provider);
-
-    const items: Operation[] = [];
-    const seqs: string[] = [];
-    let max = cursor === null ? '+inf' : `(${cursor}`;
-    const batch = Math.max(limit + 1, 50);
-    for (;;) {
-      const page = await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', '0', String(batch));
-      if (page.length === 0) break;
-      const ids: string[] = [];
-      const scores: string[] = [];
-      for (let i = 0; i < page.length; i += 2) {
-        ids.push(page[i]!);
-        scores.push(page[i + 1]!);
-      }
-      const ops = await this.getMany(ids);
-      const byId = new Map(ops.map((op) => [op.id, op]));
-      for (let i = 0; i < ids.length && items.length <= limit; i++) {
-        const op = byId.get(ids[i]!);
-        if (op && matches(op)) {
-          items.push(op);
-          seqs.push(scores[i]!);
-        }
-      }
-      if (items.length > limit || ids.length < batch) break;
-      max = `(${scores[scores.length - 1]}`;
-    }
-    const hasMore = items.length > limit;
-    if (hasMore) {
-      items.length = limit;
-      seqs.length = limit;
-    }
-    return { items, next: hasMore ? seqs[seqs.length - 1]! : null };
+    const visible = filters.workspaces ? [...new Set(filters.workspaces)] : null;
+    if (visible && visible.length === 0) return { items: [], next: null };
+    if (visible && filters.workspace && !visible.includes(filters.workspace)) return { items: [], next: null };
+    // One workspace visible is the same as asking for it: its index is one to walk.
+    if (visible && visible.length === 1 && !filters.workspace) filters = { ...filters, workspace: visible[0] };
+    const k = this.keys;
+    const groups: string[][] = [];
+    if (filters.status) groups.push([k.operationIndex('status', filters.status)]);
+    if (filters.type) groups.push([k.operationIndex('type', filters.type)]);
+    if (filters.typePrefix) groups.push(OPERATION_TYPES.filter((t) => t.startsWith(filters.typePrefix!)).map((t) => k.operationIndex('type', t)));
+    if (filters.workspace) groups.push([k.operationIndex('workspace', filters.workspace)]);
+    // The workspaces a caller may see are checked in the script while they are few; a caller of
+    // many (each costs a lookup per entry read) gets them checked on the page's records instead.
+    else if (visible && visible.length <= VISIBLE_IN_SCRIPT) groups.push(visible.map((ws) => k.operationIndex('workspace', ws)));
+    if (filters.provider) groups.push([k.operationIndex('provider', filters.provider)]);
+    // A type prefix that names no type matches nothing.
+    if (groups.some((g) => g.length === 0)) return { items: [], next: null };
+    const keys = [k.operationIndex(), ...groups.flat()];
+    const reply = (await this.listScript(
+      String(keys.length),
+      ...keys,
+      k.prefix,
+      cursor === null ? '+inf' : `(${cursor}`,
+      String(limit),
+      String(Math.max(this.listScanBudget, limit + 1)),
+      String(LIST_TIME_BUDGET_US),
+      ...groups.map((g) => String(g.length)),
+    )) as [string, ...string[][]];
+    const [next, ...records] = reply;
+    const items = records.map((flat) => {
+      const hash: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+      return decode(hash);
+    });
+    const seen = visible && !filters.workspace && visible.length > VISIBLE_IN_SCRIPT ? new Set(visible) : null;
+    return { items: items.filter((op): op is Operation => op !== null && (!seen || seen.has(op.workspace))), next: next === '' ? null : next };
   }
 }
 
