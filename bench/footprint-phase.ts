@@ -13,6 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/core/keys.js';
 import { OperationStore } from '../src/core/operations/store.js';
+import { acceptedOperation } from './accepted-operation.js';
 import type { Operation } from '../src/core/operations/model.js';
 import { SecretBox } from '../src/core/secrets/secret-box.js';
 import { REDIS_MEMORY_SETTINGS } from '../src/supervisor/redis-tuning.js';
@@ -35,31 +36,15 @@ export interface FootprintFigures {
 
 /** An accepted server.create as the API writes it. */
 function acceptedCreate(i: number): Operation {
-  const now = new Date().toISOString();
-  return {
-    id: randomUUID(),
+  return acceptedOperation({
     type: 'server.create',
-    status: 'pending',
     workspace: 'production',
     provider: 'digitalocean',
     target: { hostname: `web-${i}` },
     request: { workspace: 'production', provider: 'digitalocean', plan: 's-1vcpu-1gb', zone: 'nyc3', check_mode: false, tags: ['web'], hostname: `web-${i}` },
-    progress: null,
-    attempt: 0,
-    result: null,
-    error: null,
-    parent_id: null,
     trace_id: randomUUID(),
     requested_by: 'admin',
-    cancel_requested_at: null,
-    cancel_requested_by: null,
-    retry_of: null,
-    retried_by: null,
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    finished_at: null,
-  };
+  });
 }
 
 /** What the server.create processor returns (run-operation.ts stores it as the result). */

@@ -13,11 +13,11 @@
  * then read over HTTP from a real API process (informational: it adds JSON and HTTP). The
  * Redis, the API and its sandbox are stopped afterwards.
  */
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/core/keys.js';
 import { DEFAULT_LIST_SCAN_BUDGET } from '../src/core/operations/list-script.js';
 import { OperationStore, type OperationFilters } from '../src/core/operations/store.js';
+import { acceptedOperation } from './accepted-operation.js';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import type { ProviderName } from '../src/providers/types.js';
 import { SecretBox } from '../src/core/secrets/secret-box.js';
@@ -89,36 +89,20 @@ const STATUSES: Array<[OperationStatus, number]> = [
 
 /** The operation i as the API accepts it, and the status it ends the fill in. */
 function operation(i: number): { op: Operation; final: OperationStatus } {
-  const now = new Date().toISOString();
   const workspace = pick(unit(i, 1), WORKSPACES);
   const type = pick(unit(i, 2), TYPES);
   const provider = pick(unit(i, 3), PROVIDERS);
   return {
     final: pick(unit(i, 4), STATUSES),
-    op: {
-      id: randomUUID(),
+    op: acceptedOperation({
       type,
-      status: 'pending',
       workspace,
       provider,
       target: { hostname: `node-${i}` },
       request: { workspace, provider, plan: 's-1vcpu-1gb', zone: 'nyc3', hostname: `node-${i}` },
-      progress: null,
-      attempt: 0,
-      result: null,
-      error: null,
-      parent_id: null,
       trace_id: '',
       requested_by: 'bench',
-      cancel_requested_at: null,
-      cancel_requested_by: null,
-      retry_of: null,
-      retried_by: null,
-      created_at: now,
-      updated_at: now,
-      started_at: null,
-      finished_at: null,
-    },
+    }),
   };
 }
 
