@@ -89,7 +89,11 @@ export async function submitOperation(ctx: CoreContext, input: SubmitOperationIn
   }
   if (created.outcome === 'reused') throw new IdempotencyKeyReusedError(input.idempotency!.scope);
   if (created.outcome === 'answered') throw new IdempotencyKeyAnsweredError();
-  if (created.outcome === 'exists') throw new Error(`operation id ${op.id} is taken`);
+  // A new random id found taken can only be this very write, applied and then sent again by
+  // the Redis client after a reconnect (a restart, a Sentinel failover) whose answer was lost:
+  // the operation is accepted, so it is answered as such, not as a 5xx. Its job id is the
+  // operation id, so enqueueing it again adds nothing twice.
+  if (created.outcome === 'exists' && (input.id !== undefined || !(await ctx.store.get(op.id)))) throw new Error(`operation id ${op.id} is taken`);
   try {
     await enqueueOperation(ctx, op);
   } catch (err) {
