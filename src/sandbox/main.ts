@@ -15,6 +15,15 @@
  *                                at start, saved while they change and on SIGINT/SIGTERM
  *   SANDBOX_STATE_SAVE_INTERVAL_MS  default 2000; how often changes are saved
  *   SANDBOX_SSH_PORT             default 0 (ephemeral); the simulated servers' SSH endpoint
+ *   SANDBOX_DIGITALOCEAN_PORT, SANDBOX_HETZNER_PORT, SANDBOX_VULTR_PORT, SANDBOX_UPCLOUD_PORT
+ *                                each provider is also served at the ROOT of a port of its own
+ *                                (`/v2/instances`, not `/vultr/v2/instances`), for clients that
+ *                                build absolute paths from the host (govultr does) and so lose
+ *                                the main port's `/vultr` prefix. Same simulator, same state,
+ *                                faults, rate limits and admin as the prefixed one. A port
+ *                                number pins it, "off" serves none; default 0: a free port each
+ *                                start, printed below with the others (so it works out of the
+ *                                box; pin it when a client's settings must name it).
  *
  * When stdout is not a terminal (a supervisor started us) one extra line
  * `SANDBOX_READY {json}` is printed so the parent can parse where to connect.
@@ -23,8 +32,8 @@ import { resolve } from 'node:path';
 import type { SlidingWindowLimits } from './rate-limit.js';
 import type { SandboxProvider } from './faults.js';
 import { startSandbox } from './server.js';
-import { SIMULATOR_ENV } from './simulators.js';
-import { UPCLOUD_SANDBOX_USERNAME } from './upcloud.js';
+import { SANDBOX_PATH_PREFIX, SIMULATOR_ENV } from './simulators.js';
+import { UPCLOUD_1_2_MOUNT_PATH, UPCLOUD_SANDBOX_USERNAME } from './upcloud.js';
 
 class ConfigError extends Error {}
 
@@ -46,6 +55,19 @@ function rateLimitFromEnv(name: string): SlidingWindowLimits | false | undefined
   return { perHour: Number(match[1]), perMinute: Number(match[2]) };
 }
 
+/** SANDBOX_<PROVIDER>_PORT: "off", or a port (0 = ephemeral); default ephemeral. */
+function providerPortsFromEnv(): Partial<Record<SandboxProvider, number>> {
+  const ports: Partial<Record<SandboxProvider, number>> = {};
+  for (const provider of Object.keys(SIMULATOR_ENV) as SandboxProvider[]) {
+    const name = `SANDBOX_${provider.toUpperCase()}_PORT`;
+    if (process.env[name]?.trim().toLowerCase() === 'off') continue;
+    const port = intFromEnv(name, 0) as number;
+    if (port > 65535) throw new ConfigError(`${name} must be "off" or a port from 0 to 65535, got ${JSON.stringify(process.env[name])}`);
+    ports[provider] = port;
+  }
+  return ports;
+}
+
 async function main(): Promise<void> {
   let port: number | undefined;
   let activeDelayMs: number | undefined;
@@ -54,7 +76,9 @@ async function main(): Promise<void> {
   let stateSaveIntervalMs: number | undefined;
   let step: number | undefined;
   let sshPort: number | undefined;
+  let providerPorts: Partial<Record<SandboxProvider, number>>;
   try {
+    providerPorts = providerPortsFromEnv();
     sshPort = intFromEnv('SANDBOX_SSH_PORT', 0);
     step = intFromEnv('SANDBOX_STEP_DELAY_MS', undefined);
     port = intFromEnv('SANDBOX_PORT', 8090);
@@ -87,6 +111,7 @@ async function main(): Promise<void> {
     stateFile,
     stateSaveIntervalMs,
     sshPort,
+    providerPorts,
   });
 
   const out = process.stdout;
@@ -95,14 +120,21 @@ async function main(): Promise<void> {
     const env = SIMULATOR_ENV[provider];
     out.write(`${provider.padEnd(13)} ${baseUrl}  token=${sandbox.token}\n`);
     out.write(`  ${env.url}=${baseUrl} ${env.token}=${sandbox.token}\n`);
+    const root = sandbox.rootUrls[provider];
+    if (root) out.write(`  also at the root of its own port: ${root}  (API base ${root}${sandbox.simulator(provider)!.mountPath.slice(SANDBOX_PATH_PREFIX[provider].length)})\n`);
   }
-  if (sandbox.baseUrls.upcloud) out.write(`  (UpCloud also takes HTTP Basic: user ${UPCLOUD_SANDBOX_USERNAME}, the token as password)\n`);
+  if (sandbox.baseUrls.upcloud) {
+    out.write(`  (UpCloud also takes HTTP Basic: user ${UPCLOUD_SANDBOX_USERNAME}, the token as password,`);
+    out.write(` and answers API 1.2 at ${sandbox.url}${UPCLOUD_1_2_MOUNT_PATH})\n`);
+  }
   out.write(`admin         ${sandbox.url}/_sandbox  (same token)\n`);
   const ssh = sandbox.sshEndpoint ? `${sandbox.sshEndpoint.host}:${sandbox.sshEndpoint.port}` : undefined;
   if (ssh) out.write(`ssh           ${ssh}  (user <login>+<server address>, keys from the servers' cloud-config)\n  SSH_ENDPOINT_OVERRIDE=${ssh}\n`);
   out.write(`state file    ${stateFile ?? '(none: resources are forgotten when the sandbox stops)'}\n`);
   if (!out.isTTY) {
-    const ready = { url: sandbox.url, token: sandbox.token, ...sandbox.baseUrls, ...(ssh ? { ssh } : {}) };
+    // `<provider>Root`: the origin of the port serving that provider at its root.
+    const roots = Object.fromEntries(Object.entries(sandbox.rootUrls).map(([provider, root]) => [`${provider}Root`, root]));
+    const ready = { url: sandbox.url, token: sandbox.token, ...sandbox.baseUrls, ...roots, ...(ssh ? { ssh } : {}) };
     out.write(`SANDBOX_READY ${JSON.stringify(ready)}\n`);
   }
 

@@ -3,14 +3,20 @@
  * its real API uses, plus a small admin API under `/_sandbox/` so a sandbox running in
  * another process can be steered over HTTP (faults, delays, rate limits, reset, clock).
  * With `stateFile` set, the simulated resources are kept in that file across restarts.
+ *
+ * On the main port every provider but DigitalOcean sits under a prefix of its name
+ * (`/vultr/v2/…`). Clients that build absolute paths from the host (govultr resolves
+ * `/v2/instances` against its base URL) drop that prefix, so with `providerPorts` a provider
+ * is also served at the root of a port of its own (`/v2/instances` there). Both ways in reach
+ * the same simulator: same resources, faults, rate limits, request counts and admin.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { type Clock, ManualClock, systemClock } from './clock.js';
 import type { DigitalOceanSimulator } from './digitalocean.js';
-import { createSimulators, type SimulatorSettings } from './simulators.js';
+import { SANDBOX_PATH_PREFIX, createSimulators, type SimulatorSettings } from './simulators.js';
 import { Faults, type SandboxProvider } from './faults.js';
 import { createAdminRouter } from './admin.js';
 import { RequestCounts, type RequestCountsReport } from './request-counts.js';
@@ -54,6 +60,11 @@ export interface SandboxOptions extends SimulatorSettings {
   ssh?: boolean;
   /** Its port; default 0, an ephemeral one. */
   sshPort?: number;
+  /**
+   * Providers also served at the root of a port of their own (0: an ephemeral one), on
+   * `host` like the main port. Default: none, every provider only under the main port.
+   */
+  providerPorts?: Partial<Record<SandboxProvider, number>>;
 }
 
 export interface Sandbox {
@@ -64,6 +75,11 @@ export interface Sandbox {
   digitaloceanBaseUrl: string;
   /** Each simulated provider's API base URL, as its clients expect it (DigitalOcean's ends in /v2). */
   baseUrls: Partial<Record<SandboxProvider, string>>;
+  /**
+   * The origin (`http://127.0.0.1:PORT`, no path) of each provider served at the root of a
+   * port of its own (`providerPorts`); its API paths start right there (`/v2/instances`).
+   */
+  rootUrls: Partial<Record<SandboxProvider, string>>;
   faults: Faults;
   clock: Clock;
   digitalocean: DigitalOceanSimulator;
@@ -98,6 +114,8 @@ export interface ProviderSimulator extends PersistentProvider {
   readonly provider: SandboxProvider;
   readonly mountPath: string;
   readonly router: Router;
+  /** Further API versions served beside `mountPath` (UpCloud's 1.2), each with its own path. */
+  readonly otherMounts?: ReadonlyArray<{ mountPath: string; router: Router }>;
   config(): unknown;
   configure(patch: unknown): unknown;
   reset(): void;
@@ -140,35 +158,50 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const app = buildApp({ token, clock, faults, providers, reset, sshState, requestCounts, sshCommands: () => ssh?.commands() ?? [] });
   const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port ?? 0, host);
+
+  // Each on its own port, in front of the very same simulator as the prefixed mount.
+  const rootServers = new Map<SandboxProvider, Server>();
+  const closeAll = async (): Promise<void> => {
+    for (const s of [server, ...rootServers.values()]) {
+      if (!s.listening) continue;
+      await new Promise<void>((resolve, reject) => {
+        s.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive and deliberately hung (timeout fault) connections would otherwise
+        // keep close() waiting for as long as the client cares to wait.
+        s.closeAllConnections();
+      });
+    }
+  };
+  try {
+    for (const [provider, providerPort] of Object.entries(opts.providerPorts ?? {}) as Array<[SandboxProvider, number | undefined]>) {
+      const simulator = providers.find((p) => p.provider === provider);
+      if (simulator === undefined || providerPort === undefined) continue;
+      const rootServer = createServer(buildRootApp(simulator, { sshState, requestCounts }));
+      rootServers.set(provider, rootServer);
+      await listen(rootServer, providerPort, host);
+    }
+  } catch (err) {
+    await closeAll().catch(() => undefined);
+    throw err;
+  }
 
   if (opts.ssh !== false) {
     ssh = await startSshHost({ host, port: opts.sshPort ?? 0, state: sshState }).catch(async (err: unknown) => {
-      await new Promise((r) => server.close(r));
+      await closeAll().catch(() => undefined);
       throw err;
     });
   }
 
   persistence?.startPeriodicSaves();
 
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = (s: Server): string => `http://${host.includes(':') ? `[${host}]` : host}:${(s.address() as AddressInfo).port}`;
+  const url = origin(server);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // Keep-alive and deliberately hung (timeout fault) connections would otherwise
-        // keep close() waiting for as long as the client cares to wait.
-        server.closeAllConnections();
-      });
+      await closeAll();
       await ssh?.close();
       // Saved after the server stops so no request can change state after the last save.
       await persistence?.stop();
@@ -181,6 +214,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     token,
     digitaloceanBaseUrl: `${url}${digitalocean.mountPath}`,
     baseUrls: Object.fromEntries(providers.map((p) => [p.provider, `${url}${p.mountPath}`])),
+    rootUrls: Object.fromEntries([...rootServers].map(([provider, s]) => [provider, origin(s)])),
     faults,
     clock,
     digitalocean,
@@ -196,6 +230,56 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 }
 
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Express as every sandbox port uses it. */
+function sandboxExpress(): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Provider APIs do not answer conditional GETs; a 304 would surprise pollers.
+  app.set('etag', false);
+  return app;
+}
+
+/** A server created with keys in its cloud-config lets those keys in, as cloud-init would. */
+function learnSshKeys(sshState: SshHostState): RequestHandler {
+  // Read after the simulator parsed and accepted the request, so only real creates count.
+  return (req, res, next) => {
+    if (req.method === 'POST') res.once('finish', () => res.statusCode < 300 && sshState.learnFromCreateBody(req.body));
+    next();
+  };
+}
+
+/** Every API path a provider serves, as mounted on the main port. */
+function mountsOf(provider: ProviderSimulator): Array<{ mountPath: string; router: Router }> {
+  return [{ mountPath: provider.mountPath, router: provider.router }, ...(provider.otherMounts ?? [])];
+}
+
+function notServed(req: Request, res: Response): void {
+  res.status(404).json({ error: 'not_found', message: `no simulated provider serves ${req.method} ${req.path}` });
+}
+
+/** One provider at the root of its own port: its API paths without the sandbox's prefix. */
+function buildRootApp(provider: ProviderSimulator, deps: { sshState: SshHostState; requestCounts: RequestCounts }): Express {
+  const app = sandboxExpress();
+  app.use(learnSshKeys(deps.sshState));
+  const prefix = SANDBOX_PATH_PREFIX[provider.provider];
+  for (const { mountPath, router } of mountsOf(provider)) {
+    if (!mountPath.startsWith(prefix)) throw new Error(`${provider.provider} is mounted at ${mountPath}, outside its prefix ${prefix}`);
+    app.use(mountPath.slice(prefix.length), deps.requestCounts.middleware(provider.provider), router);
+  }
+  app.use(notServed);
+  return app;
+}
+
 function buildApp(deps: {
   token: string;
   clock: Clock;
@@ -206,10 +290,7 @@ function buildApp(deps: {
   requestCounts: RequestCounts;
   sshCommands: () => unknown[];
 }): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  // Provider APIs do not answer conditional GETs; a 304 would surprise pollers.
-  app.set('etag', false);
+  const app = sandboxExpress();
 
   // What the simulated servers were asked to run (the admin router answers its 401).
   app.get('/_sandbox/ssh/commands', (req, res, next) => {
@@ -229,17 +310,12 @@ function buildApp(deps: {
       requestLog: deps.requestCounts.log,
     }),
   );
-  // A server created with keys in its cloud-config lets those keys in, as cloud-init would.
-  // Read after the simulator parsed and accepted the request, so only real creates count.
-  app.use((req, res, next) => {
-    if (req.method === 'POST') res.once('finish', () => res.statusCode < 300 && deps.sshState.learnFromCreateBody(req.body));
-    next();
-  });
+  app.use(learnSshKeys(deps.sshState));
   // Counted in front of each simulator, so its rate limiter, faults and auth all lie behind the count.
-  for (const provider of deps.providers) app.use(provider.mountPath, deps.requestCounts.middleware(provider.provider), provider.router);
+  for (const provider of deps.providers) {
+    for (const { mountPath, router } of mountsOf(provider)) app.use(mountPath, deps.requestCounts.middleware(provider.provider), router);
+  }
 
-  app.use((req, res) => {
-    res.status(404).json({ error: 'not_found', message: `no simulated provider serves ${req.method} ${req.path}` });
-  });
+  app.use(notServed);
   return app;
 }

@@ -34,6 +34,18 @@ export function createSimulators(common: SimulatorCommon, settings: SimulatorSet
   ];
 }
 
+/**
+ * What the sandbox puts before each provider's own API paths on its main port (DigitalOcean
+ * needs none: its paths start at /v2). A provider served at the root of a port of its own
+ * drops it, so a client that builds absolute paths (`/v2/instances`) from the host finds it.
+ */
+export const SANDBOX_PATH_PREFIX: Record<SandboxProvider, string> = {
+  digitalocean: '',
+  hetzner: '/hetzner',
+  vultr: '/vultr',
+  upcloud: '/upcloud',
+};
+
 /** The engine's settings that point it at each simulator (see src/core/config.ts). */
 export const SIMULATOR_ENV: Record<SandboxProvider, { url: string; token: string }> = {
   digitalocean: { url: 'DIGITALOCEAN_API_URL', token: 'DIGITALOCEAN_TOKEN' },

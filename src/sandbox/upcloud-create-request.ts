@@ -47,6 +47,8 @@ export interface CreateServerRequest {
   sshKeys: string[];
   interfaces: InterfaceRequest[];
   storageDevices: StorageDeviceRequest[];
+  /** The console password asked for (1.2's `vnc_password`); absent: one is made up. */
+  remoteAccessPassword?: string;
 }
 
 const HOSTNAME = /^(?=.{1,128}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -95,6 +97,10 @@ export function parseCreateServerRequest(body: unknown): CreateServerRequest {
   }
   const login = checkLoginUser(server.login_user);
   checkPasswordDelivery(server.password_delivery);
+  const remoteAccessPassword = server.remote_access_password;
+  if (remoteAccessPassword !== undefined && remoteAccessPassword !== null && (typeof remoteAccessPassword !== 'string' || !/^\S{1,64}$/.test(remoteAccessPassword))) {
+    throw badRequest('REMOTE_ACCESS_PASSWORD_INVALID', 'remote_access_password must be 1 to 64 characters without spaces.', 'remote_access_password');
+  }
 
   return {
     zone,
@@ -107,6 +113,7 @@ export function parseCreateServerRequest(body: unknown): CreateServerRequest {
     ...login,
     interfaces: checkNetworking(server.networking),
     storageDevices,
+    ...(typeof remoteAccessPassword === 'string' ? { remoteAccessPassword } : {}),
   };
 }
 

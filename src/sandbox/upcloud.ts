@@ -2,6 +2,8 @@
  * Simulated UpCloud API 1.3 (servers, storages, catalogue, account) as an Express router
  * the sandbox mounts at `/upcloud/1.3`. Behaviour follows PROVIDERS.md §4 and §5: an
  * UpCloud client pointed at `${sandbox.url}/upcloud/1.3` should only notice the base URL.
+ * The same router also answers API 1.2 at `/upcloud/1.2`, with 1.2's field names
+ * (upcloud-api-1-2.ts).
  *
  * Auth: `Authorization: Bearer <sandbox token>`, or HTTP Basic with the user name
  * `sandbox` and the sandbox token as the password (UpCloud also takes API user names and
@@ -40,12 +42,15 @@ import {
   zoneJson,
 } from './upcloud-json.js';
 import { parseLabelFilters } from './upcloud-labels.js';
+import { api12Translation, isApi12, markApi12 } from './upcloud-api-1-2.js';
 import type { UpCloudStoreSnapshot } from './upcloud-snapshot.js';
 import { type UpCloudBehaviour, UpCloudStore } from './upcloud-store.js';
 import type { Faults } from './faults.js';
 import { isBodyParserError, readConfigPatch } from './config-patch.js';
 
 export const UPCLOUD_MOUNT_PATH = '/upcloud/1.3';
+/** Where the same simulator answers API 1.2. */
+export const UPCLOUD_1_2_MOUNT_PATH = '/upcloud/1.2';
 /** The part of the mount path that the real API does not have; fault rules see paths without it. */
 const FAULT_PATH_PREFIX = '/upcloud';
 
@@ -86,6 +91,8 @@ export interface UpCloudSimulator {
   readonly provider: 'upcloud';
   readonly mountPath: string;
   readonly router: Router;
+  /** API 1.2, served by the same router. */
+  readonly otherMounts: ReadonlyArray<{ mountPath: string; router: Router }>;
   config(): UpCloudConfig;
   /** Changes behaviour at run time; unknown or malformed fields throw UpCloudConfigError. */
   configure(patch: unknown): UpCloudConfig;
@@ -117,7 +124,9 @@ export function createUpCloudSimulator(options: UpCloudSimulatorOptions): UpClou
   };
   let errorFormat: UpCloudErrorFormat = options.errorFormat ?? 'legacy';
   const store = new UpCloudStore(options.clock, behaviour);
-  const fail = (res: Response, error: UpCloudApiError): void => sendUpCloudError(res, errorFormat, error);
+  // API 1.2 predates problem+json: its errors are always the legacy shape.
+  const formatFor = (res: Response): UpCloudErrorFormat => (isApi12(res) ? 'legacy' : errorFormat);
+  const fail = (res: Response, error: UpCloudApiError): void => sendUpCloudError(res, formatFor(res), error);
 
   const router = Router();
 
@@ -132,9 +141,13 @@ export function createUpCloudSimulator(options: UpCloudSimulatorOptions): UpClou
     fail(res, new UpCloudApiError(401, code, message));
   });
 
-  router.use(options.faults.middleware('upcloud', FAULT_PATH_PREFIX, upCloudFaultWriter(() => errorFormat)));
+  router.use(
+    options.faults.middleware('upcloud', FAULT_PATH_PREFIX, (req, res, status) => upCloudFaultWriter(() => formatFor(res))(req, res, status)),
+  );
 
   router.use(express.json({ type: () => true, limit: '1mb' }));
+
+  router.use(api12Translation());
 
   router.use((_req, _res, next) => {
     store.settle();
@@ -283,10 +296,14 @@ export function createUpCloudSimulator(options: UpCloudSimulatorOptions): UpClou
 
   const config = (): UpCloudConfig => ({ ...behaviour, errorFormat });
 
+  const router12 = Router();
+  router12.use(markApi12(), router);
+
   return {
     provider: 'upcloud',
     mountPath: UPCLOUD_MOUNT_PATH,
     router,
+    otherMounts: [{ mountPath: UPCLOUD_1_2_MOUNT_PATH, router: router12 }],
     config,
     configure(patch: unknown): UpCloudConfig {
       const checked = checkConfigPatch(patch);

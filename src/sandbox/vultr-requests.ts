@@ -121,15 +121,27 @@ export function parseInstanceIds(body: unknown): string[] {
  * apps, so only an `os_id` from the catalogue can succeed.
  */
 function checkBootSource(body: Record<string, unknown>): VultrOs {
-  const given = BOOT_SOURCES.filter((field) => !isMissing(body[field]) && body[field] !== 0);
+  const given = BOOT_SOURCES.filter((field) => !isMissing(body[field]) && body[field] !== 0 && body[field] !== '0');
   if (given.length !== 1) {
     throw badRequest(`Invalid boot source: exactly one of ${BOOT_SOURCES.join(', ')} is required.`);
   }
   const field = given[0] as (typeof BOOT_SOURCES)[number];
   if (field !== 'os_id') throw badRequest(`Invalid ${field}.`);
-  const os = typeof body.os_id === 'number' && Number.isInteger(body.os_id) ? findOs(body.os_id) : undefined;
+  const osId = integerOrIntegerString(body.os_id);
+  const os = osId === undefined ? undefined : findOs(osId);
   if (os === undefined) throw badRequest('Invalid os_id.');
   return os;
+}
+
+/**
+ * Vultr takes `os_id` as the integer its docs declare and also as an integer string
+ * ("1743"), which is the type the official Node client declares and sends; any other
+ * string is refused like an unknown id.
+ */
+function integerOrIntegerString(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) return Number(value);
+  return undefined;
 }
 
 function checkHostname(value: unknown, label: string): string {
