@@ -1,5 +1,5 @@
 /**
- * The whole system in one command: Redis (unless REDIS_URL or REDIS_SENTINELS is set), the sandbox cloud (when
+ * The whole system in one command: Redis (unless REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set), the sandbox cloud (when
  * no provider credentials are configured), the API and two workers. Ctrl-C or SIGTERM stops
  * them in order: API and workers first (letting active jobs finish), then the sandbox, then Redis.
  * Each has SHUTDOWN_TIMEOUT_MS to stop and is killed if it has not a little after; this
@@ -126,7 +126,10 @@ const stopBegun = () => stopping !== null;
 
 started = (async () => {
   let redisUrl = config.redisUrl;
-  if (config.redisSentinel !== null) {
+  if (config.redisCluster !== null) {
+    // The children read REDIS_CLUSTER_NODES themselves and learn the slot map from those nodes.
+    say(`redis: the Redis Cluster reached through ${config.redisCluster.nodes.map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(', ')}, keys under the hash tag ${config.keyPrefix}`);
+  } else if (config.redisSentinel !== null) {
     // The children read REDIS_SENTINELS themselves and follow whichever primary the sentinels name.
     const sentinels = config.redisSentinel.sentinels.map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`));
     say(`redis: the primary sentinels ${sentinels.join(', ')} name for '${config.redisSentinel.masterName}'`);

@@ -5,6 +5,7 @@ import { createLogger } from '../src/core/logger.js';
 import { IdempotencyStore, requestFingerprint } from '../src/core/idempotency.js';
 import { requestServerCreate, type CreateServerRequest } from '../src/core/servers/requests.js';
 import { http, type HttpReply } from './helpers/http.js';
+import { keysMatching } from './helpers/redis-server.js';
 import { TestSystem } from './helpers/system.js';
 import { Access } from '../src/core/auth/access.js';
 
@@ -44,7 +45,7 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
 
   test('the key is kept for 24 hours by default', async () => {
     await create(sys, 'ttl-check');
-    const keys = await sys.api.ctx.redis.keys(`${sys.config.keyPrefix}:idem:admin:*`);
+    const keys = await keysMatching(sys.api.ctx.redis, `${sys.config.keyPrefix}:idem:admin:*`);
     assert.ok(keys.length > 0);
     for (const key of keys) {
       const ttl = await sys.api.ctx.redis.ttl(key);
@@ -255,7 +256,7 @@ describe('Idempotency-Key expiry and server errors', () => {
   });
 
   test('a 5xx is not kept: the retry runs again', async () => {
-    const idempotencyKeys = () => sys.api.ctx.redis.keys(`${sys.config.keyPrefix}:idem:*`);
+    const idempotencyKeys = () => keysMatching(sys.api.ctx.redis, `${sys.config.keyPrefix}:idem:*`);
     const kept = new Set(await idempotencyKeys());
     const first = await create(sys, 'server-error');
     assert.equal(first.status, 503);

@@ -5,6 +5,7 @@ import { runRetention } from '../src/core/retention/run.js';
 import type { Operation } from '../src/core/operations/model.js';
 import { stepOperationId } from '../src/core/workflows/model.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
+import { keysMatching } from './helpers/redis-server.js';
 import { TestSystem } from './helpers/system.js';
 
 const DAY = 86_400_000;
@@ -17,24 +18,19 @@ const hetzner = PROVIDER_REQUESTS.hetzner;
  */
 async function keysMentioning(redis: Redis, prefix: string, ids: string[]): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      if (key.startsWith(`${prefix}:bull:`) || key.startsWith(`${prefix}:srv:`) || key === `${prefix}:audit` || key === `${prefix}:udc:logs`) continue;
-      const type = await redis.type(key);
-      const text =
-        type === 'string' ? await redis.get(key)
-        : type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-        : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-        : type === 'set' ? JSON.stringify(await redis.smembers(key))
-        : type === 'zset' ? JSON.stringify(await redis.zrange(key, '0', '-1'))
-        : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
-        : '';
-      for (const id of ids) if (key.includes(id) || (text ?? '').includes(id)) found.push(`${key} (${id})`);
-    }
-  } while (cursor !== '0');
+  for (const key of await keysMatching(redis, `${prefix}:*`)) {
+    if (key.startsWith(`${prefix}:bull:`) || key.startsWith(`${prefix}:srv:`) || key === `${prefix}:audit` || key === `${prefix}:udc:logs`) continue;
+    const type = await redis.type(key);
+    const text =
+      type === 'string' ? await redis.get(key)
+      : type === 'hash' ? JSON.stringify(await redis.hgetall(key))
+      : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
+      : type === 'set' ? JSON.stringify(await redis.smembers(key))
+      : type === 'zset' ? JSON.stringify(await redis.zrange(key, '0', '-1'))
+      : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
+      : '';
+    for (const id of ids) if (key.includes(id) || (text ?? '').includes(id)) found.push(`${key} (${id})`);
+  }
   return found;
 }
 
@@ -133,7 +129,7 @@ describe('retention removes finished operations once they are past OPERATION_RET
     assert.equal(await redis.zcard(sys.api.ctx.keys.operationIndex('status', 'completed')), 1, 'only the recent one');
     assert.deepEqual(await keysMentioning(redis, sys.api.ctx.keys.prefix, oldIds()), []);
     // The job each one ran as went too (BullMQ's queues hold it as `<queue>:<operation id>`).
-    const jobKeys = (await redis.keys(`${sys.api.ctx.keys.prefix}:bull:*`)).filter((k) => oldIds().some((id) => k.endsWith(`:${id}`)));
+    const jobKeys = (await keysMatching(redis, `${sys.api.ctx.keys.prefix}:bull:*`)).filter((k) => oldIds().some((id) => k.endsWith(`:${id}`)));
     assert.deepEqual(jobKeys, []);
 
     // Its worker still reports progress as it waits: everything else of its record is as it was.

@@ -29,11 +29,11 @@ export function bootConfig(processName: string): Config {
   }
 }
 
-/** Where this process finds Redis: REDIS_SENTINELS when set, else REDIS_URL; stops the process when neither is. */
+/** Where this process finds Redis: REDIS_CLUSTER_NODES or REDIS_SENTINELS when set, else REDIS_URL; stops the process when neither is. */
 export function requireRedisUrl(config: Config, processName: string): RedisAddress {
   const address = redisAddressOf(config);
   if (address === null) {
-    process.stderr.write(`${processName}: configuration: REDIS_URL or REDIS_SENTINELS is required (the start command sets REDIS_URL for the processes it runs)\n`);
+    process.stderr.write(`${processName}: configuration: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required (the start command sets REDIS_URL for the processes it runs)\n`);
     process.exit(78);
   }
   return address;

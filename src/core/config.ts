@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { ProviderName } from '../providers/types.js';
 import { parseMeshPeers, type MeshPeer } from './udc/peers.js';
 import { redisSentinelSettings, type RedisSentinelSettings } from './redis-sentinel-settings.js';
+import { redisClusterSettings, slotPrefix, type RedisClusterSettings } from './redis-cluster-settings.js';
 import { DEFAULT_LIST_SCAN_BUDGET } from './operations/list-script.js';
 
 export interface ConfiguredUser {
@@ -47,6 +48,11 @@ export interface Config {
    * so a failover is followed. Null when unset; never together with `redisUrl`.
    */
   redisSentinel: RedisSentinelSettings | null;
+  /**
+   * REDIS_CLUSTER_NODES (and REDIS_PASSWORD): a Redis Cluster, its slot map learned from these
+   * nodes. Null when unset; never together with `redisUrl` or `redisSentinel`.
+   */
+  redisCluster: RedisClusterSettings | null;
   /** Port of the managed `redis-server` when `redisUrl` is null. */
   managedRedisPort: number;
   /**
@@ -62,7 +68,10 @@ export interface Config {
    * environment, which wins over it; `POST /reload-config` reads it again. Absolute; default `./.env`.
    */
   configFile: string;
-  /** Prefix of every Redis key the engine writes (BullMQ's included), so systems can share a Redis. */
+  /**
+   * Prefix of every Redis key the engine writes (BullMQ's included), so systems can share a
+   * Redis: KEY_PREFIX, on a Redis Cluster wrapped in braces as every key's hash tag (see slotPrefix).
+   */
   keyPrefix: string;
   auth: {
     /** HS256 secret; null means generate once and keep it in Redis for all API replicas. */
@@ -503,8 +512,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret !== null && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
   const adminPassword = str(env, 'ADMIN_PASSWORD');
   if (adminPassword !== null && adminPassword.length < 12) throw new ConfigError('ADMIN_PASSWORD', 'must be at least 12 characters');
-  const keyPrefix = str(env, 'KEY_PREFIX') ?? 'pe';
-  if (!/^[a-zA-Z0-9_-]{1,32}$/.test(keyPrefix)) throw new ConfigError('KEY_PREFIX', 'may hold only letters, digits, - and _ (at most 32)');
+  const rawKeyPrefix = str(env, 'KEY_PREFIX') ?? 'pe';
+  if (!/^[a-zA-Z0-9_-]{1,32}$/.test(rawKeyPrefix)) throw new ConfigError('KEY_PREFIX', 'may hold only letters, digits, - and _ (at most 32)');
+  const redisCluster = redisClusterSettings(env, url(env, 'REDIS_URL', null));
+  const keyPrefix = slotPrefix(rawKeyPrefix, redisCluster);
 
   const bearer = (tokenVar: string, urlVar: string, defaultUrl: string): ProviderCredentials | null => {
     const token = str(env, tokenVar);
@@ -524,6 +535,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: str(env, 'HOST') ?? '0.0.0.0',
     redisUrl: url(env, 'REDIS_URL', null),
     redisSentinel: redisSentinelSettings(env, url(env, 'REDIS_URL', null)),
+    redisCluster,
     managedRedisPort: int(env, 'MANAGED_REDIS_PORT', 6390, 1, 65535),
     managedRedisFsync: oneOf(env, 'MANAGED_REDIS_FSYNC', MANAGED_REDIS_FSYNC_POLICIES, 'always'),
     dataDir: str(env, 'DATA_DIR') ?? './var',

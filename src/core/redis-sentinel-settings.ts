@@ -29,14 +29,13 @@ const MAX_SENTINELS = 32;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const MASTER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-function setting(env: Env, name: string): string | null {
+export function setting(env: Env, name: string): string | null {
   const v = env[name];
   return v === undefined || v.trim() === '' ? null : v.trim();
 }
 
-/** `host:port`, or `[v6-address]:port`. */
-function parseSentinel(entry: string, index: number): SentinelAddress {
-  const where = 'REDIS_SENTINELS';
+/** `host:port`, or `[v6-address]:port`: one entry of a node list setting (`where`). */
+function parseNode(entry: string, index: number, where: string): SentinelAddress {
   const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(entry) ?? /^([^:\[\]]+):(\d{1,5})$/.exec(entry);
   if (!match) throw new ConfigError(where, `entry ${index + 1} must be host:port (an IPv6 address in brackets), got '${entry}'`);
   const host = match[1]!;
@@ -49,7 +48,25 @@ function parseSentinel(entry: string, index: number): SentinelAddress {
   return { host, port };
 }
 
-function password(env: Env, name: string): string | null {
+/**
+ * A comma-separated list of `host:port` nodes (REDIS_SENTINELS, REDIS_CLUSTER_NODES): each
+ * entry checked, none twice, at most `max`.
+ */
+export function parseNodeList(raw: string, where: string, max: number): SentinelAddress[] {
+  const entries = raw.split(',').map((e) => e.trim());
+  if (entries.some((e) => e === '')) throw new ConfigError(where, `has an empty entry: '${raw}'`);
+  if (entries.length > max) throw new ConfigError(where, `lists ${entries.length} nodes, at most ${max}`);
+  const nodes = entries.map((entry, i) => parseNode(entry, i, where));
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    const key = `${n.host.toLowerCase()}:${n.port}`;
+    if (seen.has(key)) throw new ConfigError(where, `names ${key} twice`);
+    seen.add(key);
+  }
+  return nodes;
+}
+
+export function password(env: Env, name: string): string | null {
   const value = setting(env, name);
   // The value itself stays out of the message: it is a secret.
   if (value !== null && /[\u0000-\u001f\u007f]/.test(value)) throw new ConfigError(name, 'must not contain control characters');
@@ -68,24 +85,15 @@ export function redisSentinelSettings(env: Env, redisUrl: string | null): RedisS
   if (raw === null) {
     if (masterName !== null) throw new ConfigError('REDIS_SENTINEL_MASTER', 'needs REDIS_SENTINELS');
     if (sentinelPassword !== null) throw new ConfigError('REDIS_SENTINEL_PASSWORD', 'needs REDIS_SENTINELS');
-    if (dataPassword !== null) {
-      throw new ConfigError('REDIS_PASSWORD', 'is the password of a Sentinel-managed primary and needs REDIS_SENTINELS; with REDIS_URL give it in the URL (redis://:password@host:port)');
+    if (dataPassword !== null && setting(env, 'REDIS_CLUSTER_NODES') === null) {
+      throw new ConfigError('REDIS_PASSWORD', 'is the password of a Sentinel-managed primary or of a Redis Cluster\'s nodes and needs REDIS_SENTINELS or REDIS_CLUSTER_NODES; with REDIS_URL give it in the URL (redis://:password@host:port)');
     }
     return null;
   }
   if (redisUrl !== null) {
     throw new ConfigError('REDIS_SENTINELS', 'and REDIS_URL are both set: with sentinels the primary is whichever node they name, so leave REDIS_URL unset (the primary\'s password goes in REDIS_PASSWORD)');
   }
-  const entries = raw.split(',').map((e) => e.trim());
-  if (entries.some((e) => e === '')) throw new ConfigError('REDIS_SENTINELS', `has an empty entry: '${raw}'`);
-  if (entries.length > MAX_SENTINELS) throw new ConfigError('REDIS_SENTINELS', `lists ${entries.length} sentinels, at most ${MAX_SENTINELS}`);
-  const sentinels = entries.map(parseSentinel);
-  const seen = new Set<string>();
-  for (const s of sentinels) {
-    const key = `${s.host.toLowerCase()}:${s.port}`;
-    if (seen.has(key)) throw new ConfigError('REDIS_SENTINELS', `names ${key} twice`);
-    seen.add(key);
-  }
+  const sentinels = parseNodeList(raw, 'REDIS_SENTINELS', MAX_SENTINELS);
   if (masterName !== null && !MASTER_NAME.test(masterName)) {
     throw new ConfigError('REDIS_SENTINEL_MASTER', `may hold only letters, digits, '.', '-' and '_' (at most 64), got '${masterName}'`);
   }

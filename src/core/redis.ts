@@ -1,12 +1,18 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
+import type { RedisClusterSettings } from './redis-cluster-settings.js';
 import type { RedisSentinelSettings } from './redis-sentinel-settings.js';
 
 /**
  * Where the engine's Redis is: a URL (REDIS_URL, or the managed Redis the start command runs),
- * or the sentinels that name the current primary (REDIS_SENTINELS).
+ * the sentinels that name the current primary (REDIS_SENTINELS), or some nodes of a Redis
+ * Cluster (REDIS_CLUSTER_NODES).
  */
-export type RedisAddress = string | RedisSentinelSettings;
+export type RedisAddress = string | RedisSentinelSettings | RedisClusterSettings;
+
+function isCluster(address: RedisAddress): address is RedisClusterSettings {
+  return typeof address !== 'string' && 'kind' in address && address.kind === 'cluster';
+}
 
 /** How long a sentinel may take to name the primary before the next one is asked. */
 const SENTINEL_COMMAND_TIMEOUT_MS = 2000;
@@ -27,6 +33,7 @@ export function redisOptions(address: RedisAddress, name: string): RedisOptions 
     enableReadyCheck: true,
   };
   if (typeof address === 'string') return common;
+  if (isCluster(address)) return { ...common, ...(address.password !== null ? { password: address.password } : {}) };
   return {
     ...common,
     sentinels: address.sentinels.map(({ host, port }) => ({ host, port })),
@@ -46,9 +53,30 @@ export function redisOptions(address: RedisAddress, name: string): RedisOptions 
   };
 }
 
-/** A connection to the engine's Redis (see redisOptions). */
+/**
+ * A connection to the engine's Redis (see redisOptions). On a cluster it is an ioredis
+ * Cluster, typed as the Redis it stands in for: the two share every command the engine sends,
+ * and each of its scripts declares a key (see lua.ts), which is how a cluster routes it.
+ */
 export function connectRedis(address: RedisAddress, name: string, extra: RedisOptions = {}): Redis {
   const options = { ...redisOptions(address, name), ...extra };
+  if (isCluster(address)) {
+    const cluster = new Cluster(
+      address.nodes.map(({ host, port }) => ({ host, port })),
+      {
+        redisOptions: options,
+        // As on one Redis: commands wait through a failover (a replica promoted) instead of failing.
+        maxRedirections: 32,
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 300,
+        // Follow MOVED/ASK and a changed slot map from the nodes' answers, and read it afresh now and then.
+        slotsRefreshInterval: 10000,
+        enableReadyCheck: true,
+        ...(extra.lazyConnect ? { lazyConnect: true } : {}),
+      },
+    );
+    return cluster as unknown as Redis;
+  }
   return typeof address === 'string' ? new Redis(address, options) : new Redis(options);
 }
 
@@ -73,7 +101,7 @@ export async function pingRedis(redis: Redis, timeoutMs: number): Promise<RedisP
   return Promise.race([answer, late]).finally(() => clearTimeout(timer));
 }
 
-/** The configured address: the sentinels when REDIS_SENTINELS is set, else REDIS_URL; null when the start command is to run a Redis. */
-export function redisAddressOf(config: Pick<Config, 'redisUrl' | 'redisSentinel'>): RedisAddress | null {
-  return config.redisSentinel ?? config.redisUrl;
+/** The configured address: the cluster or the sentinels when set, else REDIS_URL; null when the start command is to run a Redis. */
+export function redisAddressOf(config: Pick<Config, 'redisUrl' | 'redisSentinel' | 'redisCluster'>): RedisAddress | null {
+  return config.redisCluster ?? config.redisSentinel ?? config.redisUrl;
 }
