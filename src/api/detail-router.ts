@@ -1,6 +1,14 @@
 import express from 'express';
 import type { Logger } from '../core/logger.js';
 import { detailErrorHandler } from './middleware/detail-errors.js';
+import type { JsonSchema } from './validation.js';
+
+/** The family's error body, as its routes document it: `{"detail": "…"}`, or for a 422 `{"detail": [{type, loc, msg}]}`. */
+export const detailError: JsonSchema = {
+  type: 'object',
+  required: ['detail'],
+  properties: { detail: { description: 'What went wrong: a message, or for a 422 a list of `{type, loc, msg}`' } },
+};
 
 /**
  * A router for a family of paths whose errors come in the seeds' `{"detail": …}` shape (the

@@ -5,6 +5,7 @@ import { toEvent } from '../core/events/event.js';
 import type { Operation } from '../core/operations/model.js';
 import type { OutboxJobData } from '../core/outbox/queue.js';
 import { enqueueDelivery } from '../core/outbox/queue.js';
+import { webhookDelivery } from '../core/webhooks/delivery.js';
 import type { DeliveryStore } from '../core/outbox/store.js';
 import { connectRedis, type RedisAddress } from '../core/redis.js';
 import { webhookEventsOf, type WebhookEvent } from '../core/webhooks/events.js';
@@ -142,18 +143,7 @@ export class WebhookDispatcher {
     const traceId = op?.trace_id ?? event.traceId ?? `evt-${event.id}`;
     const body = JSON.stringify({ id: event.id, type: event.type, created_at: event.created_at, workspace: event.workspace, trace_id: traceId, data });
     for (const sub of subs) {
-      await enqueueDelivery(this.deliveries, this.queue, this.ctx.config, {
-        id: `${sub.id}.${event.id}`,
-        kind: 'webhook',
-        target: sub.id,
-        url: sub.url,
-        trace_id: traceId,
-        body,
-        subscription_id: sub.id,
-        workspace: event.workspace,
-        event_type: event.type,
-        event_id: event.id,
-      });
+      await enqueueDelivery(this.deliveries, this.queue, this.ctx.config, webhookDelivery(sub, { id: event.id, type: event.type, workspace: event.workspace, traceId, body }));
     }
   }
 }

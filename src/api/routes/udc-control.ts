@@ -14,7 +14,7 @@ import { RELOADABLE_SETTINGS } from '../../core/control/reloadable-settings.js';
 import { ConfigError } from '../../core/config.js';
 import type { CoreContext } from '../../core/context.js';
 import { ValidationError } from '../../core/errors.js';
-import { detailRouter } from '../detail-router.js';
+import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { ApiLimits } from '../middleware/rate-limit.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps } from '../route.js';
@@ -26,7 +26,6 @@ const CONTROL_PATH = /^\/(shutdown|emergency-stop|reload-config)\/?$/i;
 /** Settings whose problems could quote a secret: their refusal names the problem without the value. */
 const SECRET_SETTING = /TOKEN|SECRET|PASSWORD|KEY|REDIS_URL|USERS/;
 
-const detail: JsonSchema = { type: 'object', required: ['detail'], properties: { detail: { type: 'string', description: 'What went wrong' } } };
 const problems: JsonSchema = {
   type: 'object',
   required: ['detail'],

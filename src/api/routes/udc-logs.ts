@@ -10,7 +10,7 @@ import type { CoreContext } from '../../core/context.js';
 import { ValidationError } from '../../core/errors.js';
 import { recentEvents, UDC_EVENT_TYPES, type UdcEventType } from '../../core/udc/event-history.js';
 import { LOG_LEVEL_FILTERS, parseLevelFilter, recentLogs } from '../../core/udc/log-history.js';
-import { detailRouter } from '../detail-router.js';
+import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps } from '../route.js';
 import type { JsonSchema } from '../validation.js';
@@ -18,7 +18,6 @@ import type { JsonSchema } from '../validation.js';
 // Case-insensitive and with an optional trailing slash, as the router matches routes.
 const PATHS = /^\/(logs|events)\/?$/i;
 
-const detail: JsonSchema = { type: 'object', required: ['detail'], properties: { detail: { description: 'What went wrong: a message, or for a 422 a list of `{type, loc, msg}`' } } };
 const errors = {
   401: { description: 'Could not validate credentials: no valid bearer token or API key', schema: detail },
   403: { description: 'Not enough permissions: `system_metrics` is needed', schema: detail },

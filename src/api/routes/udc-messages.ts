@@ -20,7 +20,7 @@ import { MessageSignatureError, MessageSignatureVerifier, SIGNATURE_REQUIRED } f
 import { latestProof, signerFor } from '../../core/udc/proof.js';
 import { canonicalJson, type UdcMessage } from '../../core/udc/signing.js';
 import type { Provider, ProviderName } from '../../providers/types.js';
-import { detailRouter } from '../detail-router.js';
+import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps, type RouteInput, type RouteReply } from '../route.js';
 import { ACTION_PAYLOADS, ACTIONS_BY_TYPE, jwksSchema, messageBody, messageReplySchema, proofSchema } from '../schemas/udc-messages.js';
@@ -29,7 +29,6 @@ import { compile, toProblems, type JsonSchema } from '../validation.js';
 // Case-insensitive and with an optional trailing slash, as the router matches routes.
 const MESH_PATH = /^\/(\.well-known\/jwks\.json|message|proof)\/?$/i;
 
-const detail: JsonSchema = { type: 'object', required: ['detail'], properties: { detail: { description: 'What went wrong: a message, or for 422 a list of {type, loc, msg}' } } };
 
 export interface UdcMessagesRouterDeps {
   ctx: CoreContext;

@@ -13,7 +13,7 @@ import { DeliveryStore } from '../../core/outbox/store.js';
 import { deliveryView } from '../../core/outbox/view.js';
 import { sendMessage } from '../../core/udc/send.js';
 import { MESSAGE_TYPES } from '../../core/udc/signing.js';
-import { detailRouter } from '../detail-router.js';
+import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps } from '../route.js';
 import { deliveryIdParam, deliveryLimitQuery, deliverySchema, deliveryStatusQuery } from '../schemas/outbox.js';
@@ -22,7 +22,6 @@ import type { JsonSchema } from '../validation.js';
 // Case-insensitive and with an optional trailing slash, as the router matches routes.
 const SEND_PATH = /^\/send(\/deliveries(\/[^/]+)?)?\/?$/i;
 
-const detail: JsonSchema = { type: 'object', required: ['detail'], properties: { detail: { description: 'What went wrong: a message, or a list of `{type, loc, msg}` for invalid input' } } };
 const errors = {
   401: { description: 'Could not validate credentials', schema: detail },
   403: { description: 'Not enough permissions (`mesh_send`)', schema: detail },

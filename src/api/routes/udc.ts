@@ -12,7 +12,7 @@ import { dependencyReport } from '../../core/udc/dependencies.js';
 import { capabilities, versionInfo } from '../../core/udc/identity.js';
 import { CpuMeter, processState } from '../../core/udc/process-state.js';
 import { RequestRates } from '../../core/udc/request-rates.js';
-import { detailRouter } from '../detail-router.js';
+import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps } from '../route.js';
 import type { JsonSchema } from '../validation.js';
@@ -20,7 +20,6 @@ import type { JsonSchema } from '../validation.js';
 // Case-insensitive and with an optional trailing slash, as the router matches routes.
 const UDC_PATH = /^\/(capabilities|state|dependencies|version)\/?$/i;
 
-const detail: JsonSchema = { type: 'object', required: ['detail'], properties: { detail: { type: 'string', description: 'What went wrong' } } };
 const errors = {
   401: { description: 'Could not validate credentials: no valid bearer token or API key', schema: detail },
 };

@@ -41,10 +41,7 @@ export const seedResourceSchema: JsonSchema = {
   },
 };
 
-export const detailError: JsonSchema = {
-  type: 'object',
-  properties: { detail: { description: 'A message, or for 422 a list of {type, loc, msg}' } },
-};
+export { detailError } from '../detail-router.js';
 
 /** `{droplet: …, operation_id}`: the server once its operation is done (null if it is gone since). */
 export function seedResourceAnswer(resource: string): JsonSchema {

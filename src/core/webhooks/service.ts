@@ -6,6 +6,7 @@ import { ErrorCodes, NotFoundError } from '../errors.js';
 import type { Delivery, DeliveryStatus } from '../outbox/model.js';
 import { enqueueDelivery, type OutboxJobData } from '../outbox/queue.js';
 import { DeliveryStore } from '../outbox/store.js';
+import { webhookDelivery } from './delivery.js';
 import { secretBox } from '../secrets/secret-key.js';
 import type { WebhookSubscription } from './model.js';
 import { WebhookStore, type SubscriptionChange } from './store.js';
@@ -87,19 +88,8 @@ export class WebhookService {
     const sub = await this.store.require(workspace, id);
     const original = await this.deliveries.get(deliveryId);
     if (!original || original.subscription_id !== sub.id) throw new NotFoundError(ErrorCodes.DELIVERY_NOT_FOUND, `delivery '${deliveryId}' of webhook '${id}' does not exist`);
-    const { delivery } = await enqueueDelivery(this.deliveries, this.queue, this.ctx.config, {
-      id: `${sub.id}.${original.event_id ?? 'event'}.r${randomBytes(4).toString('hex')}`,
-      kind: 'webhook',
-      target: sub.id,
-      url: sub.url,
-      trace_id: original.trace_id,
-      body: original.body,
-      subscription_id: sub.id,
-      workspace,
-      event_type: original.event_type ?? undefined,
-      event_id: original.event_id ?? undefined,
-      redelivery_of: original.id,
-    });
+    const event = { id: original.event_id ?? 'event', type: original.event_type ?? 'event', workspace, traceId: original.trace_id, body: original.body };
+    const { delivery } = await enqueueDelivery(this.deliveries, this.queue, this.ctx.config, webhookDelivery(sub, event, { id: `${sub.id}.${event.id}.r${randomBytes(4).toString('hex')}`, redeliveryOf: original.id }));
     return delivery;
   }
 
@@ -109,18 +99,7 @@ export class WebhookService {
     const sub = await this.store.require(workspace, id);
     const eventId = `ping-${Date.now()}-${randomBytes(4).toString('hex')}`;
     const body = JSON.stringify({ id: eventId, type: 'ping', created_at: new Date().toISOString(), workspace, trace_id: traceId, data: { webhook: { id: sub.id, url: sub.url, events: sub.events } } });
-    const { delivery } = await enqueueDelivery(this.deliveries, this.queue, this.ctx.config, {
-      id: `${sub.id}.${eventId}`,
-      kind: 'webhook',
-      target: sub.id,
-      url: sub.url,
-      trace_id: traceId,
-      body,
-      subscription_id: sub.id,
-      workspace,
-      event_type: 'ping',
-      event_id: eventId,
-    });
+    const { delivery } = await enqueueDelivery(this.deliveries, this.queue, this.ctx.config, webhookDelivery(sub, { id: eventId, type: 'ping', workspace, traceId, body }));
     return delivery;
   }
 }
