@@ -5,12 +5,15 @@ import { operationsQueueName } from '../src/core/queue.js';
 import { http } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
 
-const RETRY_AFTER_S = 90;
+// The pause outlasts the workers' job locks five times over (WORKER_LOCK_MS, also BullMQ's
+// stalled check interval): a job that held its slot or lock through it would be seen stalled.
+const LOCK_MS = 5000;
+const RETRY_AFTER_S = 25;
 
 let system: TestSystem;
 let queue: Queue;
 before(async () => {
-  system = await TestSystem.start({ workers: 2, doActiveDelayMs: 300 });
+  system = await TestSystem.start({ workers: 2, doActiveDelayMs: 300, env: { WORKER_LOCK_MS: String(LOCK_MS) } });
   queue = new Queue(operationsQueueName('digitalocean'), { connection: system.api.ctx.redis, prefix: system.api.ctx.keys.bullPrefix() });
 });
 after(async () => {
