@@ -12,7 +12,8 @@ const REBOOT_PATH: Record<ProviderName, string> = {
   upcloud: '^/1\\.3/server/[^/]+/restart$',
 };
 
-describe('a worker killed while its reboot was on the wire: the rerun does not reboot again', () => {
+// Each case has its own system: two run side by side, since most of a case is waiting.
+describe('a worker killed while its reboot was on the wire: the rerun does not reboot again', { concurrency: 2 }, () => {
   const systems: TestSystem[] = [];
   after(async () => {
     await Promise.all(systems.map((s) => s.stop()));

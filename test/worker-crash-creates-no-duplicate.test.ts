@@ -12,7 +12,8 @@ const CREATE_PATH: Record<ProviderName, string> = {
   upcloud: '^/1.3/server$',
 };
 
-describe('a worker killed with SIGKILL in the middle of a create leaves at most one server', () => {
+// Each case has its own system: two run side by side, since most of a case is waiting.
+describe('a worker killed with SIGKILL in the middle of a create leaves at most one server', { concurrency: 2 }, () => {
   const systems: TestSystem[] = [];
   after(async () => {
     await Promise.all(systems.map((s) => s.stop()));
