@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbortedError, ErrorCodes, ProviderError } from '../src/core/errors.js';
+import { ErrorCodes, ProviderError } from '../src/core/errors.js';
 import { createProviders } from '../src/providers/registry.js';
 import type { CreateServerInput } from '../src/providers/types.js';
 import { UPCLOUD_DEFAULT_TEMPLATE, UpCloudProvider, type UpCloudProviderOptions } from '../src/providers/upcloud.js';
@@ -49,26 +49,13 @@ function input(marker: string, overrides: Partial<CreateServerInput> = {}): Crea
   };
 }
 
-test('create, then waitUntilRunning ends with a running server that has a public IPv4', async (t) => {
-  const { provider } = await setup(t);
+test('waitUntilRunning reports the build, and an adapter that never saw the create finds the template', async (t) => {
+  // A build long enough that the first look reliably sees it, even on a busy machine.
+  const { provider } = await setup(t, { createDelayMs: 400 });
   const upcloud = provider();
   const { server: created } = await upcloud.createServer(input('op-create'), ctx);
-  assert.equal(created.provider, 'upcloud');
-  assert.match(created.providerId, /^00[0-9a-f]{6}-/);
-  assert.equal(created.status, 'provisioning');
-  assert.match(created.ipv4 ?? '', /^\d+\.\d+\.\d+\.\d+$/, 'UpCloud assigns addresses in the create answer');
-  assert.equal(created.plan, '1xCPU-1GB');
-  assert.equal(created.zone, 'fi-hel1');
-  assert.equal(created.image, UPCLOUD_DEFAULT_TEMPLATE);
-  assert.equal(created.name, 'web-op-create');
-  assert.deepEqual([...created.tags].sort(), ['env:test', 'pe-op:op-create']);
-  assert.match(created.createdAt, /^\d{4}-\d\d-\d\dT/);
-
   const progress: string[] = [];
-  const running = await upcloud.waitUntilRunning(created.providerId, { onProgress: (m) => progress.push(m) });
-  assert.equal(running.status, 'running');
-  assert.equal(running.ipv4, created.ipv4);
-  assert.equal(running.image, UPCLOUD_DEFAULT_TEMPLATE);
+  await upcloud.waitUntilRunning(created.providerId, { onProgress: (m) => progress.push(m) });
   assert.ok(progress.some((m) => /to start: maintenance \(\d+% built\)$/.test(m)), progress.join(' | '));
   assert.ok(progress.at(-1)?.includes('is started at'), progress.join(' | '));
 
@@ -91,18 +78,6 @@ test('user tags travel as valid UpCloud labels and come back as the same tags', 
 
   const fetched = await upcloud.getServer(created.providerId, ctx);
   assert.deepEqual([...(fetched?.tags ?? [])].sort(), [...tags, 'pe-op:op-tags'].sort());
-});
-
-test('findByMarker finds the server made with that marker and nothing for another marker', async (t) => {
-  const { provider } = await setup(t);
-  const upcloud = provider();
-  const { server: mine } = await upcloud.createServer(input('op-mine'), ctx);
-  await upcloud.createServer(input('op-other'), ctx);
-  await upcloud.createServer(input('op-mine-2'), ctx);
-  const found = await upcloud.findByMarker('op-mine', ctx);
-  assert.equal(found?.providerId, mine.providerId);
-  assert.match(found?.ipv4 ?? '', /^\d+\./, 'found servers come with their details');
-  assert.equal(await upcloud.findByMarker('op-nobody', ctx), null);
 });
 
 test('planCreate names every unknown zone, plan and image, and prices a good request in EUR', async (t) => {
@@ -129,33 +104,13 @@ test('planCreate names every unknown zone, plan and image, and prices a good req
   assert.ok(typeof plan.price_hourly === 'number' && Math.abs(plan.price_hourly - 7 / 672) < 0.0001);
 });
 
-test('listServers pages through limit/offset and returns every server with its address', async (t) => {
-  const { provider } = await setup(t);
-  const upcloud = provider({ listPageSize: 3 });
-  const created = new Set<string>();
-  for (let i = 0; i < 7; i++) created.add((await upcloud.createServer(input(`op-list-${i}`), ctx)).server.providerId);
-  const listed = await upcloud.listServers(ctx);
-  assert.equal(listed.length, 7);
-  assert.deepEqual(new Set(listed.map((s) => s.providerId)), created);
-  assert.ok(listed.every((s) => s.ipv4 !== null && s.image === UPCLOUD_DEFAULT_TEMPLATE));
-});
-
-test('power_off, power_on and reboot wait until the state matches', async (t) => {
+test('a reboot of a stopped server starts it instead of restarting it, and says so', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
   const { server: created } = await upcloud.createServer(input('op-power'), ctx);
   await upcloud.waitUntilRunning(created.providerId, ctx);
 
-  const off = await upcloud.powerAction(created.providerId, 'power_off', ctx);
-  assert.equal(off.status, 'stopped');
-  const stillOff = await upcloud.powerAction(created.providerId, 'power_off', ctx);
-  assert.equal(stillOff.status, 'stopped', 'a rerun finds the work done instead of earning a 409');
-  const on = await upcloud.powerAction(created.providerId, 'power_on', ctx);
-  assert.equal(on.status, 'running');
-  const rebooted = await upcloud.powerAction(created.providerId, 'reboot', ctx);
-  assert.equal(rebooted.status, 'running');
-  assert.equal(rebooted.ipv4, on.ipv4);
-
+  // UpCloud refuses a restart of a stopped server, so the adapter starts it.
   await upcloud.powerAction(created.providerId, 'power_off', ctx);
   const steps: string[] = [];
   const restarted = await upcloud.powerAction(created.providerId, 'reboot', { onProgress: (m) => steps.push(m) });
@@ -190,31 +145,6 @@ test('delete of a server still being built waits for it, then stops and deletes 
   assert.equal(await upcloud.getServer(created.providerId, ctx), null);
 });
 
-test('resize stops a running server, changes the plan and starts it again, reporting each step', async (t) => {
-  const { provider } = await setup(t);
-  const upcloud = provider();
-  const { server: created } = await upcloud.createServer(input('op-resize'), ctx);
-  await upcloud.waitUntilRunning(created.providerId, ctx);
-
-  const steps: string[] = [];
-  const resized = await upcloud.resize(created.providerId, '2xCPU-4GB', true, { onProgress: (m) => steps.push(m) });
-  assert.equal(resized.plan, '2xCPU-4GB');
-  assert.equal(resized.status, 'running');
-  const order = ['stopping', 'changing the plan', 'starting'].map((word) => steps.findIndex((m) => m.includes(word)));
-  assert.ok(order.every((i) => i >= 0), `steps: ${steps.join(' | ')}`);
-  assert.deepEqual([...order].sort((a, b) => a - b), order, 'stop, then change the plan, then start');
-
-  // A rerun that finds the plan already changed only fixes the power state.
-  await upcloud.powerAction(created.providerId, 'power_off', ctx);
-  const rerunSteps: string[] = [];
-  const again = await upcloud.resize(created.providerId, '2xCPU-4GB', false, { onProgress: (m) => rerunSteps.push(m) });
-  assert.equal(again.plan, '2xCPU-4GB');
-  assert.equal(again.status, 'stopped');
-  assert.deepEqual(rerunSteps, []);
-  const restarted = await upcloud.resize(created.providerId, '2xCPU-4GB', true, ctx);
-  assert.equal(restarted.status, 'running');
-});
-
 test('a resize to an unknown plan is refused before the server is stopped', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
@@ -236,24 +166,11 @@ test('there is no console on UpCloud: CONSOLE_UNSUPPORTED with a clear message',
   assert.match((err as Error).message, /UpCloud/);
 });
 
-test('catalogue: zones, plans with EUR prices and templates come from the API', async (t) => {
+test('catalogue: zones carry their country, and the default template is Ubuntu 24.04', async (t) => {
   const { provider } = await setup(t);
   const upcloud = provider();
-  const [regions, plans, images] = await Promise.all([upcloud.listRegions(ctx), upcloud.listPlans(ctx), upcloud.listImages(ctx)]);
-  assert.deepEqual(
-    regions.find((r) => r.id === 'fi-hel1'),
-    { provider: 'upcloud', id: 'fi-hel1', name: 'Helsinki #1', country: 'FI', available: true },
-  );
+  const [regions, images] = await Promise.all([upcloud.listRegions(ctx), upcloud.listImages(ctx)]);
   assert.equal(regions.find((r) => r.id === 'uk-lon1')?.country, 'GB');
-  const plan = plans.find((p) => p.id === '2xCPU-4GB');
-  assert.ok(plan);
-  assert.equal(plan.vcpus, 2);
-  assert.equal(plan.memory_mb, 4096);
-  assert.equal(plan.disk_gb, 80);
-  assert.equal(plan.currency, 'EUR');
-  assert.equal(plan.price_monthly, 26);
-  assert.ok(plan.price_hourly > 0);
-  assert.ok(plan.regions.includes('fi-hel1'));
   const ubuntu = images.find((i) => i.id === upcloud.defaultImage);
   assert.equal(ubuntu?.distribution, 'Ubuntu');
   assert.match(ubuntu?.name ?? '', /24\.04/);
@@ -274,18 +191,6 @@ test('HTTP Basic credentials work; a wrong password is PROVIDER_UNAUTHORIZED wit
   assert.throws(() => provider({ token: undefined }), /needs a token, or a username and password/);
 });
 
-test('a wrong token fails with PROVIDER_UNAUTHORIZED and the token is not in the message', async (t) => {
-  const { provider } = await setup(t);
-  const wrongToken = 'wrong-token-abcdef123456';
-  const err = await rejectsWith(provider({ token: wrongToken }).listServers(ctx));
-  assert.ok(err instanceof ProviderError);
-  assert.equal(err.code, ErrorCodes.PROVIDER_UNAUTHORIZED);
-  assert.equal(err.retryable, false);
-  assert.ok(!err.message.includes(wrongToken));
-  assert.ok(!err.message.includes(TOKEN));
-  assert.match(err.message, /^upcloud: 401 AUTHENTICATION_FAILED: /);
-});
-
 test('UpCloud errors keep its code and message, in the legacy and the problem+json shape', async (t) => {
   const { sandbox, provider } = await setup(t);
   const upcloud = provider();
@@ -303,50 +208,11 @@ test('UpCloud errors keep its code and message, in the legacy and the problem+js
   assert.equal(problem.message, 'upcloud: 400 PLAN_INVALID: The plan 99xCPU-1TB does not exist.');
 });
 
-test('a burst of 503s on a GET is retried and succeeds; without retries the same burst fails', async (t) => {
-  const { sandbox, provider } = await setup(t);
-  const { server: created } = await provider().createServer(input('op-503'), ctx);
-  const serverPath = '^/1.3/server/[^/]+$';
-
-  sandbox.faults.add({ provider: 'upcloud', method: 'GET', path: serverPath, kind: 'status', status: 503, count: 3 });
-  const fetched = await provider().getServer(created.providerId, ctx);
-  assert.equal(fetched?.providerId, created.providerId);
-
-  sandbox.faults.add({ provider: 'upcloud', method: 'GET', path: serverPath, kind: 'status', status: 503, count: 1 });
-  const err = await rejectsWith(provider({ http: { retries: 0 } }).getServer(created.providerId, ctx));
-  assert.ok(err instanceof ProviderError);
-  assert.equal(err.code, ErrorCodes.PROVIDER_UNAVAILABLE);
-  assert.equal(err.retryable, true);
-  assert.equal(err.providerCode, 'SERVICE_ERROR');
-});
-
 test('an injected 429 on a GET is sat out and retried', async (t) => {
   const { sandbox, provider } = await setup(t);
   sandbox.faults.add({ provider: 'upcloud', method: 'GET', path: '^/1.3/zone$', kind: 'status', status: 429, count: 2 });
   const regions = await provider().listRegions(ctx);
   assert.ok(regions.length > 0);
-});
-
-test('a 503 on the create POST is not retried: it fails retryable and no server is made', async (t) => {
-  const { sandbox, provider } = await setup(t);
-  const upcloud = provider();
-  sandbox.faults.add({ provider: 'upcloud', method: 'POST', path: '^/1.3/server$', kind: 'status', status: 503, count: 1 });
-  const err = await rejectsWith(upcloud.createServer(input('op-post-503'), ctx));
-  assert.ok(err instanceof ProviderError);
-  assert.equal(err.code, ErrorCodes.PROVIDER_UNAVAILABLE);
-  assert.equal(err.retryable, true);
-  assert.deepEqual(await upcloud.listServers(ctx), []);
-});
-
-test('a create that ends in state error fails waitUntilRunning with PROVIDER_ACTION_FAILED', async (t) => {
-  const { sandbox, provider } = await setup(t);
-  const upcloud = provider();
-  sandbox.simulator('upcloud')!.configure({ failNextCreates: 1 });
-  const { server: created } = await upcloud.createServer(input('op-create-fails'), ctx);
-  const err = await rejectsWith(upcloud.waitUntilRunning(created.providerId, ctx));
-  assert.ok(err instanceof ProviderError, `got ${String(err)}`);
-  assert.equal(err.code, ErrorCodes.PROVIDER_ACTION_FAILED);
-  assert.match(err.message, new RegExp(`server ${created.providerId} went into state error`));
 });
 
 test('a server stuck in maintenance makes waitUntilRunning give up with PROVIDER_TIMEOUT', async (t) => {
@@ -358,19 +224,6 @@ test('a server stuck in maintenance makes waitUntilRunning give up with PROVIDER
   assert.ok(err instanceof ProviderError, `got ${String(err)}`);
   assert.equal(err.code, ErrorCodes.PROVIDER_TIMEOUT);
   assert.equal(err.retryable, true);
-});
-
-test('aborting waitUntilRunning rejects promptly with AbortedError', async (t) => {
-  const { provider } = await setup(t, { createDelayMs: 600_000 });
-  const upcloud = provider();
-  const { server: created } = await upcloud.createServer(input('op-abort'), ctx);
-  const controller = new AbortController();
-  setTimeout(() => controller.abort(), 200);
-  const started = Date.now();
-  const err = await rejectsWith(upcloud.waitUntilRunning(created.providerId, { signal: controller.signal }));
-  assert.ok(err instanceof AbortedError, `got ${String(err)}`);
-  const elapsed = Date.now() - started;
-  assert.ok(elapsed < 500, `took ${elapsed}ms`);
 });
 
 test('server states map onto the normalized ones; only a build counts as provisioning', () => {

@@ -51,6 +51,7 @@ import { udcMessagesRouter } from './routes/udc-messages.js';
 import { udcSendRouter } from './routes/udc-send.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { outboxQueue } from '../core/outbox/queue.js';
+import { dropletsRouter } from './routes/droplets.js';
 
 export interface ApiDeps {
   ctx: CoreContext;
@@ -114,20 +115,24 @@ export function createApp(deps: ApiDeps): express.Express {
   const registry = new OpenApiRegistry();
   // The multi-cloud manager's endpoints answer errors in that contract's {"detail": …} shape.
   const audit = { log: deps.audit, logger: deps.ctx.logger };
+  // How every seed-family route authenticates, audits and spends the caller's budget.
+  const mount = { authenticator: deps.authenticator, audit, limits };
   app.use(
     detailRouter(MULTI_CLOUD_PATH, guards, deps.ctx.logger, (router) =>
-      multiCloudRoutes(routeMounter(router, registry, { authenticator: deps.authenticator, audit, limits }), deps.ctx, deps.providers, deps.hub),
+      multiCloudRoutes(routeMounter(router, registry, mount), deps.ctx, deps.providers, deps.hub),
     ),
   );
-  app.use(udcRouter({ ctx: deps.ctx, version: deps.version, registry, guards, metrics, mount: { authenticator: deps.authenticator, audit, limits } }));
-  app.use(udcLogsRouter({ ctx: deps.ctx, registry, guards, mount: { authenticator: deps.authenticator, audit, limits } }));
-  app.use(udcControlRouter({ ctx: deps.ctx, registry, guards, mount: { authenticator: deps.authenticator, audit, limits }, control: control.instance, configSource: control.configSource, limits }));
-  app.use(udcMessagesRouter({ ctx: deps.ctx, version: deps.version, registry, guards, providers: deps.providers, mount: { authenticator: deps.authenticator, audit, limits } }));
+  app.use(udcRouter({ ctx: deps.ctx, version: deps.version, registry, guards, metrics, mount }));
+  app.use(udcLogsRouter({ ctx: deps.ctx, registry, guards, mount }));
+  app.use(udcControlRouter({ ctx: deps.ctx, registry, guards, mount, control: control.instance, configSource: control.configSource, limits }));
+  app.use(udcMessagesRouter({ ctx: deps.ctx, version: deps.version, registry, guards, providers: deps.providers, mount }));
   // Mesh messages (`/send`) and webhook events leave through the outbox, whose workers deliver them.
   const outbox = outboxQueue(deps.ctx.redis, deps.ctx.keys);
   // Its errors reach the callers of its commands (a /send answers them); a Redis that is gone the API's other connections report.
   outbox.on('error', () => undefined);
-  app.use(udcSendRouter({ ctx: deps.ctx, registry, guards, queue: outbox, mount: { authenticator: deps.authenticator, audit, limits } }));
+  app.use(udcSendRouter({ ctx: deps.ctx, registry, guards, queue: outbox, mount }));
+  // The droplets API (/api/v1/droplets), in the {"detail": …} shape of the seeds' droplet endpoints.
+  app.use(dropletsRouter({ ctx: deps.ctx, registry, guards, providers: deps.providers, mount }));
   // The operators' dashboard (dist/ui, built by `npm run build:ui`), under its own content-security policy.
   app.use('/ui', dashboard());
 

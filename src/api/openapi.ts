@@ -135,6 +135,7 @@ export const TAGS: Record<string, string> = {
   system: 'Health, metrics and an overview of the engine itself.',
   udc: 'The UDC v1.0 droplet endpoints (/capabilities, /state, /dependencies, /version) a mesh of droplets reads, answering errors as {"detail": …}.',
   'multi-cloud': 'The multi-cloud manager contract: per-provider endpoints (/do, /hetzner, /vultr, /upcloud) and /multi, answering errors as {"detail": …}.',
+  droplets: 'The droplets API (/api/v1/droplets): droplets on DROPLETS_PROVIDER, made, resized, powered and deleted through engine operations, answering errors as {"detail": …}.',
 };
 
 /** lowerCamelCase: a generated client's method name as it is. */

@@ -176,6 +176,12 @@ export interface Config {
   droplet: DropletSettings;
   /** How many recent log records `GET /logs` keeps in Redis (UDC_LOG_ENTRIES), newest first. */
   udcLogEntries: number;
+  /**
+   * The droplets API (`/api/v1/droplets`): DROPLETS_PROVIDER, the provider droplets are made on
+   * (digitalocean unless set), and DROPLETS_DEFAULT_PROJECT, the workspace a create without
+   * `project_id` goes to (`default` unless set).
+   */
+  dropletsApi: { provider: ProviderName; defaultProject: string };
   /** OpenTelemetry traces (src/core/telemetry.ts); null when no OTLP endpoint is set, and then nothing is loaded. */
   telemetry: TelemetrySettings | null;
   /** HTTP deliveries the workers make for the engine: mesh messages (`POST /send`) and webhooks (src/core/outbox/). */
@@ -307,6 +313,15 @@ function url(env: Env, name: string, fallback: string | null): string | null {
 export const ROLES: readonly Role[] = ['admin', 'operator', 'developer', 'viewer'];
 
 const WORKSPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const DROPLET_PROVIDERS: readonly ProviderName[] = ['digitalocean', 'hetzner', 'vultr', 'upcloud'];
+
+/** DROPLETS_PROVIDER and DROPLETS_DEFAULT_PROJECT (see Config.dropletsApi). */
+function dropletsApiSettings(env: Env): Config['dropletsApi'] {
+  const defaultProject = str(env, 'DROPLETS_DEFAULT_PROJECT') ?? 'default';
+  if (!WORKSPACE_NAME.test(defaultProject)) throw new ConfigError('DROPLETS_DEFAULT_PROJECT', `must be a workspace name (lower-case letters, digits, - and _), got '${defaultProject}'`);
+  return { provider: oneOf(env, 'DROPLETS_PROVIDER', DROPLET_PROVIDERS, 'digitalocean'), defaultProject };
+}
 
 function parseWorkspaceList(raw: string, separator: string, where: string): string[] {
   const names = raw.split(separator).map((n) => n.trim()).filter((n) => n.length > 0);
@@ -593,6 +608,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPushMs: int(env, 'METRICS_PUSH_MS', 5000, 100, 300000),
     droplet: dropletSettings(env, int(env, 'PORT', 8083, 0, 65535)),
     udcLogEntries: int(env, 'UDC_LOG_ENTRIES', 1000, 10, 100_000),
+    dropletsApi: dropletsApiSettings(env),
     telemetry: telemetrySettings(env),
     outbox: outboxSettings(env),
     webhooks: { allowPrivateTargets: flag(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false), claimIdleMs: int(env, 'WEBHOOK_CLAIM_IDLE_MS', 30000, 100, 3_600_000) },

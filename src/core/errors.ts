@@ -29,6 +29,8 @@ export const ErrorCodes = {
   // A body in a content-encoding or charset the API does not read.
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   CONSOLE_UNSUPPORTED: 'CONSOLE_UNSUPPORTED',
+  // The server's provider has no monitoring API the engine can read metrics from.
+  METRICS_UNSUPPORTED: 'METRICS_UNSUPPORTED',
   INTERNAL: 'INTERNAL',
   // Idempotency-Key misuse: the key names another request.
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
@@ -92,6 +94,7 @@ const statusByCode: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   CONSOLE_UNSUPPORTED: 501,
+  METRICS_UNSUPPORTED: 501,
   PROVIDER_NOT_CONFIGURED: 503,
   INTERNAL: 500,
   IDEMPOTENCY_KEY_REUSED: 422,

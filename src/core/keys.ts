@@ -79,6 +79,14 @@ export class Keys {
   serverSeq(): string {
     return `${this.prefix}:srvs:seq`;
   }
+  /**
+   * What touched one server, newest scored highest: `op:<operation id>` for each operation on
+   * it and `ev:<stream id>` for each drift event about it (see servers/history.ts). Bounded in
+   * length; entries leave with their operation (retention) or age out with the event stream.
+   */
+  serverHistory(serverId: string): string {
+    return `${this.prefix}:srv:${serverId}:history`;
+  }
   /** One user's record (see auth/users.ts). */
   user(username: string): string {
     return `${this.prefix}:user:${username}`;

@@ -13,6 +13,8 @@ import {
 import {
   markerTag,
   type CallContext,
+  type MetricsRange,
+  type ServerMetrics,
   type CatalogImage,
   type CatalogPlan,
   type CatalogRegion,
@@ -29,6 +31,7 @@ import {
   type ProviderServer,
   type ServerStatus,
 } from './types.js';
+import { readDigitalOceanMetrics } from './digitalocean-monitoring.js';
 import { adapterErrors, encodeId, isNotFound, judgeWait, newestActionSince, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface DigitalOceanProviderOptions {
@@ -199,6 +202,8 @@ export class DigitalOceanProvider extends InProcessWaits implements Provider {
         ssh_keys: (input.sshKeys ?? []).map((k) => (/^\d+$/.test(k) ? Number(k) : k)),
         user_data: input.userData,
         tags,
+        // Installs DigitalOcean's metrics agent: without it the monitoring API has no series for the droplet.
+        monitoring: true,
       },
     });
     const droplet = expectDroplet(res.body?.droplet, 'POST /droplets');
@@ -354,6 +359,11 @@ export class DigitalOceanProvider extends InProcessWaits implements Provider {
       checks.push(check);
     }
     return checks;
+  }
+
+  /** Usage series from the provider's monitoring API (digitalocean-monitoring.ts says what it offers). */
+  metrics(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics> {
+    return readDigitalOceanMetrics(this.http, providerId, range, ctx);
   }
 
   async requestConsole(_providerId: string, _ctx: CallContext): Promise<ConsoleAccess> {

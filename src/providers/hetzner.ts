@@ -36,6 +36,8 @@ import {
 import {
   markerTag,
   type CallContext,
+  type MetricsRange,
+  type ServerMetrics,
   type CatalogImage,
   type CatalogPlan,
   type CatalogRegion,
@@ -51,6 +53,7 @@ import {
   type StepOutcome,
   type WaitCheck,
 } from './types.js';
+import { readHetznerMetrics } from './hetzner-metrics.js';
 import { encodeId, judgeWait, newestActionSince, pollPause, type ActionState, type InProcessTiming } from './adapter-kit.js';
 
 export interface HetznerProviderOptions {
@@ -378,6 +381,11 @@ export class HetznerProvider extends InProcessWaits implements Provider {
   }
 
   /** VNC over websocket; the URL is valid for about a minute. */
+  /** Usage series from the provider's monitoring API (hetzner-metrics.ts says what it offers). */
+  metrics(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics> {
+    return readHetznerMetrics(this.http, providerId, range, ctx);
+  }
+
   async requestConsole(providerId: string, ctx: CallContext): Promise<ConsoleAccess> {
     const body = await this.postServerAction<{ wss_url?: string; password?: string }>(providerId, 'request_console', undefined, ctx);
     const url = body?.wss_url;

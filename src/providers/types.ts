@@ -224,6 +224,69 @@ export interface Provider {
   listRegions(ctx: CallContext): Promise<CatalogRegion[]>;
   listPlans(ctx: CallContext): Promise<CatalogPlan[]>;
   listImages(ctx: CallContext): Promise<CatalogImage[]>;
+  /**
+   * Usage series from the provider's own monitoring API, when it has one (absent otherwise:
+   * UpCloud offers none for servers). Its requests draw on the account's request budget at
+   * poll priority, so readings give way to real work when the budget runs low.
+   */
+  metrics?(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics>;
+}
+
+/** The time range of a metrics read. */
+export interface MetricsRange {
+  start: Date;
+  end: Date;
+  /** Seconds between points, when the caller asks for a resolution; the provider may not honour it (see ServerMetrics.step_seconds). */
+  stepSeconds?: number;
+}
+
+/**
+ * The normalized series names, each in one unit whatever the provider says: `cpu_percent`
+ * (0–100 of the whole server), `memory_used_bytes`, `memory_total_bytes`,
+ * `filesystem_used_bytes`, `filesystem_size_bytes`, `disk_read_bytes_per_second`,
+ * `disk_write_bytes_per_second`, `disk_read_iops`, `disk_write_iops`,
+ * `network_in_bytes_per_second`, `network_out_bytes_per_second`,
+ * `network_in_packets_per_second`, `network_out_packets_per_second`, `network_in_bytes_per_day`,
+ * `network_out_bytes_per_day`.
+ */
+export const METRIC_NAMES = [
+  'cpu_percent',
+  'memory_used_bytes',
+  'memory_total_bytes',
+  'filesystem_used_bytes',
+  'filesystem_size_bytes',
+  'disk_read_bytes_per_second',
+  'disk_write_bytes_per_second',
+  'disk_read_iops',
+  'disk_write_iops',
+  'network_in_bytes_per_second',
+  'network_out_bytes_per_second',
+  'network_in_packets_per_second',
+  'network_out_packets_per_second',
+  'network_in_bytes_per_day',
+  'network_out_bytes_per_day',
+] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+export interface MetricSeries {
+  name: MetricName;
+  unit: 'percent' | 'bytes' | 'bytes/s' | 'iops' | 'packets/s' | 'bytes/day';
+  /** Oldest first: [ISO time, value]. */
+  points: Array<[string, number]>;
+}
+
+export interface ServerMetrics {
+  /** The series the provider answered, each possibly empty (nothing recorded in the range). */
+  series: MetricSeries[];
+  /** Seconds between points as the provider answered them; null when it varies or is a day. */
+  step_seconds: number | null;
+  /** What this provider's API does not offer, each with why (`memory_used_bytes`: "Hetzner's metrics have no memory series"). */
+  unavailable: Array<{ metric: MetricName; reason: string }>;
+  /** The provider endpoint(s) read, in its own terms. */
+  source: string;
+  /** Anything a reader should know about the figures (DigitalOcean: the agent must be installed). */
+  note?: string;
 }
 
 export function markerTag(operationId: string): string {

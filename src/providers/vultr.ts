@@ -17,6 +17,8 @@ import {
 import {
   markerTag,
   type CallContext,
+  type MetricsRange,
+  type ServerMetrics,
   type CatalogImage,
   type CatalogPlan,
   type CatalogRegion,
@@ -33,6 +35,7 @@ import {
   type StepOutcome,
   type WaitCheck,
 } from './types.js';
+import { readVultrBandwidth } from './vultr-bandwidth.js';
 import { adapterErrors, encodeId, isNotFound, judgeWait, type InProcessTiming } from './adapter-kit.js';
 
 export interface VultrProviderOptions {
@@ -325,6 +328,11 @@ export class VultrProvider extends InProcessWaits implements Provider {
       // The whole triple says more than `status` alone (active/running/installingbooting).
       return check.state === 'waiting' && instance ? { state: 'waiting', status: describe(instance) } : check;
     });
+  }
+
+  /** Usage series from the provider's monitoring API (vultr-bandwidth.ts says what it offers). */
+  metrics(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics> {
+    return readVultrBandwidth(this.http, providerId, range, ctx);
   }
 
   async requestConsole(providerId: string, ctx: CallContext): Promise<ConsoleAccess> {

@@ -14,6 +14,7 @@ import { DO_IMAGES, DO_REGIONS, DO_SIZES, findImage } from './digitalocean-catal
 import { DoApiError, notFound, sendDoError, unprocessable, writeDoFaultError } from './digitalocean-errors.js';
 import type { DigitalOceanStoreSnapshot } from './digitalocean-snapshot.js';
 import { type DigitalOceanBehaviour, DigitalOceanStore, regionJson } from './digitalocean-store.js';
+import { dropletMetric } from './digitalocean-monitoring.js';
 import type { Faults } from './faults.js';
 import { type SlidingWindowLimits, SlidingWindowRateLimiter } from './rate-limit.js';
 import { objectAt, stringAt } from './snapshot-fields.js';
@@ -264,6 +265,19 @@ export function createDigitalOceanSimulator(options: DigitalOceanSimulatorOption
 
   router.get('/actions/:id', (req, res) => {
     res.json({ action: store.actionJson(store.getAction(numericId(req.params.id))) });
+  });
+
+  // ---- monitoring -----------------------------------------------------------------------
+
+  router.get('/monitoring/metrics/droplet/:metric', (req, res) => {
+    const droplet = (id: number) => {
+      try {
+        return store.getDroplet(id);
+      } catch {
+        return undefined;
+      }
+    };
+    res.json(dropletMetric(req, String(req.params.metric), droplet, options.clock.now()));
   });
 
   // ---- fallbacks ------------------------------------------------------------------------

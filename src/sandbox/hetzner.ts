@@ -30,6 +30,7 @@ import {
 import { parseLabelSelector } from './hetzner-labels.js';
 import { type Comparator, paginate, queryValue, queryValues, sendPage, sortOrder } from './hetzner-listing.js';
 import { actionJson, serverJson } from './hetzner-render.js';
+import { hetznerServerMetrics } from './hetzner-metrics.js';
 import type { HetznerStoreSnapshot } from './hetzner-snapshot.js';
 import {
   HETZNER_SERVER_STATUSES,
@@ -239,6 +240,11 @@ export function createHetznerSimulator(options: HetznerSimulatorOptions): Hetzne
   router.get('/servers/:id', (req, res) => {
     const server = store.getServer(numericId(req.params.id, 'server'));
     res.json({ server: serverJson(server, store.isLocked(server)) });
+  });
+
+  router.get('/servers/:id/metrics', (req, res) => {
+    const server = store.getServer(numericId(req.params.id, 'server'));
+    res.json(hetznerServerMetrics(req, server, now()));
   });
 
   router.put('/servers/:id', (req, res) => {

@@ -21,6 +21,7 @@ import {
   sendVultrError,
   writeVultrFaultError,
 } from './vultr-errors.js';
+import { instanceBandwidth } from './vultr-bandwidth.js';
 import { instanceJson } from './vultr-instance-json.js';
 import { paginate } from './vultr-pagination.js';
 import { PerSecondRateLimiter, type VultrRateLimit } from './vultr-rate-limit.js';
@@ -238,6 +239,10 @@ export function createVultrSimulator(options: VultrSimulatorOptions): VultrSimul
     const type = queryValue(req, 'type') ?? 'all';
     // The simulated account has no applications, and OS changes are not simulated.
     res.json({ upgrades: { os: [], applications: [], plans: type === 'all' || type === 'plans' ? plans : [] } });
+  });
+
+  router.get('/instances/:id/bandwidth', (req, res) => {
+    res.json(instanceBandwidth(req, store.get(String(req.params.id)), options.clock.now()));
   });
 
   router.get('/instances/:id/user-data', (req, res) => {

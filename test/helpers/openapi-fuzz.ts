@@ -63,7 +63,7 @@ const coercingAjv = makeAjv(true);
 export const MULTI_CLOUD = /^\/(do|hetzner|vultr|upcloud|multi)\//;
 
 /** The UDC droplet endpoints, which answer errors in the same `{"detail": …}` shape. */
-export const UDC = /^\/(capabilities|state|dependencies|version|message|proof|shutdown|emergency-stop|reload-config|\.well-known\/jwks\.json|send|logs|events|send\/deliveries|send\/deliveries\/\{id\})$/;
+export const UDC = /^\/(capabilities|state|dependencies|version|message|proof|shutdown|emergency-stop|reload-config|\.well-known\/jwks\.json|send|logs|events|send\/deliveries|send\/deliveries\/\{id\}|api\/v1\/droplets(\/\{id\}(\/(actions|console|metrics|events))?)?)$/;
 
 /** The operations of an OpenAPI document. */
 export function operationsOf(doc: any): FuzzOperation[] {

@@ -3,6 +3,7 @@ import { refuseIdempotencyKey, requestServerConsole } from '../../core/servers/c
 import { getServer, requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../../core/servers/requests.js';
 import type { Provider, ProviderName } from '../../providers/types.js';
 import { acceptedReply } from '../accepted.js';
+import { serverReadingRoutes } from './server-readings.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, operationSchema, pageHeaders, serverSchema } from '../schemas/common.js';
 import { consoleSchema, createServerBody, deleteServerBody, listServersQuery, resizeServerBody, serverActionBody, serverIdParams } from '../schemas/servers.js';
@@ -97,4 +98,6 @@ export function serverRoutes(route: RouteMounter, ctx: CoreContext, providers: M
       return { status: 200, body: await requestServerConsole(ctx, providers, params.id, access), headers: { 'Cache-Control': 'no-store' } };
     },
   });
+
+  serverReadingRoutes(route, ctx, providers);
 }

@@ -6,6 +6,7 @@ import { jobTraceContext } from '../telemetry.js';
 import { IdempotencyKeyAnsweredError, IdempotencyKeyReusedError, type IdempotencyBinding } from '../idempotency.js';
 import type { Access } from '../auth/access.js';
 import type { Operation, OperationType } from './model.js';
+import { indexServerOperation } from '../servers/history.js';
 
 /** Who asks for an operation: the user, the request's trace, and its Idempotency-Key if it sent one. */
 export interface Actor {
@@ -94,6 +95,8 @@ export async function submitOperation(ctx: CoreContext, input: SubmitOperationIn
   // the operation is accepted, so it is answered as such, not as a 5xx. Its job id is the
   // operation id, so enqueueing it again adds nothing twice.
   if (created.outcome === 'exists' && (input.id !== undefined || !(await ctx.store.get(op.id)))) throw new Error(`operation id ${op.id} is taken`);
+  // Before the job is queued, so the server's history lists the operation before it can do anything.
+  await indexServerOperation(ctx.redis, ctx.keys, op);
   try {
     await enqueueOperation(ctx, op);
   } catch (err) {

@@ -18,6 +18,7 @@ import { trimStreamBefore } from './trim-stream.js';
 import { FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD, finishedEventIds } from '../operations/finished-footprint.js';
 import { decodeLogLine } from '../operations/log.js';
 import { backfillFinishedIndex } from './backfill.js';
+import { forgetServerOperations } from '../servers/history.js';
 import { backfillOperationCounts } from '../operations/counts.js';
 import type { Redis } from 'ioredis';
 
@@ -144,6 +145,7 @@ async function removeBatch(ctx: CoreContext, ids: string[], cutoff: number, now:
     report.batches++;
     report.longestBatchMicros = Math.max(report.longestBatchMicros, Number(spent));
     report.removed.push(...removed);
+    await forgetServerOperations(ctx.redis, ctx.keys, chunk.filter((d) => removed.includes(d.op.id)).map((d) => d.op));
     dealt += removed.filter((id) => ids.includes(id)).length;
     await forgetJobs(ctx, chunk.filter((d) => removed.includes(d.op.id)).map((d) => d.op));
     if (i + batchSize < doomed.length) await yieldToOthers();

@@ -154,7 +154,8 @@ export class ServerInventory {
   }
 
   async remove(id: string): Promise<void> {
-    await this.redis.multi().del(this.keys.server(id)).zrem(this.keys.serverIndex(), id).exec();
+    // Its history (servers/history.ts) goes with it: a deleted server has no events to show.
+    await this.redis.multi().del(this.keys.server(id)).zrem(this.keys.serverIndex(), id).unlink(this.keys.serverHistory(id)).exec();
   }
 
   /** Newest first; the cursor is the position sequence of the last item returned. */

@@ -1,3 +1,4 @@
+import { indexServerOperation } from '../servers/history.js';
 import type { CoreContext } from '../context.js';
 import { ErrorCodes } from '../errors.js';
 import type { Operation, OperationType } from '../operations/model.js';
@@ -59,6 +60,8 @@ export async function submitStep(ctx: CoreContext, workflow: Operation, key: str
   };
   const created = await ctx.store.create(op, input.sealed);
   const stored = created.outcome === 'created' ? op : ((await ctx.store.get(op.id)) ?? op);
+  // Entered again on a rerun: the index keeps the first entry, so this adds nothing twice.
+  await indexServerOperation(ctx.redis, ctx.keys, stored);
   if (stored.status === 'pending') await enqueueOperation(ctx, stored);
   return stored;
 }
@@ -74,6 +77,7 @@ export async function failStepAtStart(ctx: CoreContext, workflow: Operation, key
     id: stepOperationId(workflow.id, key),
   };
   await ctx.store.create(op);
+  await indexServerOperation(ctx.redis, ctx.keys, op);
   const t = await ctx.store.transition(op.id, ['pending'], 'failed', { error: { code: ErrorCodes.VALIDATION_FAILED, message, retryable: false }, finished_at: new Date().toISOString() });
   const stored = t.outcome === 'ok' ? t.record : ((await ctx.store.get(op.id)) ?? op);
   await notifyWorkflow(ctx, stored);
