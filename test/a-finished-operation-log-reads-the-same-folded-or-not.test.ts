@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/core/keys.js';
-import { FINISHED_LOG_FIELD, FOLDED_LOG_LINES } from '../src/core/operations/finished-footprint.js';
+import { expandFinished, FINISHED_LOG_FIELD, FOLDED_LOG_LINES } from '../src/core/operations/finished-footprint.js';
 import { OperationLog } from '../src/core/operations/log.js';
 import type { Operation } from '../src/core/operations/model.js';
 import { OperationStore } from '../src/core/operations/store.js';
@@ -51,7 +51,8 @@ describe("a finished operation's log reads the same whether its record holds it 
     const before = await log.read(0, 100);
     assert.equal((await finish(id)).outcome, 'ok');
     assert.equal(await redis.exists(keys.operationLogs(id)), 0);
-    assert.ok(await redis.hget(keys.operation(id), FINISHED_LOG_FIELD));
+    // Folded, then packed with the record's other fields (see finished-footprint.ts).
+    assert.ok(expandFinished(await redis.hgetall(keys.operation(id)))[FINISHED_LOG_FIELD]);
     const afterFold = await log.read(0, 100);
     assert.deepEqual(afterFold, before);
     assert.deepEqual(afterFold.entries.map((e) => [e.index, e.line, e.source, e.stream]), written.map((line, i) => [i, line, i % 2 === 0 ? 'engine' : 'web-1', i % 2 === 0 ? 'engine' : 'stdout']));
@@ -70,7 +71,7 @@ describe("a finished operation's log reads the same whether its record holds it 
   test('a long log stays a list and reads as before', async () => {
     const { id, log, written } = await runningWithLog(FOLDED_LOG_LINES + 1);
     assert.equal((await finish(id)).outcome, 'ok');
-    assert.equal(await redis.hexists(keys.operation(id), FINISHED_LOG_FIELD), 0);
+    assert.equal(expandFinished(await redis.hgetall(keys.operation(id)))[FINISHED_LOG_FIELD], undefined);
     const page = await log.read(0, 1000);
     assert.equal(page.total, written.length);
     assert.deepEqual(page.entries.map((e) => e.line), written);

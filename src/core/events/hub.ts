@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { connectRedis, type RedisAddress } from '../redis.js';
 import { outsideTraceScope } from '../trace-scope.js';
 import { compareEventIds, toEvent, type EngineEvent } from './event.js';
-import { FINISHED_EVENTS_FIELD, finishedEventIds } from '../operations/finished-footprint.js';
+import { FINISHED_EVENTS_FIELD, finishedEventIds, finishedFieldsOf, PACKED_FIELD } from '../operations/finished-footprint.js';
 
 export type EventListener = (event: EngineEvent) => void;
 
@@ -77,12 +77,12 @@ export async function eventsAfter(redis: Redis, keys: Keys, afterId: string, lim
 /** One operation's events, oldest first, optionally only those after `afterId`. */
 export async function operationHistory(redis: Redis, keys: Keys, operationId: string, afterId?: string): Promise<EngineEvent[]> {
   // Read together: a finishing transition moves the ids from the list into the record in one step.
-  const read = (await redis.multi().lrange(keys.operationEvents(operationId), 0, -1).hget(keys.operation(operationId), FINISHED_EVENTS_FIELD).exec()) ?? [];
-  const [listed, folded] = read.map(([err, value]) => {
+  const read = (await redis.multi().lrange(keys.operationEvents(operationId), 0, -1).hmget(keys.operation(operationId), FINISHED_EVENTS_FIELD, PACKED_FIELD).exec()) ?? [];
+  const [listed, fields] = read.map(([err, value]) => {
     if (err) throw err;
     return value;
-  }) as [string[], string | null];
-  const ids = listed.length > 0 ? listed : finishedEventIds(folded);
+  }) as [string[], Array<string | null>];
+  const ids = listed.length > 0 ? listed : finishedEventIds(finishedFieldsOf(fields, [FINISHED_EVENTS_FIELD])[0]);
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.xrange(keys.events(), id, id);
   const replies = (await pipeline.exec()) ?? [];

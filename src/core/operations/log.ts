@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
-import { FINISHED_LOG_FIELD } from './finished-footprint.js';
+import { FINISHED_LOG_FIELD, finishedFieldsOf, PACKED_FIELD } from './finished-footprint.js';
 
 /** Where a line came from: a server's stdout or stderr, or the engine saying what it does. */
 export type LogStream = 'stdout' | 'stderr' | 'engine';
@@ -93,14 +93,16 @@ export class OperationLog {
     // Read together: the transition that finishes the operation may fold a short log into its record (finished-footprint.ts).
     const replies = (await this.redis
       .multi()
-      .hget(this.keys.operation(this.operationId), FINISHED_LOG_FIELD)
+      .hmget(this.keys.operation(this.operationId), FINISHED_LOG_FIELD, PACKED_FIELD)
       .lrange(key, start, start + Math.max(1, count) - 1)
       .llen(key)
       .exec()) ?? [];
-    const [folded, listed, listLength] = replies.map(([err, value]) => {
+    const [fields, listed, listLength] = replies.map(([err, value]) => {
       if (err) throw err;
       return value;
-    }) as [string | null, string[], number];
+    }) as [Array<string | null>, string[], number];
+    // A finished record's fields may since have been packed into one (finished-footprint.ts).
+    const [folded] = finishedFieldsOf(fields, [FINISHED_LOG_FIELD]) as [string | null];
     let raw = listed.slice(0, count);
     let total = listLength;
     if (folded !== null) {

@@ -15,6 +15,7 @@ import {
   type OperationType,
 } from './model.js';
 import { CREATE_OPERATION, JOIN_LANE, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
+import { openRecord, PACK_FINISHED, packFinished } from './finished-footprint.js';
 import type { IdempotencyBinding } from '../idempotency.js';
 import { tell, type OperationObserver } from './observer.js';
 import { SecretBox, SecretBoxError } from '../secrets/secret-box.js';
@@ -94,9 +95,11 @@ function encode(patch: Record<string, unknown>): string {
   return JSON.stringify(out);
 }
 
-function decode(hash: Record<string, string>): Operation | null {
+function decode(stored: Record<string, string>): Operation | null {
+  // A finished record's fields may be packed into one (see finished-footprint.ts).
+  const { fields: hash, json } = openRecord(stored);
   if (!hash.id) return null;
-  const parsed = (k: string) => (hash[k] ? JSON.parse(hash[k]!) : null);
+  const parsed = (k: string) => (k in json ? json[k] : hash[k] ? JSON.parse(hash[k]!) : null);
   return {
     id: hash.id,
     type: hash.type as OperationType,
@@ -135,6 +138,7 @@ export class OperationStore {
   private readonly cancelScript: ScriptRunner;
   private readonly joinLaneScript: ScriptRunner;
   private readonly listScript: ScriptRunner;
+  private readonly packScript: ScriptRunner;
   /** Told of creations, endings and cancel requests this store writes (the process's metrics). */
   readonly observers: OperationObserver[] = [];
 
@@ -152,6 +156,7 @@ export class OperationStore {
     this.cancelScript = luaScript(redis, 'peRequestCancel', REQUEST_CANCEL);
     this.joinLaneScript = luaScript(redis, 'peJoinLane', JOIN_LANE);
     this.listScript = listPageScript(redis);
+    this.packScript = luaScript(redis, 'pePackFinishedOperation', PACK_FINISHED, 1);
   }
 
   /**
@@ -225,11 +230,18 @@ export class OperationStore {
       const sealed = this.openSealed(id, hash.sealed);
       // Once an operation has ended nothing needs its sealed inputs again: drop them, however it ended.
       if (isTerminal(to) && hash.sealed !== undefined) await this.dropSealed(id);
+      if (isTerminal(to)) await this.packFinished(id, hash);
       const record = decode(hash)!;
       if (isTerminal(to)) tell(this.observers, (o) => o.finished?.(record, previous as OperationStatus));
       return { outcome, previous: previous as OperationStatus, record, sealed };
     }
     return { outcome: outcome as 'finished' | 'conflict', previous: previous as OperationStatus };
+  }
+
+  /** Packs a finished record's fields into one (see finished-footprint.ts); `hash` is the record as the finishing transition left it. */
+  private async packFinished(id: string, hash: Record<string, string>): Promise<void> {
+    const pack = packFinished(hash);
+    if (pack) await this.packScript(this.keys.operation(id), pack.packed, ...pack.fields);
   }
 
   /**

@@ -7,9 +7,12 @@
  */
 import type { CoreContext } from '../context.js';
 import type { OperationStatus } from '../operations/model.js';
+import { finishedFieldsOf, PACKED_FIELD } from '../operations/finished-footprint.js';
 
 const TERMINAL: OperationStatus[] = ['completed', 'failed', 'cancelled'];
 const DONE = 'done';
+/** What decides an operation's entry; a finished record may hold them packed (see operations/finished-footprint.ts). */
+const READ = ['finished_at', 'updated_at', 'parent_id'] as const;
 
 /** Enters up to `pageSize` operations per terminal status; returns how many it entered (0 once finished). */
 export async function backfillFinishedIndex(ctx: CoreContext, pageSize = 500): Promise<number> {
@@ -25,8 +28,8 @@ export async function backfillFinishedIndex(ctx: CoreContext, pageSize = 500): P
     // Nothing of this status yet: nothing to note either (a store with no history writes nothing).
     if (ids.length === 0 && after === undefined) continue;
     const reads = ctx.redis.pipeline();
-    for (const id of ids) reads.hmget(ctx.keys.operation(id), 'finished_at', 'updated_at', 'parent_id');
-    const fields = ((await reads.exec()) ?? []).map(([, v]) => v as Array<string | null>);
+    for (const id of ids) reads.hmget(ctx.keys.operation(id), ...READ, PACKED_FIELD);
+    const fields = ((await reads.exec()) ?? []).map(([, v]) => (v ? finishedFieldsOf(v as Array<string | null>, READ) : []));
     const write = ctx.redis.multi();
     ids.forEach((id, i) => {
       const [finishedAt, updatedAt, parentId] = fields[i] ?? [];

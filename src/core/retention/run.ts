@@ -15,7 +15,7 @@ import { ROLLBACK_PREFIX, stepOperationId, type WorkflowRequest } from '../workf
 import { appendToArchive, archiveFileFor, type ArchivedOperation } from './archive.js';
 import { KEYS_PER_OPERATION, REMOVE_FINISHED_OPERATIONS } from './remove-script.js';
 import { trimStreamBefore } from './trim-stream.js';
-import { FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD, finishedEventIds } from '../operations/finished-footprint.js';
+import { FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD, finishedEventIds, finishedFieldsOf, PACKED_FIELD } from '../operations/finished-footprint.js';
 import { decodeLogLine } from '../operations/log.js';
 import { backfillFinishedIndex } from './backfill.js';
 import { forgetServerOperations } from '../servers/history.js';
@@ -203,14 +203,16 @@ async function archiveLines(ctx: CoreContext, ops: Operation[]): Promise<Archive
   // A finished operation's event ids, and a short log, are fields of its record (see operations/finished-footprint.ts); older ones' lists.
   for (const op of ops) {
     lists.lrange(ctx.keys.operationEvents(op.id), 0, -1).lrange(ctx.keys.operationLogs(op.id), 0, -1);
-    lists.hmget(ctx.keys.operation(op.id), FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD);
+    lists.hmget(ctx.keys.operation(op.id), FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD, PACKED_FIELD);
   }
   const replies = ((await lists.exec()) ?? []).map(([err, value]) => {
     if (err) throw err;
     return value;
   });
   const listed = ops.flatMap((_, i) => {
-    const [eventList, logs, [foldedEvents, foldedLog]] = replies.slice(3 * i, 3 * i + 3) as [string[], string[], [string | null, string | null]];
+    const [eventList, logs, fields] = replies.slice(3 * i, 3 * i + 3) as [string[], string[], Array<string | null>];
+    // Packed into one field once finished (see finished-footprint.ts), or not.
+    const [foldedEvents, foldedLog] = finishedFieldsOf(fields, [FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD]);
     const foldedLines = foldedLog ? (JSON.parse(foldedLog) as unknown[]).map((line) => JSON.stringify(line)) : [];
     return [eventList.length > 0 ? eventList : finishedEventIds(foldedEvents), [...foldedLines, ...logs]];
   });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { toEvent, type EngineEvent } from '../events/event.js';
 import type { Keys } from '../keys.js';
+import { finishedFieldsOf, PACKED_FIELD } from '../operations/finished-footprint.js';
 
 /**
  * The engine's event stream as the UDC `GET /events` history names it. Progress notes are
@@ -92,18 +93,21 @@ interface Resource {
   provider?: string;
 }
 
+const RESOURCE_FIELDS = ['target', 'result', 'provider'] as const;
+
 /** What each operation worked on (its server), read in one pipeline for the events found. */
 async function resourcesOf(redis: Redis, keys: Keys, events: EngineEvent[]): Promise<Map<string, Resource>> {
   const ids = [...new Set(events.map((e) => e.operation_id).filter((id): id is string => id !== undefined))];
   const out = new Map<string, Resource>();
   if (ids.length === 0) return out;
   const pipeline = redis.pipeline();
-  for (const id of ids) pipeline.hmget(keys.operation(id), 'target', 'result', 'provider');
+  for (const id of ids) pipeline.hmget(keys.operation(id), ...RESOURCE_FIELDS, PACKED_FIELD);
   const replies = (await pipeline.exec()) ?? [];
   ids.forEach((id, i) => {
     const [err, values] = replies[i] ?? [];
     if (err || !Array.isArray(values)) return;
-    const [target, result, provider] = values as Array<string | null>;
+    // A finished record's fields may be packed into one (finished-footprint.ts).
+    const [target, result, provider] = finishedFieldsOf(values as Array<string | null>, RESOURCE_FIELDS);
     const t = json(target);
     const r = json(result);
     const serverId = r.server_id ?? t.server_id ?? t.taskserv_id ?? r.taskserv_id;
