@@ -58,6 +58,20 @@ async function redisCommandCount(redis: BenchRedis): Promise<number> {
   return [...stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
+/** Calls per command (scripts by their sha) since Redis started. */
+async function redisCommandCalls(redis: BenchRedis): Promise<Map<string, number>> {
+  const stats = await redis.client.info('commandstats');
+  return new Map([...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** With BENCH_E2E_COMMANDSTATS set, which commands one unit of work costs, most first (to find where the round trips go). */
+async function logCommandsPerUnit(redis: BenchRedis, before: Map<string, number>, count: number, name: string): Promise<void> {
+  const after = await redisCommandCalls(redis);
+  const perUnit = [...after].map(([cmd, calls]) => [cmd, (calls - (before.get(cmd) ?? 0)) / count] as const).filter(([, n]) => n > 0);
+  perUnit.sort((a, b) => b[1] - a[1]);
+  log(`${name} Redis commands per unit: ${perUnit.map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`).join(', ')}`);
+}
+
 /** Numbers units across rounds, so every engine create has its own hostname. */
 class Rounds {
   private submitted = 0;
@@ -65,11 +79,15 @@ class Rounds {
   private readonly cpu: CpuUse[] = [];
   private commands = 0;
 
-  constructor(private readonly system: RunningSystem) {}
+  constructor(
+    private readonly system: RunningSystem,
+    private readonly name: string,
+  ) {}
 
   /** One round of `count` units; `measured` false for a warm-up. */
   async round(count: number, concurrency: number, measured: boolean): Promise<void> {
     const commandsBefore = await redisCommandCount(this.system.redis);
+    const callsBefore = process.env.BENCH_E2E_COMMANDSTATS && measured ? await redisCommandCalls(this.system.redis) : null;
     const meter = startCpuMeter(this.system.procs);
     const result = await timeCompletions(this.system.run, { firstIndex: this.submitted, count, concurrency, timeoutMs: timeoutMs(count) });
     const cpu = meter();
@@ -78,6 +96,7 @@ class Rounds {
     this.seconds.push(result.seconds);
     this.cpu.push(cpu);
     this.commands += (await redisCommandCount(this.system.redis)) - commandsBefore;
+    if (callsBefore) await logCommandsPerUnit(this.system.redis, callsBefore, count, this.name);
   }
 
   figures(countPerRound: number): SystemFigures {
@@ -192,8 +211,8 @@ export async function compareEndToEnd(
   try {
     const engine = await startEngine(engineRedis, engineEnv, droplets, settings, nodeArgs);
     try {
-      const engineSide = new Rounds(engine);
-      const baselineSide = new Rounds(baseline);
+      const engineSide = new Rounds(engine, 'engine');
+      const baselineSide = new Rounds(baseline, 'bare BullMQ');
       const concurrency = settings.e2eSubmitConcurrency;
       log(`e2e: warming up`);
       await baselineSide.round(settings.e2eWarmupCount, concurrency, false);

@@ -14,6 +14,7 @@
  *   BENCH_DURATION_S        seconds the engine is measured per HTTP figure (default 8)
  *   BENCH_E2E_N             operations per end-to-end round (default 1000)
  *   BENCH_CPU_PROF_DIR      write V8 CPU profiles of the API and workers there
+ *   BENCH_E2E_COMMANDSTATS  set: log the Redis commands one end-to-end unit costs, by command
  *   BENCH_CAPACITY_N        creates submitted at once in the judged capacity batch (default 200)
  *   BENCH_CAPACITY_BOOT_S   seconds a droplet takes from `new` to `active` there (default 20)
  *   BENCH_CAPACITY_LARGE_N  creates of the informational large batch, judged against its own
@@ -37,10 +38,12 @@
  *                           with through the store before it times filtered pages, judged as
  *                           list p99 < 10 ms (default 1000000, a few minutes; 0 skips it)
  *   BENCH_ONLY=listing      run only the listing phase
+ *   BENCH_ONLY=e2e          run only the end-to-end phase (engine ÷ bare BullMQ, with CPU and
+ *                           Redis commands per operation), on fresh Redis servers and sandbox
  */
 import { formatCpuUse } from './cpu-meter.js';
 import { killAllChildrenNow, spawnTsChild, stopAllChildren } from './children.js';
-import { compareEndToEnd, type SystemFigures } from './e2e-phases.js';
+import { compareEndToEnd, type E2eComparison, type SystemFigures } from './e2e-phases.js';
 import { newEngineEnv, startApi, startSandbox } from './engine.js';
 import { comparePoll, compareSubmit, type HttpComparison } from './http-phases.js';
 import { capacityRows, measureCapacity } from './capacity-phases.js';
@@ -68,6 +71,11 @@ async function runBench(): Promise<boolean> {
     process.stdout.write(`\n${formatTable([], footprint.info, footprint.ceilings)}\n`);
     return footprint.ceilings.every(staysUnder);
   }
+  if (settings.only === 'e2e') {
+    const e2e = await runEndToEndOnly(settings, nodeArgs);
+    process.stdout.write(`\n${formatTable(e2e.rows, e2e.info)}\n`);
+    return e2e.rows.every(passes);
+  }
   if (settings.only === 'durability') {
     const durability = await measureDurability(settings, nodeArgs);
     process.stdout.write(`\n${formatTable(durability.rows, durability.info)}\n`);
@@ -82,6 +90,47 @@ async function runBench(): Promise<boolean> {
   const ceilings = [...capacity.ceilings, ...footprint.ceilings, ...listing.ceilings];
   process.stdout.write(`\n${formatTable(rows, [...throughput.info, ...durability.info, ...capacity.info, ...footprint.info, ...listing.info], ceilings)}\n`);
   return rows.every(passes) && ceilings.every(staysUnder);
+}
+
+/** Only the end-to-end phase, on fresh Redis servers and a fresh sandbox: a quick way to iterate on its cost. */
+async function runEndToEndOnly(settings: BenchSettings, nodeArgs: string[]): Promise<{ rows: RatioRow[]; info: InfoRow[] }> {
+  log(`starting redis and sandbox for the end-to-end phase only`);
+  const engineRedis = await startRedis('redis-engine');
+  const baselineRedis = await startRedis('redis-baseline');
+  const sandbox = await startSandbox();
+  const e2e = await compareEndToEnd(engineRedis, newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), baselineRedis, settings, nodeArgs);
+  await sandbox.child.stop();
+  await baselineRedis.stop();
+  await engineRedis.stop();
+  return { rows: [e2eRow(e2e)], info: e2eInfo(e2e) };
+}
+
+const e2eRow = (e2e: E2eComparison): RatioRow => ({ metric: 'end-to-end (ops/s)', engine: e2e.engine.perSecond, baseline: e2e.baseline.perSecond, target: 0.1 });
+
+/** The end-to-end figures beside the ratio: where the time, CPU and Redis commands go. */
+function e2eInfo(e2e: E2eComparison): InfoRow[] {
+  const seconds = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
+  const cpuMsPerUnit = (f: SystemFigures): string => ((f.cpu.reduce((sum, u) => sum + u.seconds, 0) * 1000) / f.count).toFixed(2);
+  return [
+    {
+      metric: 'end-to-end Redis commands per unit',
+      value: `engine ${e2e.engine.redisCommandsPerUnit.toFixed(1)}, bare BullMQ ${e2e.baseline.redisCommandsPerUnit.toFixed(1)} (scripts' inner calls and count polls included)`,
+    },
+    {
+      metric: 'end-to-end detail',
+      value:
+        `round seconds engine ${seconds(e2e.engine.roundSeconds)}; bare BullMQ ${seconds(e2e.baseline.roundSeconds)}; ` +
+        `Redis commands per unit (scripts' and count polls included) engine ${e2e.engine.redisCommandsPerUnit.toFixed(0)}, ` +
+        `bare BullMQ ${e2e.baseline.redisCommandsPerUnit.toFixed(0)}`,
+    },
+    {
+      metric: 'end-to-end CPU',
+      value:
+        `all processes per unit: engine ${cpuMsPerUnit(e2e.engine)} ms, bare BullMQ ${cpuMsPerUnit(e2e.baseline)} ms; ` +
+        `engine rounds ${formatCpuUse(e2e.engine.cpu)}; baseline rounds ${formatCpuUse(e2e.baseline.cpu)}`,
+    },
+    { metric: 'worker RSS after e2e', value: `engine ${e2e.engine.workerRssBytes.map(mebibytes).join(', ')}; bare BullMQ ${e2e.baseline.workerRssBytes.map(mebibytes).join(', ')}` },
+  ];
 }
 
 /** The engine ÷ baseline phases: submit, poll and end-to-end throughput. */
@@ -111,10 +160,8 @@ async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]):
   const rows: RatioRow[] = [
     { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baseline.okPerSecond, target: 0.5 },
     { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baseline.okPerSecond, target: 0.7 },
-    { metric: 'end-to-end (ops/s)', engine: e2e.engine.perSecond, baseline: e2e.baseline.perSecond, target: 0.1 },
+    e2eRow(e2e),
   ];
-  const seconds = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
-  const cpuMsPerUnit = (f: SystemFigures): string => ((f.cpu.reduce((sum, u) => sum + u.seconds, 0) * 1000) / f.count).toFixed(2);
   const rates = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
   const httpDetail = (c: HttpComparison): string =>
     `slices req/s engine ${rates(c.engine.sliceRates)}; baseline ${rates(c.baseline.sliceRates)}; ` +
@@ -126,23 +173,10 @@ async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]):
   const info: InfoRow[] = [
     { metric: 'submit detail', value: httpDetail(submit) },
     { metric: 'poll detail', value: httpDetail(poll) },
-    {
-      metric: 'end-to-end detail',
-      value:
-        `round seconds engine ${seconds(e2e.engine.roundSeconds)}; bare BullMQ ${seconds(e2e.baseline.roundSeconds)}; ` +
-        `Redis commands per unit (scripts' and count polls included) engine ${e2e.engine.redisCommandsPerUnit.toFixed(0)}, ` +
-        `bare BullMQ ${e2e.baseline.redisCommandsPerUnit.toFixed(0)}`,
-    },
     { metric: 'submit CPU', value: httpCpu(submit) },
     { metric: 'poll CPU', value: httpCpu(poll) },
-    {
-      metric: 'end-to-end CPU',
-      value:
-        `all processes per unit: engine ${cpuMsPerUnit(e2e.engine)} ms, bare BullMQ ${cpuMsPerUnit(e2e.baseline)} ms; ` +
-        `engine rounds ${formatCpuUse(e2e.engine.cpu)}; baseline rounds ${formatCpuUse(e2e.baseline.cpu)}`,
-    },
+    ...e2eInfo(e2e),
     { metric: 'API RSS after submit', value: mebibytes(apiRss) },
-    { metric: 'worker RSS after e2e', value: `engine ${e2e.engine.workerRssBytes.map(mebibytes).join(', ')}; bare BullMQ ${e2e.baseline.workerRssBytes.map(mebibytes).join(', ')}` },
     {
       metric: 'settings',
       value:

@@ -34,7 +34,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(service: string, level = 'info', options: LoggerOptions = {}): Logger {
-  return winston.createLogger({
+  return skippingDisabledLevels(winston.createLogger({
     level,
     defaultMeta: { service, pid: process.pid },
     format: winston.format.combine(traceFields(), redact(), winston.format.timestamp(), winston.format.json()),
@@ -42,7 +42,25 @@ export function createLogger(service: string, level = 'info', options: LoggerOpt
       new winston.transports.Console({ stderrLevels: ['error', 'warn'] }),
       ...(options.redisLog ? [new RedisLogTransport(options.redisLog)] : []),
     ],
-  });
+  }));
+}
+
+/**
+ * Winston formats every record (trace fields, redaction, timestamp, JSON) before its
+ * transports look at the level, so a line no transport takes (an `info` under LOG_LEVEL=warn,
+ * on every request and every step of an operation) cost as much as one written. Each level's
+ * method asks first; child loggers inherit the check, and a level changed later is honoured.
+ */
+function skippingDisabledLevels(logger: Logger): Logger {
+  const methods = logger as unknown as Record<string, (this: Logger, ...args: unknown[]) => Logger>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = methods[level];
+    if (typeof write !== 'function') continue;
+    methods[level] = function (this: Logger, ...args: unknown[]): Logger {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    };
+  }
+  return logger;
 }
 
 /** Writes the records still waiting for the Redis log list (within `deadlineMs`) and closes it: part of a process's stop. */

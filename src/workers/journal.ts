@@ -17,13 +17,24 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys.js';
+import { luaScript } from '../core/lua.js';
 import { isRateLimited } from '../providers/adapter-kit.js';
 import type { WaitCheck } from '../providers/types.js';
+
+// KEYS: the journal. ARGV: deadline, then optionally a field and its value. Sets the deadline
+// unless one is there, then the field; returns the deadline kept.
+const WRITE_WITH_DEADLINE = `
+redis.call('HSETNX', KEYS[1], 'deadline', ARGV[1])
+if ARGV[2] then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
+return redis.call('HGET', KEYS[1], 'deadline')`;
 
 /** A rate-limited request was not carried out: the budget held it back or the provider answered 429. */
 const notSent = isRateLimited;
 
 export class Journal {
+  /** Set while the deadline this run fixed is known here but not yet written (see fixDeadline). */
+  private deadlineUnsaved = false;
+
   private constructor(
     private readonly redis: Redis,
     private readonly key: string,
@@ -33,6 +44,11 @@ export class Journal {
   static async load(redis: Redis, keys: Keys, operationId: string): Promise<Journal> {
     const key = keys.journal(operationId);
     return new Journal(redis, key, await redis.hgetall(key));
+  }
+
+  /** The journal from fields already read (the run's start reads them with its lease, see run-lease.ts). */
+  static of(redis: Redis, keys: Keys, operationId: string, fields: Record<string, string>): Journal {
+    return new Journal(redis, keys.journal(operationId), fields);
   }
 
   /** The wait the operation was parked on when its last run ended, if any. */
@@ -47,22 +63,50 @@ export class Journal {
 
   /** The engine itself puts the job to sleep (a rate-limit pause): its next run resumes, it is no new attempt. */
   async markResuming(): Promise<void> {
-    await this.redis.hset(this.key, 'resume', '1');
-    this.fields.resume = '1';
+    await this.write('resume', '1');
   }
 
   get deadline(): number | undefined {
     return this.fields.deadline ? Number(this.fields.deadline) : undefined;
   }
 
-  /** Fixes the deadline on the first run; later runs keep the first one. */
+  /**
+   * Fixes the deadline on the first run; later runs keep the first one. It is written with the
+   * run's first write to the journal (a step's intent mark or result, a pause) or, at the
+   * latest, when the run hands the operation back (saveDeadline), not in a round trip of its
+   * own: a run that dies before writing anything has done nothing a later run would replay,
+   * and that run fixes the same deadline again from the operation's `started_at`.
+   */
   async fixDeadline(deadline: number): Promise<number> {
     if (this.deadline !== undefined) return this.deadline;
-    // Lost only to a run racing this one (a stalled job re-run): then theirs stands.
-    const won = (await this.redis.hsetnx(this.key, 'deadline', String(deadline))) === 1;
-    const kept = won ? deadline : Number((await this.redis.hget(this.key, 'deadline')) ?? deadline);
-    this.fields.deadline = String(kept);
-    return kept;
+    this.fields.deadline = String(deadline);
+    this.deadlineUnsaved = true;
+    return deadline;
+  }
+
+  /** Writes the deadline this run fixed, if it has not been written yet; for a run that hands the operation back. */
+  async saveDeadline(): Promise<void> {
+    if (this.deadlineUnsaved) await this.write();
+  }
+
+  /**
+   * Sets `field` (if any) and, in the same round trip, the deadline still unwritten. The
+   * deadline is only set if absent: lost only to a run racing this one (a stalled job re-run),
+   * and then theirs stands.
+   */
+  private async write(field?: string, value?: string): Promise<void> {
+    if (!this.deadlineUnsaved) {
+      if (field === undefined) return;
+      await this.redis.hset(this.key, field, value!);
+      this.fields[field] = value!;
+      return;
+    }
+    // A script, not a pipeline: ioredis copies every script defined on the connection into each
+    // pipeline it makes, which on the engine's connection costs more than the round trip saved.
+    const kept = (await luaScript(this.redis, 'peJournalWrite', WRITE_WITH_DEADLINE, 1)(this.key, this.fields.deadline!, ...(field === undefined ? [] : [field, value!]))) as string;
+    this.deadlineUnsaved = false;
+    this.fields.deadline = kept;
+    if (field !== undefined) this.fields[field] = value!;
   }
 
   has(name: string): boolean {
@@ -100,10 +144,7 @@ export class Journal {
     if (opts.intent) {
       rerun = `i:${name}` in this.fields;
       if (rerun) since = Number(this.fields[`i:${name}`]);
-      else {
-        await this.redis.hset(this.key, `i:${name}`, String(since));
-        this.fields[`i:${name}`] = String(since);
-      }
+      else await this.write(`i:${name}`, String(since));
     }
     let result: T;
     try {
@@ -117,17 +158,13 @@ export class Journal {
       }
       throw err;
     }
-    const encoded = JSON.stringify(result ?? null);
-    await this.redis.hset(this.key, `s:${name}`, encoded);
-    this.fields[`s:${name}`] = encoded;
+    await this.write(`s:${name}`, JSON.stringify(result ?? null));
     return result;
   }
 
   /** Keeps what a cleanup found before it acts on it, for the cleanup's later tries. */
   async noteCleanup(id: string, value: unknown): Promise<void> {
-    const encoded = JSON.stringify(value);
-    await this.redis.hset(this.key, `c:${id}`, encoded);
-    this.fields[`c:${id}`] = encoded;
+    await this.write(`c:${id}`, JSON.stringify(value));
   }
 
   /** What earlier tries of a cleanup found, by id. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { DeadlineType } from '../core/config.js';
 import type { CoreContext } from '../core/context.js';
-import { holdLease, releaseLease } from '../core/lease.js';
+import { holdLease } from '../core/lease.js';
 import { AbortedError, ErrorCodes, isAbort, ProviderError, EngineError, type ErrorCode } from '../core/errors.js';
 import { isTerminal, type Operation, type OperationError } from '../core/operations/model.js';
 import { notifyWorkflow } from '../core/workflows/notify.js';
@@ -10,6 +10,7 @@ import type { OperationJobData } from '../core/queue.js';
 import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } from '../providers/types.js';
 import { INTAKE_RECHECK_MS, type IntakePauses } from '../core/intake/pauses.js';
 import { Journal } from './journal.js';
+import { beginRun, endRun, runLeaseKey } from './run-lease.js';
 import { WaitRegistry } from './waiting/registry.js';
 import { inJobSpan } from '../core/telemetry.js';
 import { currentTraceScope, withTraceScope } from '../core/trace-scope.js';
@@ -134,21 +135,31 @@ async function runFenced(
   // loses its lock (Redis restarting under it, a stalled event loop) runs on while the job is
   // handed to another: two runs, two cleanups, two stop requests. The run lease is the fence:
   // a run that cannot take it sleeps a little and tries again.
-  const lease = ctx.keys.lock(`run:${id}`);
+  // The journal comes with the lease, in the same round trip.
+  const lease = runLeaseKey(ctx.keys, id);
   const holder = randomUUID();
   const leaseMs = ctx.config.worker.lockDurationMs;
-  if (!(await holdLease(ctx.redis, lease, holder, leaseMs))) {
+  const journalFields = await beginRun(ctx.redis, ctx.keys, id, holder, leaseMs);
+  if (journalFields === null) {
     ctx.logger.warn('another run of this operation is still going; trying again shortly', { operation_id: id, trace_id: job.data.traceId });
     await job.moveToDelayed(Date.now() + Math.ceil(leaseMs / 2) + Math.floor(Math.random() * 1000), token);
     throw new DelayedError();
   }
   const renew = setInterval(() => void holdLease(ctx.redis, lease, holder, leaseMs).catch(() => false), Math.ceil(leaseMs / 3));
+  const ending: RunEnding = { dropJournal: false };
   try {
-    return await runLeased(deps, job, token, signal);
+    return await runLeased(deps, job, token, signal, Journal.of(ctx.redis, ctx.keys, id, journalFields), ending);
   } finally {
     clearInterval(renew);
-    await releaseLease(ctx.redis, lease, holder).catch(() => undefined);
+    // A finished run's journal goes in the same step that gives the lease back.
+    await endRun(ctx.redis, ctx.keys, id, holder, ending.dropJournal).catch(() => undefined);
   }
+}
+
+/** What the end of a run does besides giving the lease back. */
+interface RunEnding {
+  /** The run finished the operation: nothing will replay it any more, so its journal goes. */
+  dropJournal: boolean;
 }
 
 async function runLeased(
@@ -156,11 +167,12 @@ async function runLeased(
   job: Job<OperationJobData>,
   token: string | undefined,
   signal: AbortSignal | undefined,
+  journal: Journal,
+  ending: RunEnding,
 ): Promise<Record<string, unknown>> {
   const { ctx } = deps;
   const id = job.data.operationId;
   if (deps.intake && (await holdIfPaused(ctx, deps.intake, job, token))) throw new DelayedError();
-  const journal = await Journal.load(ctx.redis, ctx.keys, id);
   const claim = await ctx.store.transition(id, ['pending', 'running'], 'running', {}, { countAttempt: !journal.resuming, markStarted: true, laneCheck: true });
   if (claim.outcome === 'blocked') {
     // Another operation on the same server goes first: stay pending, slot given back, until
@@ -255,11 +267,16 @@ async function runLeased(
     if (done.outcome === 'ok') log.info('completed');
     // Force-cancelled meanwhile: that ending stands, and its ledger named what may remain.
     else log.warn('the work finished, but the operation had already ended; its result is not recorded', { outcome: done.outcome, previous: 'previous' in done ? done.previous : undefined, result });
-    return result;
+    // The result lives in the operation record; the job keeps only how the run ended, as it
+    // does for a failure or a cancel. A copy would be written twice more (the job and the
+    // queue's event stream) and serialised once more for nobody.
+    return { completed: done.outcome === 'ok' };
   } catch (err) {
     if (err instanceof ParkRequest && !abort.signal.aborted) {
       handedBack = true;
       const since = journal.since(err.waitName) ?? Date.now();
+      // Before the job sleeps: a wake may start the next run at once.
+      await journal.saveDeadline();
       await registry.register(
         { operationId: id, name: err.waitName, provider: op.provider, account, wait: { ...err.wait, since }, deadline },
         Date.now() + ctx.config.worker.watchMinIntervalMs,
@@ -305,10 +322,14 @@ async function runLeased(
     clearInterval(watch);
     clearTimeout(deadlineTimer);
     if (!handedBack) {
-      // Finished: nothing will replay it any more (a re-delivered job loses its claim).
-      await ctx.redis.del(ctx.keys.journal(id)).catch(() => 0);
+      // Finished: nothing will replay it any more (a re-delivered job loses its claim), so
+      // its journal goes when the lease is given back (runFenced).
+      ending.dropJournal = true;
       // After the final transition (not after a retry or a park, which leave it running): wake its workflow.
       if (op.parent_id) await notifyParent(ctx, id);
+    } else {
+      // The next run keeps the deadline this one fixed (a no-op where a journal write already took it).
+      await journal.saveDeadline().catch((err: unknown) => log.warn('could not keep the deadline in the journal', { error: (err as Error).message }));
     }
   }
 }

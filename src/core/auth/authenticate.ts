@@ -49,8 +49,10 @@ export class Authenticator {
   }
 
   private async byToken(token: string): Promise<Identity> {
-    const alg = headerAlgorithm(token);
-    const claimedSub = unverifiedSubject(token);
+    // Read once, unverified: which verifier to ask, and whom to name should it fail.
+    const unverified = decodeUnverified(token);
+    const alg = unverified?.header.alg;
+    const claimedSub = unverifiedSubject(unverified);
     // A peer droplet's own token: its `sub` names a MESH_PEERS entry and its issuer is not the
     // registry (whose tokens may name a droplet as their subject too).
     const peer = alg === 'RS256' && this.peers && !this.external?.issues(token) ? this.peers.claimedPeer(token) : null;
@@ -91,20 +93,18 @@ export class Authenticator {
   }
 }
 
-function headerAlgorithm(token: string): string | undefined {
+/** A token's header and claims before it is verified; null when it is not a JWT at all. */
+function decodeUnverified(token: string): jwt.Jwt | null {
   try {
-    return (jwt.decode(token, { complete: true }) as jwt.Jwt | null)?.header.alg;
+    return jwt.decode(token, { complete: true }) as jwt.Jwt | null;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
 /** The `sub` a token claims before it is verified: only ever used to name a failure in the audit log. */
-function unverifiedSubject(token: string): string {
-  try {
-    const sub = (jwt.decode(token) as jwt.JwtPayload | null)?.sub;
-    return typeof sub === 'string' ? sub.slice(0, 64) : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+function unverifiedSubject(unverified: jwt.Jwt | null): string {
+  const payload = unverified?.payload;
+  const sub = payload !== null && typeof payload === 'object' ? payload.sub : undefined;
+  return typeof sub === 'string' ? sub.slice(0, 64) : 'unknown';
 }

@@ -15,12 +15,16 @@ const TERMINAL = `local function terminal(s) return s == 'completed' or s == 'fa
 // Each event also goes on its operation's own list of stream ids, so one operation's history
 // replays without scanning the whole stream.
 export const APPEND_EVENT = `
-local function append_event(prefix, id, kind, op_type, workspace, from, to, at, message)
-  -- The operation's trace and provider go with each of its events (read here, once, rather than passed by every caller).
-  local op = redis.call('HMGET', prefix .. ':op:' .. id, 'trace_id', 'provider')
+local function append_event(prefix, id, kind, op_type, workspace, from, to, at, message, trace_id, provider)
+  -- The operation's trace and provider go with each of its events: a caller that has read
+  -- the record passes them (false when the record has none), any other leaves them to be read here.
+  if trace_id == nil then
+    local op = redis.call('HMGET', prefix .. ':op:' .. id, 'trace_id', 'provider')
+    trace_id, provider = op[1], op[2]
+  end
   local event_id = redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', 100000, '*',
     'kind', kind, 'operation_id', id, 'operation_type', op_type, 'workspace', workspace,
-    'from', from, 'to', to, 'at', at, 'message', message, 'trace_id', op[1] or '', 'provider', op[2] or '')
+    'from', from, 'to', to, 'at', at, 'message', message, 'trace_id', trace_id or '', 'provider', provider or '')
   redis.call('RPUSH', prefix .. ':op:' .. id .. ':events', event_id)
 end`;
 
@@ -80,7 +84,8 @@ redis.call('ZADD', prefix .. ':ops:workspace:' .. f.workspace, seq, id)
 redis.call('ZADD', prefix .. ':ops:provider:' .. f.provider, seq, id)
 count_op(prefix .. ':ops:counts', f.type, f.workspace, f.status, 1)
 if f.lane and f.lane ~= cjson.null then redis.call('ZADD', prefix .. ':lane:' .. f.lane, seq, id) end
-append_event(prefix, id, 'state', f.type, f.workspace, '', f.status, f.created_at, '')
+local function written(v) if v == nil or v == cjson.null then return false end return v end
+append_event(prefix, id, 'state', f.type, f.workspace, '', f.status, f.created_at, '', written(f.trace_id), written(f.provider))
 if idem ~= '' then
   redis.call('HSET', idem, 'fingerprint', ARGV[5], 'operation_id', id, 'token', ARGV[7], 'created_at', f.created_at)
   redis.call('EXPIRE', idem, tonumber(ARGV[6]))
@@ -124,7 +129,8 @@ ${COMPACT_FINISHED}
 ${OPERATION_COUNTS}
 local prefix, id, allowed, to, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = prefix .. ':op:' .. id
-local cur = redis.call('HMGET', key, 'status', 'seq', 'type', 'workspace')
+-- Everything the script reads of the record, in one read.
+local cur = redis.call('HMGET', key, 'status', 'seq', 'type', 'workspace', 'trace_id', 'provider', 'lane', 'blocked_by', 'parent_id')
 local status = cur[1]
 if not status then return {'not_found', ''} end
 if terminal(status) then return {'finished', status} end
@@ -133,21 +139,21 @@ for s in string.gmatch(allowed, '[^,]+') do
   if s == status then permitted = true end
 end
 if not permitted then return {'conflict', status} end
-local lane = redis.call('HGET', key, 'lane')
+local trace_id, provider, lane = cur[5] or false, cur[6] or false, cur[7]
 if ARGV[9] == '1' and status == 'pending' and lane then
   local head = lane_head(prefix, lane)
   if head and head ~= id then
-    if redis.call('HGET', key, 'blocked_by') ~= head then
+    if cur[8] ~= head then
       local head_type = redis.call('HGET', prefix .. ':op:' .. head, 'type') or 'operation'
       local message = 'queued behind ' .. head_type .. ' operation ' .. head .. ' on server ' .. lane
       local progress = cjson.encode({step = 'queued', message = message, at = now, waiting_for_operation = head})
       redis.call('HSET', key, 'blocked_by', head, 'progress', progress, 'updated_at', now)
-      append_event(prefix, id, 'progress', cur[3], cur[4], status, status, now, message)
+      append_event(prefix, id, 'progress', cur[3], cur[4], status, status, now, message, trace_id, provider)
     end
     return {'blocked', status, head}
   end
 end
-if redis.call('HDEL', key, 'blocked_by') == 1 then redis.call('HDEL', key, 'progress') end
+if cur[8] then redis.call('HDEL', key, 'blocked_by', 'progress') end
 local patch = cjson.decode(ARGV[6])
 local sets = {'status', to, 'updated_at', now}
 local dels = {}
@@ -167,7 +173,7 @@ if status ~= to then
     count_op(counts, cur[3], cur[4], to, 1)
   end
   -- A claim that resumes a running operation changes no state: watchers hear nothing.
-  append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '')
+  append_event(prefix, id, 'state', cur[3], cur[4], status, to, now, '', trace_id, provider)
   if terminal(to) then
     -- Finished operations per minute, by final state and by workspace (the dashboard's throughput).
     local minute = prefix .. ':stats:finished:' .. string.sub(now, 1, 16)
@@ -179,7 +185,7 @@ if status ~= to then
     if to == 'completed' then redis.call('SET', prefix .. ':udc:last-completed', id) end
     -- When it finished (ARGV[10], epoch ms), for the retention job; a step goes with its workflow, so only top-level ones.
     local finished_ms = tonumber(ARGV[10])
-    if finished_ms and not redis.call('HGET', key, 'parent_id') then redis.call('ZADD', prefix .. ':ops:finished', finished_ms, id) end
+    if finished_ms and not cur[9] then redis.call('ZADD', prefix .. ':ops:finished', finished_ms, id) end
   end
 end
 if lane and terminal(to) then
@@ -201,10 +207,10 @@ export const RECORD_PROGRESS = `
 ${APPEND_EVENT}
 local prefix, id = ARGV[1], ARGV[2]
 local key = prefix .. ':op:' .. id
-local cur = redis.call('HMGET', key, 'status', 'type', 'workspace')
+local cur = redis.call('HMGET', key, 'status', 'type', 'workspace', 'trace_id', 'provider')
 if cur[1] ~= 'running' then return 0 end
 redis.call('HSET', key, 'progress', ARGV[3], 'updated_at', ARGV[4])
-append_event(prefix, id, 'progress', cur[2], cur[3], 'running', 'running', ARGV[4], ARGV[5])
+append_event(prefix, id, 'progress', cur[2], cur[3], 'running', 'running', ARGV[4], ARGV[5], cur[4] or false, cur[5] or false)
 local log = key .. ':logs'
 if redis.call('LLEN', log) < tonumber(ARGV[6]) then
   -- An engine line, in its short form (see encodeLogLine in log.ts).

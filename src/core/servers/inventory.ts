@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { markerTag, type ProviderName, type ProviderServer, type ServerStatus } from '../../providers/types.js';
 import type { Keys } from '../keys.js';
@@ -48,12 +48,17 @@ if redis.call('HSETNX', key, 'created_at', ARGV[6]) == 1 then
 end
 return redis.call('HGETALL', key)`;
 
+// The one-shot digest where there is one (Node 20.12+): several run per operation, and a Hash
+// object each costs more than the digest itself.
+const sha256Hex = (text: string): string =>
+  typeof crypto.hash === 'function' ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+
 /**
  * The same provider server always gets the same engine id, so writing it again after a
  * re-run is an update, never a second record.
  */
 export function serverIdFor(provider: ProviderName, providerId: string): string {
-  return 'srv-' + createHash('sha256').update(`${provider}:${providerId}`).digest('hex').slice(0, 12);
+  return 'srv-' + sha256Hex(`${provider}:${providerId}`).slice(0, 12);
 }
 
 function decode(hash: Record<string, string>): ServerRecord | null {

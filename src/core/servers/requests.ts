@@ -54,7 +54,7 @@ async function existingServer(ctx: CoreContext, id: string, access: Access, perm
 export async function requestServerCreate(ctx: CoreContext, body: CreateServerRequest, actor: Actor, checks: SubmitChecks = {}): Promise<Operation> {
   const reserved = body.tags.findIndex((t) => t.startsWith(RESERVED_TAG_PREFIX));
   if (reserved >= 0) throw new ValidationError([{ field: `tags[${reserved}]`, problem: `must not start with '${RESERVED_TAG_PREFIX}', which the engine reserves` }]);
-  await admitInto(ctx, actor, 'server_create', body.workspace);
+  const workspace = await admitInto(ctx, actor, 'server_create', body.workspace);
   assertConfigured(ctx, body.provider);
   if (checks.catalogue) {
     const problems = await catalogueProblems(checks.catalogue, body);
@@ -74,7 +74,7 @@ export async function requestServerCreate(ctx: CoreContext, body: CreateServerRe
       sealed: body.user_data === undefined ? undefined : { user_data: body.user_data },
       ...fromActor(actor),
     });
-  return body.check_mode || !checks.catalogue ? submit() : admitWithinQuota(ctx, checks.catalogue, body.workspace, need, submit);
+  return body.check_mode || !checks.catalogue ? submit() : admitWithinQuota(ctx, checks.catalogue, body.workspace, need, submit, workspace.quotas);
 }
 
 export async function requestServerDelete(

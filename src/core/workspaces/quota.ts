@@ -182,8 +182,9 @@ export async function quotaEffect(ctx: CoreContext, catalog: Catalog, workspace:
  * The check and the write happen under the workspace's admission lease, so the write is
  * counted before the next create is checked.
  */
-export async function admitWithinQuota<T>(ctx: CoreContext, catalog: Catalog, workspace: string, needs: Need[], submit: () => Promise<T>): Promise<T> {
-  if (Object.keys(await ctx.workspaces.quotas(workspace)).length === 0) return submit();
+export async function admitWithinQuota<T>(ctx: CoreContext, catalog: Catalog, workspace: string, needs: Need[], submit: () => Promise<T>, known?: Quotas): Promise<T> {
+  // `known`: the quotas as this request already read them (its workspace check), saving a read.
+  if (Object.keys(known ?? (await ctx.workspaces.quotas(workspace))).length === 0) return submit();
   const key = ctx.keys.lock(`quota:${workspace}`);
   const holder = randomUUID();
   const deadline = Date.now() + ADMIT_WAIT_MS;

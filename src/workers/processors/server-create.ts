@@ -89,6 +89,8 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
   // The intent mark tells a rerun that an earlier run may have reached the provider: only
   // then is there a server to look for, so a first run costs no lookup.
   const owner = { workspace: op.workspace, operationId: op.id };
+  // The inventory record this run's create step wrote, when it ran in this run (not replayed).
+  let written: Awaited<ReturnType<typeof ctx.inventory.upsert>> | undefined;
   const created = await step(
     'create',
     async (rerun) => {
@@ -103,7 +105,7 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
       // First in the new server's lane before the inventory shows it: anything asked of the
       // server from then on waits for this create to finish.
       await ctx.store.joinLane(op.id, serverIdFor(outcome.server.provider, outcome.server.providerId));
-      await ctx.inventory.upsert(outcome.server, owner);
+      written = await ctx.inventory.upsert(outcome.server, owner);
       return { ...outcome, resumed: found !== null };
     },
     { intent: true },
@@ -111,11 +113,14 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
   // The create has been sent and its result is in the journal: every later run replays it (or,
   // had it died before the journal, finds the server by its marker), so nothing needs the
   // user_data again. It may hold secrets: drop it from the record now, not when the server boots.
-  await ctx.store.dropSealed(op.id);
+  // A create without sealed inputs (none were given, or an earlier run dropped them) has none to drop.
+  if (Object.keys(sealed).length > 0) await ctx.store.dropSealed(op.id);
 
   const server = created.wait ? await waitFor('running', created.wait) : created.server;
   if (!server) throw new Error(`${provider.name} server ${created.server.providerId} ended its wait without a server`);
   await progress('running', `${provider.name} server ${server.providerId} is running at ${server.ipv4 ?? 'no public IPv4'}`);
-  const record = await ctx.inventory.upsert(server, owner);
+  // A server that was running as soon as this run made it was written to the inventory just
+  // now, as it is; one that was waited for (or made by an earlier run) is written as it is now.
+  const record = written && !created.wait && server === created.server ? written : await ctx.inventory.upsert(server, owner);
   return { server_id: record.id, ip_address: record.ip_address, provider_id: record.provider_id, resumed: created.resumed, server: record };
 };
