@@ -19,7 +19,7 @@ import { DEFAULT_LIST_SCAN_BUDGET } from '../src/core/operations/list-script.js'
 import { OperationStore, type OperationFilters } from '../src/core/operations/store.js';
 import { acceptedOperation } from './accepted-operation.js';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
-import type { ProviderName } from '../src/providers/types.js';
+import type { ProviderName } from '../src/common/provider.js';
 import { SecretBox } from '../src/core/secrets/secret-box.js';
 import { freePort, startRedis } from './redis-server.js';
 import { newEngineEnv, startApi, startSandbox } from './engine.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import type { OperationFilters, OperationStore } from '../src/core/operations/store.js';
-import type { ProviderName } from '../src/providers/types.js';
+import type { ProviderName } from '../src/common/provider.js';
 import { CliHome } from './helpers/cli.js';
 import { TestSystem } from './helpers/system.js';
 

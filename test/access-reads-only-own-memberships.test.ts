@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Access } from '../src/core/auth/access.js';
-import { NotAMemberError } from '../src/core/errors.js';
+import { NotAMemberError } from '../src/common/errors.js';
 
 /**
  * A user's memberships come from JSON in its Redis record, so they inherit Object.prototype.

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ApiKeyStore, narrowTo, type ApiKeyRecord } from '../src/core/auth/api-keys.js';
 import type { Identity } from '../src/core/auth/identity.js';
-import { ForbiddenError, ValidationError } from '../src/core/errors.js';
+import { ForbiddenError, ValidationError } from '../src/common/errors.js';
 import { Keys } from '../src/core/keys.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';
 

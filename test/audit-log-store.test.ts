@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { AuditLog, scrubSecrets, type AuditEntry, type AuditEntryInput, type AuditFilter } from '../src/core/audit.js';
-import { ValidationError } from '../src/core/errors.js';
+import { ValidationError } from '../src/common/errors.js';
 import { Keys } from '../src/core/keys.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { ProviderName } from '../src/providers/types.js';
+import type { ProviderName } from '../src/common/provider.js';
 import { configureSandbox, createdServer } from './helpers/cancel-cases.js';
 import { EVERY_PROVIDER } from './helpers/provider-requests.js';
 import { TestSystem } from './helpers/system.js';

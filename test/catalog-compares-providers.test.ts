@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CatalogPlan } from '../src/providers/types.js';
+import type { CatalogPlan } from '../src/common/provider.js';
 import { TestSystem } from './helpers/system.js';
 
 describe('the catalogue across configured providers', () => {

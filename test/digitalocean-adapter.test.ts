@@ -1,13 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, ProviderError } from '../src/core/errors.js';
+import { ErrorCodes, ProviderError } from '../src/common/errors.js';
 import {
   DigitalOceanProvider,
   normalizeDropletStatus,
   type DigitalOceanProviderOptions,
-} from '../src/providers/digitalocean.js';
+} from '../src/providers/digitalocean/adapter.js';
 import { createProviders } from '../src/providers/registry.js';
-import type { CreateServerInput } from '../src/providers/types.js';
+import type { CreateServerInput } from '../src/common/provider.js';
 import { startSandbox } from '../src/sandbox/server.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 

@@ -8,12 +8,12 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbortedError, ErrorCodes, ProviderError } from '../src/core/errors.js';
-import { DigitalOceanProvider } from '../src/providers/digitalocean.js';
-import { HetznerProvider } from '../src/providers/hetzner.js';
-import type { CatalogPlan, CatalogRegion, CreateServerInput, Provider, ProviderName } from '../src/providers/types.js';
-import { UPCLOUD_DEFAULT_TEMPLATE, UpCloudProvider } from '../src/providers/upcloud.js';
-import { VultrProvider } from '../src/providers/vultr.js';
+import { AbortedError, ErrorCodes, ProviderError } from '../src/common/errors.js';
+import { DigitalOceanProvider } from '../src/providers/digitalocean/adapter.js';
+import { HetznerProvider } from '../src/providers/hetzner/adapter.js';
+import type { CatalogPlan, CatalogRegion, CreateServerInput, Provider, ProviderName } from '../src/common/provider.js';
+import { UPCLOUD_DEFAULT_TEMPLATE, UpCloudProvider } from '../src/providers/upcloud/adapter.js';
+import { VultrProvider } from '../src/providers/vultr/adapter.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 

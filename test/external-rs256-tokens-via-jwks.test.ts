@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { ExternalTokenVerifier } from '../src/core/auth/external-tokens.js';
-import { UnauthorizedError } from '../src/core/errors.js';
+import { UnauthorizedError } from '../src/common/errors.js';
 import { makeSigningKey, signRs256, startJwksServer, type JwksServer, type TestSigningKey } from './helpers/jwks-server.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 

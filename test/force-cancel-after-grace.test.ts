@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../src/core/config.js';
-import { markerTag } from '../src/providers/types.js';
+import { markerTag } from '../src/common/provider.js';
 import { DELETE_PATH } from './helpers/cancel-cases.js';
 import { TestSystem } from './helpers/system.js';
 import { DO_CREATE, getWorkflow, submitWorkflow } from './helpers/workflows.js';

@@ -1,11 +1,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, ProviderError } from '../src/core/errors.js';
-import { HetznerProvider, type HetznerProviderOptions } from '../src/providers/hetzner.js';
-import { hetznerRateLimitWaitMs, normalizeHetznerStatus } from '../src/providers/hetzner-schema.js';
+import { ErrorCodes, ProviderError } from '../src/common/errors.js';
+import { HetznerProvider, type HetznerProviderOptions } from '../src/providers/hetzner/adapter.js';
+import { hetznerRateLimitWaitMs, normalizeHetznerStatus } from '../src/providers/hetzner/schema.js';
 import { createProviders } from '../src/providers/registry.js';
-import type { CreateServerInput } from '../src/providers/types.js';
-import type { HetznerSettings } from '../src/sandbox/hetzner.js';
+import type { CreateServerInput } from '../src/common/provider.js';
+import type { HetznerSettings } from '../src/sandbox/hetzner/simulator.js';
 import { startSandbox } from '../src/sandbox/server.js';
 import { call } from './sandbox-helpers.js';
 import { rejectsWith } from './helpers/rejects-with.js';

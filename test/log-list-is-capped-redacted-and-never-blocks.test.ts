@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import winston from 'winston';
 import { closeLogList, createLogger, type Logger } from '../src/core/logger.js';
-import { withTraceScope } from '../src/core/trace-scope.js';
+import { withTraceScope } from '../src/common/trace-scope.js';
 import { freePort } from './helpers/free-port.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';
 

@@ -11,7 +11,7 @@ import { errorHandler } from '../src/api/middleware/errors.js';
 import { jsonBody } from '../src/api/middleware/request-guards.js';
 import { canonicalJson, requestFingerprint } from '../src/core/idempotency.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../src/core/json-depth.js';
-import { ValidationError } from '../src/core/errors.js';
+import { ValidationError } from '../src/common/errors.js';
 import { checkTaskservConfig } from '../src/core/taskservs/parameters.js';
 import { rawClient, type RawReply } from './helpers/raw-http.js';
 import { TestSystem } from './helpers/system.js';

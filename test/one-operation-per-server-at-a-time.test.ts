@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Operation } from '../src/core/operations/model.js';
-import type { ProviderName } from '../src/providers/types.js';
+import type { ProviderName } from '../src/common/provider.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
 import { TestSystem } from './helpers/system.js';
 

@@ -5,7 +5,7 @@ import type { Operation, OperationStatus, OperationType } from '../src/core/oper
 import { OPERATION_STATUSES, OPERATION_TYPES } from '../src/core/operations/model.js';
 import { backfillOperationCounts, readOperationCounts } from '../src/core/operations/counts.js';
 import { runRetention } from '../src/core/retention/run.js';
-import type { ProviderName } from '../src/providers/types.js';
+import type { ProviderName } from '../src/common/provider.js';
 import { http } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
 

@@ -18,7 +18,7 @@ import { Keys } from '../src/core/keys.js';
 import { createRequestBudgets } from '../src/core/rate-budget/index.js';
 import { connectRedis } from '../src/core/redis.js';
 import { RequestBudgetExhaustedError, type RequestBudget, type RequestPriority } from '../src/providers/request-budget.js';
-import type { ProviderName } from '../src/providers/types.js';
+import type { ProviderName } from '../src/common/provider.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';
 
 let redis: TestRedis;

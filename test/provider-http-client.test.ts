@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AbortedError, ErrorCodes, ProviderError } from '../src/core/errors.js';
+import { AbortedError, ErrorCodes, ProviderError } from '../src/common/errors.js';
 import {
   ProviderHttpClient,
   sleep,

@@ -12,12 +12,12 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes } from '../src/core/errors.js';
-import { DigitalOceanProvider } from '../src/providers/digitalocean.js';
-import { HetznerProvider } from '../src/providers/hetzner.js';
-import { UpCloudProvider } from '../src/providers/upcloud.js';
-import { VultrProvider } from '../src/providers/vultr.js';
-import type { CreateServerInput, Provider, ProviderName, ProviderServer, ServerWait, WaitCheck } from '../src/providers/types.js';
+import { ErrorCodes } from '../src/common/errors.js';
+import { DigitalOceanProvider } from '../src/providers/digitalocean/adapter.js';
+import { HetznerProvider } from '../src/providers/hetzner/adapter.js';
+import { UpCloudProvider } from '../src/providers/upcloud/adapter.js';
+import { VultrProvider } from '../src/providers/vultr/adapter.js';
+import type { CreateServerInput, Provider, ProviderName, ProviderServer, ServerWait, WaitCheck } from '../src/common/provider.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { EVERY_PROVIDER, PROVIDER_REQUESTS } from './helpers/provider-requests.js';
 

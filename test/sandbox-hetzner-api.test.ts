@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/sandbox/clock.js';
-import type { HetznerSettings } from '../src/sandbox/hetzner.js';
+import type { HetznerSettings } from '../src/sandbox/hetzner/simulator.js';
 import { SnapshotFormatError, startSandbox } from '../src/sandbox/server.js';
 import { type CallInit, type CallResult, type TestSandbox, call, withSandbox } from './sandbox-helpers.js';
 

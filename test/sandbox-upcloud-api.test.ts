@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/sandbox/clock.js';
 import { type Sandbox, SnapshotFormatError, startSandbox } from '../src/sandbox/server.js';
-import type { UpCloudSettings } from '../src/sandbox/upcloud.js';
+import type { UpCloudSettings } from '../src/sandbox/upcloud/simulator.js';
 
 const TOKEN = 'sbx_upcloud_test_token_0123456789';
 const UBUNTU_24 = '01000000-0000-4000-8000-000030240200';

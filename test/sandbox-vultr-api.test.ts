@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/sandbox/clock.js';
 import { type Sandbox, SnapshotFormatError, startSandbox } from '../src/sandbox/server.js';
-import type { VultrSettings, VultrSimulator } from '../src/sandbox/vultr.js';
+import type { VultrSettings, VultrSimulator } from '../src/sandbox/vultr/simulator.js';
 import { type CallInit, type CallResult, call } from './sandbox-helpers.js';
 
 const TOKEN = 'sandbox-vultr-key-0123456789';

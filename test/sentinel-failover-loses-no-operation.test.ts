@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/core/keys.js';
-import { markerTag } from '../src/providers/types.js';
+import { markerTag } from '../src/common/provider.js';
 import { startSentinelRedis } from './helpers/sentinel-redis.js';
 import { TestSystem } from './helpers/system.js';
 

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/core/config.js';
-import { isAbort } from '../src/core/errors.js';
+import { isAbort } from '../src/common/errors.js';
 import { Keys } from '../src/core/keys.js';
 import { generateEd25519Key } from '../src/core/ssh/ed25519-key.js';
 import { SecretBox } from '../src/core/secrets/secret-box.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { ValidationError } from '../src/core/errors.js';
+import { ValidationError } from '../src/common/errors.js';
 import { withEngineKey } from '../src/core/ssh/cloud-init.js';
 import { remoteCommand, shQuote } from '../src/core/ssh/shell-quote.js';
 import { catalogEntries, findTaskserv } from '../src/core/taskservs/catalog.js';

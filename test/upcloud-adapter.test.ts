@@ -1,12 +1,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, ProviderError } from '../src/core/errors.js';
+import { ErrorCodes, ProviderError } from '../src/common/errors.js';
 import { createProviders } from '../src/providers/registry.js';
-import type { CreateServerInput } from '../src/providers/types.js';
-import { UPCLOUD_DEFAULT_TEMPLATE, UpCloudProvider, type UpCloudProviderOptions } from '../src/providers/upcloud.js';
-import { normalizeUpCloudState, parseUpCloudError } from '../src/providers/upcloud-wire.js';
+import type { CreateServerInput } from '../src/common/provider.js';
+import { UPCLOUD_DEFAULT_TEMPLATE, UpCloudProvider, type UpCloudProviderOptions } from '../src/providers/upcloud/adapter.js';
+import { normalizeUpCloudState, parseUpCloudError } from '../src/providers/upcloud/wire.js';
 import { startSandbox } from '../src/sandbox/server.js';
-import type { UpCloudSettings } from '../src/sandbox/upcloud.js';
+import type { UpCloudSettings } from '../src/sandbox/upcloud/simulator.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 
 const TOKEN = 'sandbox-upcloud-token-0123456789';

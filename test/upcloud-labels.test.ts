@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { labelsForTags, tagsFromLabels } from '../src/providers/upcloud-labels.js';
+import { labelsForTags, tagsFromLabels } from '../src/providers/upcloud/labels.js';
 
 const VALID_KEY = /^[a-zA-Z0-9][a-zA-Z0-9_-]{1,31}$/;
 

@@ -12,8 +12,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RequestBudgetExhaustedError, deferredLook, type RequestBudget } from '../src/providers/request-budget.js';
-import type { ServerWait, WaitCheck } from '../src/providers/types.js';
-import { UpCloudProvider } from '../src/providers/upcloud.js';
+import type { ServerWait, WaitCheck } from '../src/common/provider.js';
+import { UpCloudProvider } from '../src/providers/upcloud/adapter.js';
 import { startSandbox } from '../src/sandbox/server.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UpCloudProvider } from '../src/providers/upcloud.js';
-import type { ServerWait, WaitCheck } from '../src/providers/types.js';
+import { UpCloudProvider } from '../src/providers/upcloud/adapter.js';
+import type { ServerWait, WaitCheck } from '../src/common/provider.js';
 import { startSandbox } from '../src/sandbox/server.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
 

@@ -1,11 +1,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, ProviderError } from '../src/core/errors.js';
+import { ErrorCodes, ProviderError } from '../src/common/errors.js';
 import { createProviders } from '../src/providers/registry.js';
-import type { CreateServerInput } from '../src/providers/types.js';
-import { VultrProvider, normalizeInstanceStatus, type VultrProviderOptions } from '../src/providers/vultr.js';
+import type { CreateServerInput } from '../src/common/provider.js';
+import { VultrProvider, normalizeInstanceStatus, type VultrProviderOptions } from '../src/providers/vultr/adapter.js';
 import { startSandbox } from '../src/sandbox/server.js';
-import type { VultrSettings, VultrSimulator } from '../src/sandbox/vultr.js';
+import type { VultrSettings, VultrSimulator } from '../src/sandbox/vultr/simulator.js';
 import { rejectsWith } from './helpers/rejects-with.js';
 
 const TOKEN = 'sandbox-vultr-key-0123456789';

@@ -28,7 +28,7 @@ import type { EventHub } from '../core/events/hub.js';
 import { multiCloudRoutes } from './routes/multi-cloud.js';
 import { detailRouter } from './detail-router.js';
 import { catalogFor } from '../core/context.js';
-import type { Provider, ProviderName } from '../providers/types.js';
+import type { Provider, ProviderName } from '../common/provider.js';
 import { systemRoutes } from './routes/system.js';
 import { probeRoutes } from './routes/probes.js';
 import { userRoutes } from './routes/users.js';

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { AuthenticationFailed } from '../core/auth/authenticate.js';
 import type { Identity } from '../core/auth/identity.js';
 import type { AuditEntryInput, AuditLog } from '../core/audit.js';
-import { EngineError } from '../core/errors.js';
+import { EngineError } from '../common/errors.js';
 import type { Logger } from '../core/logger.js';
 
 export interface AuditDeps {

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { EngineError } from '../core/errors.js';
+import { EngineError } from '../common/errors.js';
 import {
   IDEMPOTENCY_HEADER,
   IdempotencyKeyAnsweredError,

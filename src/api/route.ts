@@ -3,7 +3,7 @@ import { Access } from '../core/auth/access.js';
 import type { Authenticator } from '../core/auth/authenticate.js';
 import { principalId, principalLabel, type Identity } from '../core/auth/identity.js';
 import type { Permission } from '../core/auth/permissions.js';
-import { EngineError, ForbiddenError, ValidationError } from '../core/errors.js';
+import { EngineError, ForbiddenError, ValidationError } from '../common/errors.js';
 import { auditRequest, type AuditDeps, type AuditNote } from './audit.js';
 import type { DocumentedRoute, OpenApiRegistry } from './openapi.js';
 import { compile, toProblems, type JsonSchema, type RequestPart } from './validation.js';

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FieldProblem } from '../core/errors.js';
+import type { FieldProblem } from '../common/errors.js';
 
 export type JsonSchema = Record<string, unknown>;
 export type RequestPart = 'body' | 'query' | 'path';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../common/errors.js';
 import type { Keys } from './keys.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CallContext, CatalogImage, CatalogPlan, CatalogRegion, Provider, ProviderName } from '../providers/types.js';
-import { AbortedError, ErrorCodes, isErrorCode, ProviderError, type ErrorCode } from './errors.js';
+import type { CallContext, CatalogImage, CatalogPlan, CatalogRegion, Provider, ProviderName } from '../common/provider.js';
+import { AbortedError, ErrorCodes, isErrorCode, ProviderError, type ErrorCode } from '../common/errors.js';
 import type { Keys } from './keys.js';
 import { holdLease, releaseLease } from './lease.js';
 

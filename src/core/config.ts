@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import type { ProviderName } from '../providers/types.js';
+import type { ProviderName } from '../common/provider.js';
 import { parseMeshPeers, type MeshPeer } from './udc/peers.js';
 import { redisSentinelSettings, type RedisSentinelSettings } from './redis-sentinel-settings.js';
 import { redisClusterSettings, slotPrefix, type RedisClusterSettings } from './redis-cluster-settings.js';

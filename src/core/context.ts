@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Provider, ProviderName } from '../providers/types.js';
+import type { Provider, ProviderName } from '../common/provider.js';
 import { Catalog } from './catalog.js';
 import type { Config } from './config.js';
 import { Keys } from './keys.js';

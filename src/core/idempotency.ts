@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { EngineError, ErrorCodes, ValidationError } from './errors.js';
+import { EngineError, ErrorCodes, ValidationError } from '../common/errors.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './logger.js';
 import { luaScript, type ScriptRunner } from './lua.js';

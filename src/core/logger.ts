@@ -1,6 +1,6 @@
 import winston from 'winston';
 import { RedisLogTransport, type RedisLogOptions } from './redis-log-transport.js';
-import { currentTraceScope } from './trace-scope.js';
+import { currentTraceScope } from '../common/trace-scope.js';
 
 /**
  * JSON-lines logger. Call sites pass `trace_id`, `operation_id` and `workspace` as fields so a

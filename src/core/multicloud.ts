@@ -3,10 +3,10 @@
  * `/vultr/*`, `/upcloud/*`, `/multi/list`), answered in that contract's terms. Listings ask
  * the providers directly; every mutation goes through the engine as an operation.
  */
-import type { CallContext, PowerAction, Provider, ProviderName, ProviderServer } from '../providers/types.js';
+import type { CallContext, PowerAction, Provider, ProviderName, ProviderServer } from '../common/provider.js';
 import { PROVIDER_SETTING } from './config.js';
 import type { CoreContext } from './context.js';
-import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from './errors.js';
+import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../common/errors.js';
 import type { Operation } from './operations/model.js';
 import { serverIdFor, type ServerRecord } from './servers/inventory.js';
 import { requestServerAction, requestServerCreate, requestServerDelete, type Actor } from './servers/requests.js';

@@ -15,7 +15,7 @@ import { readOperationCounts } from './operations/counts.js';
 import { WORKFLOWS_QUEUE } from './queue.js';
 import { budgetKeyBase, budgetModel, providerAccountId } from './rate-budget/index.js';
 import { countedSpanMs } from './rate-budget/model.js';
-import type { ProviderName } from '../providers/types.js';
+import type { ProviderName } from '../common/provider.js';
 
 const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
 type FinalState = (typeof FINAL_STATES)[number];

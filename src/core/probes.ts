@@ -20,7 +20,7 @@
 import type { RequestBudget } from '../providers/request-budget.js';
 import { RequestBudgetExhaustedError } from '../providers/request-budget.js';
 import { accountIdFor } from '../providers/registry.js';
-import type { ProviderName } from '../providers/types.js';
+import type { ProviderName } from '../common/provider.js';
 import { configuredProviders } from './config.js';
 import type { CoreContext } from './context.js';
 import { readHeartbeats } from './heartbeats.js';

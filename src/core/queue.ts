@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { ProviderName } from '../providers/types.js';
+import type { ProviderName } from '../common/provider.js';
 import type { Config } from './config.js';
 import type { Keys } from './keys.js';
 

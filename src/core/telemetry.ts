@@ -11,7 +11,7 @@
  */
 import type * as OtelApi from '@opentelemetry/api';
 import type { TelemetrySettings } from './config.js';
-import { setProviderCallTracer, type ProviderCallSpan } from './outgoing-trace.js';
+import { setProviderCallTracer, type ProviderCallSpan } from '../common/outgoing-trace.js';
 
 export type TelemetryRole = 'api' | 'worker';
 

@@ -2,9 +2,9 @@
  * What every adapter does the same way: its errors, id encoding in paths, and progress
  * reports that say a thing once rather than on every poll.
  */
-import { ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
+import { ErrorCodes, ProviderError, type ErrorCode } from '../common/errors.js';
 import { sleep } from './http-client.js';
-import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait, StepOutcome, WaitCheck } from './types.js';
+import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait, StepOutcome, WaitCheck } from '../common/provider.js';
 
 /** Ids come from callers; encoding keeps an odd one from addressing some other path. */
 export function encodeId(providerId: string): string {

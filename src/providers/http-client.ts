@@ -6,9 +6,9 @@
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { AbortedError, ErrorCodes, ProviderError, type ErrorCode } from '../core/errors.js';
+import { AbortedError, ErrorCodes, ProviderError, type ErrorCode } from '../common/errors.js';
 import { countRequestSent, currentRequestPriority, type RequestBudget, type RequestPriority } from './request-budget.js';
-import { startProviderCall, type ProviderCallSpan } from '../core/outgoing-trace.js';
+import { startProviderCall, type ProviderCallSpan } from '../common/outgoing-trace.js';
 import type { ProviderCallObserver } from './call-observer.js';
 
 export interface ParsedProviderError {

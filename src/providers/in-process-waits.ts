@@ -4,7 +4,7 @@
  * polls their waits in this process. Adapters extend this once instead of each spelling it out.
  */
 import { adapterErrors, driveSteps, waitInProcess, type InProcessTiming } from './adapter-kit.js';
-import type { CallContext, PowerAction, ProviderName, ProviderServer, ServerWait, StepOutcome, WaitCheck } from './types.js';
+import type { CallContext, PowerAction, ProviderName, ProviderServer, ServerWait, StepOutcome, WaitCheck } from '../common/provider.js';
 
 export abstract class InProcessWaits {
   abstract readonly name: ProviderName;

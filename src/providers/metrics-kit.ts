@@ -2,9 +2,9 @@
  * What every adapter's metrics read shares: which normalized series exist, how a provider's
  * gaps are said, and the request options that put a reading on the account's budget as a poll.
  */
-import { METRIC_NAMES, type MetricName, type MetricSeries, type ServerMetrics } from './types.js';
+import { METRIC_NAMES, type MetricName, type MetricSeries, type ServerMetrics } from '../common/provider.js';
 import type { RequestOptions } from './http-client.js';
-import type { CallContext } from './types.js';
+import type { CallContext } from '../common/provider.js';
 
 /** Readings give way to creates, deletes and actions when the account's budget runs low, as watcher polls do. */
 export function metricsRequest(ctx: CallContext, query: RequestOptions['query']): RequestOptions {

@@ -2,13 +2,13 @@
  * Builds one adapter per configured provider. A provider missing from the config is simply
  * absent from the map, so callers can answer PROVIDER_NOT_CONFIGURED for it.
  */
-import { DigitalOceanProvider } from './digitalocean.js';
-import { HetznerProvider } from './hetzner.js';
+import { DigitalOceanProvider } from './digitalocean/adapter.js';
+import { HetznerProvider } from './hetzner/adapter.js';
 import { providerAccountId, type RequestBudget } from './request-budget.js';
 import type { ProviderCallObserver } from './call-observer.js';
-import type { Provider, ProviderName } from './types.js';
-import { UpCloudProvider } from './upcloud.js';
-import { VultrProvider } from './vultr.js';
+import type { Provider, ProviderName } from '../common/provider.js';
+import { UpCloudProvider } from './upcloud/adapter.js';
+import { VultrProvider } from './vultr/adapter.js';
 
 export interface ProvidersConfig {
   digitalocean?: { baseUrl: string; token: string } | null;

@@ -7,8 +7,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { ErrorCodes, ProviderError } from '../core/errors.js';
-import type { WaitCheck } from './types.js';
+import { ErrorCodes, ProviderError } from '../common/errors.js';
+import type { WaitCheck } from '../common/provider.js';
 
 /**
  * Who goes first when the budget runs low: creates, deletes and actions ('mutation') may use

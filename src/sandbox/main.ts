@@ -33,7 +33,7 @@ import type { SlidingWindowLimits } from './rate-limit.js';
 import type { SandboxProvider } from './faults.js';
 import { startSandbox } from './server.js';
 import { SANDBOX_PATH_PREFIX, SIMULATOR_ENV } from './simulators.js';
-import { UPCLOUD_1_2_MOUNT_PATH, UPCLOUD_SANDBOX_USERNAME } from './upcloud.js';
+import { UPCLOUD_1_2_MOUNT_PATH, UPCLOUD_SANDBOX_USERNAME } from './upcloud/simulator.js';
 
 class ConfigError extends Error {}
 

@@ -15,7 +15,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { type Clock, ManualClock, systemClock } from './clock.js';
-import type { DigitalOceanSimulator } from './digitalocean.js';
+import type { DigitalOceanSimulator } from './digitalocean/simulator.js';
 import { SANDBOX_PATH_PREFIX, createSimulators, type SimulatorSettings } from './simulators.js';
 import { Faults, type SandboxProvider } from './faults.js';
 import { createAdminRouter } from './admin.js';
@@ -32,7 +32,7 @@ import {
 
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export type { FaultRecord, FaultRule } from './faults.js';
-export type { DigitalOceanConfig, DigitalOceanSimulator, DigitalOceanSnapshot } from './digitalocean.js';
+export type { DigitalOceanConfig, DigitalOceanSimulator, DigitalOceanSnapshot } from './digitalocean/simulator.js';
 export type { SandboxState } from './state-snapshot.js';
 export type { CredentialRequestCounts, RequestCountsReport } from './request-counts.js';
 export { SnapshotFormatError } from './snapshot-fields.js';

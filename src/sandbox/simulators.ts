@@ -3,12 +3,12 @@
  * its settings field, its line in `createSimulators` and its row in `SIMULATOR_ENV`.
  */
 import type { Clock } from './clock.js';
-import { createDigitalOceanSimulator, type DigitalOceanSettings } from './digitalocean.js';
+import { createDigitalOceanSimulator, type DigitalOceanSettings } from './digitalocean/simulator.js';
 import type { Faults, SandboxProvider } from './faults.js';
-import { createHetznerSimulator, type HetznerSettings } from './hetzner.js';
+import { createHetznerSimulator, type HetznerSettings } from './hetzner/simulator.js';
 import type { ProviderSimulator } from './server.js';
-import { createUpCloudSimulator, type UpCloudSettings } from './upcloud.js';
-import { createVultrSimulator, type VultrSettings } from './vultr.js';
+import { createUpCloudSimulator, type UpCloudSettings } from './upcloud/simulator.js';
+import { createVultrSimulator, type VultrSettings } from './vultr/simulator.js';
 
 /** Per-provider behaviour: delays, rate limits. Each provider module defines its own. */
 export interface SimulatorSettings {

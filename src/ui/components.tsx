@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { OPERATION_STATUSES, TERMINAL_STATUSES } from '../core/operations/model.js';
-import { PROVIDER_NAMES } from '../providers/types.js';
+import { PROVIDER_NAMES } from '../common/provider.js';
 import { ApiError } from './api.js';
 
 export const STATUSES = OPERATION_STATUSES;

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys.js';
 import { luaScript } from '../core/lua.js';
 import { isRateLimited } from '../providers/adapter-kit.js';
-import type { WaitCheck } from '../providers/types.js';
+import type { WaitCheck } from '../common/provider.js';
 
 // KEYS: the journal. ARGV: deadline, then optionally a field and its value. Sets the deadline
 // unless one is there, then the field; returns the deadline kept.

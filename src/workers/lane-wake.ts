@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CoreContext } from '../core/context.js';
 import { wakeJob } from '../core/queue.js';
-import type { ProviderName } from '../providers/types.js';
+import type { ProviderName } from '../common/provider.js';
 
 /**
  * When an operation on a server finishes, the next one in that server's lane is announced

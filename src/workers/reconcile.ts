@@ -2,7 +2,7 @@ import type { CoreContext } from '../core/context.js';
 import { appendEvent } from '../core/events/append.js';
 import type { ServerRecord } from '../core/servers/inventory.js';
 import { isRateLimited } from '../providers/adapter-kit.js';
-import type { CallContext, Provider, ProviderName, ProviderServer } from '../providers/types.js';
+import type { CallContext, Provider, ProviderName, ProviderServer } from '../common/provider.js';
 
 export interface ReconcileReport {
   checked: number;

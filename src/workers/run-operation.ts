@@ -3,17 +3,17 @@ import { DelayedError, type Job } from 'bullmq';
 import type { DeadlineType } from '../core/config.js';
 import type { CoreContext } from '../core/context.js';
 import { holdLease } from '../core/lease.js';
-import { AbortedError, ErrorCodes, isAbort, ProviderError, EngineError, type ErrorCode } from '../core/errors.js';
+import { AbortedError, ErrorCodes, isAbort, ProviderError, EngineError, type ErrorCode } from '../common/errors.js';
 import { isTerminal, type Operation, type OperationError } from '../core/operations/model.js';
 import { notifyWorkflow } from '../core/workflows/notify.js';
 import type { OperationJobData } from '../core/queue.js';
-import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } from '../providers/types.js';
+import type { CallContext, Provider, ProviderName, ProviderServer, ServerWait } from '../common/provider.js';
 import { INTAKE_RECHECK_MS, type IntakePauses } from '../core/intake/pauses.js';
 import { Journal } from './journal.js';
 import { beginRun, endRun, runLeaseKey } from './run-lease.js';
 import { WaitRegistry } from './waiting/registry.js';
 import { inJobSpan } from '../core/telemetry.js';
-import { currentTraceScope, withTraceScope } from '../core/trace-scope.js';
+import { currentTraceScope, withTraceScope } from '../common/trace-scope.js';
 
 /**
  * What a compensation did. `completed` is for work the provider had already carried out when

@@ -6,7 +6,7 @@ import { advanceWorkflow, type AdvanceReport } from '../core/workflows/advance.j
 import { ADVANCE_JOB } from '../core/workflows/notify.js';
 import { holdIfPaused } from './run-operation.js';
 import { inJobSpan } from '../core/telemetry.js';
-import { currentTraceScope, withTraceScope } from '../core/trace-scope.js';
+import { currentTraceScope, withTraceScope } from '../common/trace-scope.js';
 
 /**
  * Every job on the workflows queue — a workflow's own first job and each later advance —

@@ -4,7 +4,7 @@ import { closeCoreContext, createCoreContext, type CoreContext } from '../core/c
 import type { Logger } from '../core/logger.js';
 import { operationsQueueName, WORKFLOWS_QUEUE, type OperationJobData } from '../core/queue.js';
 import { connectRedis, type RedisAddress } from '../core/redis.js';
-import type { Provider, ProviderName } from '../providers/types.js';
+import type { Provider, ProviderName } from '../common/provider.js';
 import { listenForCancellations } from './cancellation.js';
 import { listenForLaneTurns } from './lane-wake.js';
 import { IntakePauses } from '../core/intake/pauses.js';

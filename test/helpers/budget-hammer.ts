@@ -10,13 +10,13 @@
  */
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../../src/core/config.js';
-import { ErrorCodes, ProviderError } from '../../src/core/errors.js';
+import { ErrorCodes, ProviderError } from '../../src/common/errors.js';
 import { Keys } from '../../src/core/keys.js';
 import { createRequestBudgets } from '../../src/core/rate-budget/index.js';
 import { connectRedis } from '../../src/core/redis.js';
 import { createProviders } from '../../src/providers/registry.js';
 import { RequestBudgetExhaustedError } from '../../src/providers/request-budget.js';
-import type { ProviderName } from '../../src/providers/types.js';
+import type { ProviderName } from '../../src/common/provider.js';
 
 export interface HammerResult {
   /** Listings the provider answered. */

@@ -1,5 +1,5 @@
 import { serverIdFor } from '../../src/core/servers/inventory.js';
-import type { ProviderName } from '../../src/providers/types.js';
+import type { ProviderName } from '../../src/common/provider.js';
 import { http } from './http.js';
 import { PROVIDER_REQUESTS } from './provider-requests.js';
 import type { TestSystem } from './system.js';

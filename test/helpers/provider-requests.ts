@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../src/providers/types.js';
+import type { ProviderName } from '../../src/common/provider.js';
 
 /** A plan and zone each simulated provider offers, and a bigger plan to resize to. */
 export const PROVIDER_REQUESTS: Record<ProviderName, { plan: string; zone: string; biggerPlan: string }> = {

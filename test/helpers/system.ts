@@ -12,7 +12,7 @@ import type { SandboxProvider } from '../../src/sandbox/faults.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { createProviders } from '../../src/providers/registry.js';
 import { createRequestBudgets } from '../../src/core/rate-budget/index.js';
-import { markerTag, type Provider, type ProviderName, type ProviderServer } from '../../src/providers/types.js';
+import { markerTag, type Provider, type ProviderName, type ProviderServer } from '../../src/common/provider.js';
 import { SIMULATOR_ENV } from '../../src/sandbox/simulators.js';
 import { http, type HttpReply } from './http.js';
 import { startTestRedis, type TestRedis } from './redis-server.js';

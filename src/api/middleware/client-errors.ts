@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { EngineError, ErrorCodes, type ErrorCode } from '../../core/errors.js';
+import { EngineError, ErrorCodes, type ErrorCode } from '../../common/errors.js';
 import { logClientError, type Logger } from '../../core/logger.js';
 import { bodyReadError, RequestSyntaxError } from './request-guards.js';
 

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { EngineError, ErrorCodes, httpStatusFor, ValidationError } from '../../core/errors.js';
+import { EngineError, ErrorCodes, httpStatusFor, ValidationError } from '../../common/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { asClientError, prepareErrorAnswer } from './client-errors.js';
 

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RequestLimit } from '../../core/config.js';
 import type { CoreContext } from '../../core/context.js';
-import { EngineError, ErrorCodes } from '../../core/errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { StreamSlots } from '../sse.js';
 

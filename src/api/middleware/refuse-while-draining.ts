@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { InstanceControl } from '../../core/control/instance-control.js';
-import { EngineError, ErrorCodes } from '../../core/errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { engineErrorReply } from './errors.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);

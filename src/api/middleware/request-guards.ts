@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
-import { EngineError, ErrorCodes, ValidationError, type FieldProblem } from '../../core/errors.js';
+import { EngineError, ErrorCodes, ValidationError, type FieldProblem } from '../../common/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 
 /**

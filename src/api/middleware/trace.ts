@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { activeTraceId, tagEngineTraceId } from '../../core/telemetry.js';
-import { isSaneTraceId, traceIdOfTraceparent, withTraceScope } from '../../core/trace-scope.js';
+import { isSaneTraceId, traceIdOfTraceparent, withTraceScope } from '../../common/trace-scope.js';
 
 function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

@@ -1,6 +1,6 @@
 import type { ApiKeyRecord, ApiKeyStore } from '../../core/auth/api-keys.js';
 import type { Identity } from '../../core/auth/identity.js';
-import { EngineError, ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { EngineError, ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef } from '../schemas/common.js';
 import { apiKeyParams, apiKeySchema, createApiKeyBody } from '../schemas/identity.js';

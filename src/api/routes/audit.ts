@@ -1,5 +1,5 @@
 import type { AuditLog } from '../../core/audit.js';
-import { ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { RouteMounter } from '../route.js';
 import { pageHeaders } from '../schemas/common.js';
 import { auditEntrySchema, auditQuery } from '../schemas/identity.js';

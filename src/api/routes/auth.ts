@@ -1,7 +1,7 @@
 import { AuthenticationFailed } from '../../core/auth/authenticate.js';
 import type { TokenService } from '../../core/auth/tokens.js';
 import type { UserDirectory } from '../../core/auth/users.js';
-import { EngineError, ErrorCodes, UnauthorizedError } from '../../core/errors.js';
+import { EngineError, ErrorCodes, UnauthorizedError } from '../../common/errors.js';
 import type { RouteMounter } from '../route.js';
 import { changePasswordBody, loginBody, logoutBody, refreshBody, tokenPairSchema } from '../schemas/auth.js';
 import { errorRef } from '../schemas/common.js';

@@ -1,5 +1,5 @@
 import type { CoreContext } from '../../core/context.js';
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../common/errors.js';
 import { isEventId } from '../../core/events/event.js';
 import { eventsAfter, type EventHub } from '../../core/events/hub.js';
 import type { RouteMounter } from '../route.js';

@@ -1,5 +1,5 @@
 import type { CoreContext } from '../../core/context.js';
-import { EngineError, ErrorCodes, isErrorCode } from '../../core/errors.js';
+import { EngineError, ErrorCodes, isErrorCode } from '../../common/errors.js';
 import type { Operation } from '../../core/operations/model.js';
 import { waitForOperation } from '../../core/operations/wait.js';
 import type { EventHub } from '../../core/events/hub.js';
@@ -14,7 +14,7 @@ import {
   registerServer,
   type SeedProvider,
 } from '../../core/multicloud.js';
-import type { Provider, ProviderName } from '../../providers/types.js';
+import type { Provider, ProviderName } from '../../common/provider.js';
 import type { RouteMounter, RouteReply } from '../route.js';
 import { operationSchema } from '../schemas/common.js';
 import { detailError, multiListAnswer, powerActionBody, providerIdParams, registerBody, seedDeletedAnswer, seedResourceAnswer, seedResourceSchema, waitQuery } from '../schemas/multi-cloud.js';

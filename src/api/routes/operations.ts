@@ -1,6 +1,6 @@
 import { AuditLog } from '../../core/audit.js';
 import { catalogFor, type CoreContext } from '../../core/context.js';
-import { ErrorCodes, NotFoundError, ValidationError } from '../../core/errors.js';
+import { ErrorCodes, NotFoundError, ValidationError } from '../../common/errors.js';
 import { cancelRequested } from '../../core/operations/cancel-request.js';
 import { cancelMatching } from '../../core/operations/bulk-cancel.js';
 import { retryOperation } from '../../core/operations/retry.js';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Access } from '../../core/auth/access.js';
 import type { Authenticator } from '../../core/auth/authenticate.js';
-import { ForbiddenError } from '../../core/errors.js';
+import { ForbiddenError } from '../../common/errors.js';
 import type { ApiMetrics } from '../../core/metrics/index.js';
 import type { RouteMounter } from '../route.js';
 

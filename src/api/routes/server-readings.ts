@@ -8,7 +8,7 @@ import type { EngineEvent } from '../../core/events/event.js';
 import { flattenHistory, serverHistory } from '../../core/servers/history.js';
 import { readServerMetrics } from '../../core/servers/metrics.js';
 import { getServer } from '../../core/servers/requests.js';
-import type { Provider, ProviderName } from '../../providers/types.js';
+import type { Provider, ProviderName } from '../../common/provider.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef, pageHeaders } from '../schemas/common.js';
 import { serverIdParams } from '../schemas/servers.js';

@@ -1,7 +1,7 @@
 import { catalogFor, type CoreContext } from '../../core/context.js';
 import { refuseIdempotencyKey, requestServerConsole } from '../../core/servers/console.js';
 import { getServer, requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../../core/servers/requests.js';
-import type { Provider, ProviderName } from '../../providers/types.js';
+import type { Provider, ProviderName } from '../../common/provider.js';
 import { acceptedReply } from '../accepted.js';
 import { serverReadingRoutes } from './server-readings.js';
 import type { RouteMounter } from '../route.js';

@@ -13,7 +13,7 @@ import { followReloads } from '../../core/control/follow-reloads.js';
 import { RELOADABLE_SETTINGS } from '../../core/control/reloadable-settings.js';
 import { ConfigError } from '../../core/config.js';
 import type { CoreContext } from '../../core/context.js';
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../common/errors.js';
 import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { ApiLimits } from '../middleware/rate-limit.js';
 import type { OpenApiRegistry } from '../openapi.js';

@@ -7,7 +7,7 @@
  */
 import type express from 'express';
 import type { CoreContext } from '../../core/context.js';
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../common/errors.js';
 import { recentEvents, UDC_EVENT_TYPES, type UdcEventType } from '../../core/udc/event-history.js';
 import { LOG_LEVEL_FILTERS, parseLevelFilter, recentLogs } from '../../core/udc/log-history.js';
 import { detailError as detail, detailRouter } from '../detail-router.js';

@@ -12,14 +12,14 @@
 import { createHash } from 'node:crypto';
 import express from 'express';
 import { catalogFor, type CoreContext } from '../../core/context.js';
-import { EngineError, ErrorCodes, NotFoundError, ValidationError } from '../../core/errors.js';
+import { EngineError, ErrorCodes, NotFoundError, ValidationError } from '../../common/errors.js';
 import { IdempotencyKeyAnsweredError, IdempotencyKeyReusedError, IdempotencyStore, REPLAYED_HEADER, type IdempotencyBinding, type IdempotencyScope } from '../../core/idempotency.js';
 import type { Operation } from '../../core/operations/model.js';
 import { operationData, recordMessage, runMessageAction } from '../../core/udc/message-actions.js';
 import { MessageSignatureError, MessageSignatureVerifier, SIGNATURE_REQUIRED } from '../../core/udc/message-signature.js';
 import { latestProof, signerFor } from '../../core/udc/proof.js';
 import { canonicalJson, type UdcMessage } from '../../core/udc/signing.js';
-import type { Provider, ProviderName } from '../../providers/types.js';
+import type { Provider, ProviderName } from '../../common/provider.js';
 import { detailError as detail, detailRouter } from '../detail-router.js';
 import type { OpenApiRegistry } from '../openapi.js';
 import { routeMounter, type RouteDeps, type RouteInput, type RouteReply } from '../route.js';

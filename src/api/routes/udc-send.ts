@@ -7,7 +7,7 @@
 import type { Queue } from 'bullmq';
 import express from 'express';
 import type { CoreContext } from '../../core/context.js';
-import { ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { OutboxJobData } from '../../core/outbox/queue.js';
 import { DeliveryStore } from '../../core/outbox/store.js';
 import { deliveryView } from '../../core/outbox/view.js';

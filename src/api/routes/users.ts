@@ -1,7 +1,7 @@
 import type { ApiKeyStore } from '../../core/auth/api-keys.js';
 import type { UserDirectory } from '../../core/auth/users.js';
 import type { Role } from '../../core/config.js';
-import { EngineError, ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { EngineError, ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { RouteMounter } from '../route.js';
 import { errorRef } from '../schemas/common.js';
 import { changeUserBody, createUserBody, resetPasswordBody, userSchema, usernameParams } from '../schemas/identity.js';

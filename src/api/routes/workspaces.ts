@@ -1,6 +1,6 @@
 import type { Access } from '../../core/auth/access.js';
 import type { CoreContext } from '../../core/context.js';
-import { ErrorCodes, NotFoundError } from '../../core/errors.js';
+import { ErrorCodes, NotFoundError } from '../../common/errors.js';
 import { workspaceUsage } from '../../core/workspaces/quota.js';
 import type { Catalog } from '../../core/catalog.js';
 import type { RouteMounter } from '../route.js';

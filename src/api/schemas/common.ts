@@ -1,5 +1,5 @@
 import { OPERATION_STATUSES, OPERATION_TYPES } from '../../core/operations/model.js';
-import { PROVIDER_NAMES } from '../../providers/types.js';
+import { PROVIDER_NAMES } from '../../common/provider.js';
 import type { JsonSchema } from '../validation.js';
 
 export const workspaceName: JsonSchema = {

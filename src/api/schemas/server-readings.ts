@@ -1,4 +1,4 @@
-import { METRIC_NAMES } from '../../providers/types.js';
+import { METRIC_NAMES } from '../../common/provider.js';
 import type { JsonSchema } from '../validation.js';
 import { pageQuery } from './common.js';
 

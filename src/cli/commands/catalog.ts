@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ProviderAnswer } from '../../core/catalog.js';
-import type { CatalogImage, CatalogPlan, CatalogRegion } from '../../providers/types.js';
+import type { CatalogImage, CatalogPlan, CatalogRegion } from '../../common/provider.js';
 import { withOutput } from '../context.js';
 import { parsePositiveInt } from '../durations.js';
 import { emit, paint, table } from '../output.js';

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotAMemberError } from '../errors.js';
+import { ForbiddenError, NotAMemberError } from '../../common/errors.js';
 import { roleIn, type Identity } from './identity.js';
 import { GLOBAL_ONLY, roleHas, type Permission } from './permissions.js';
 

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ROLES, type Role } from '../config.js';
-import { ForbiddenError, ValidationError, type FieldProblem } from '../errors.js';
+import { ForbiddenError, ValidationError, type FieldProblem } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { roleIn, type Identity } from './identity.js';

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { UnauthorizedError } from '../errors.js';
+import { UnauthorizedError } from '../../common/errors.js';
 import { narrowTo, type ApiKeyStore } from './api-keys.js';
 import type { ExternalTokenVerifier } from './external-tokens.js';
 import type { PeerTokenVerifier } from './peer-tokens.js';

@@ -24,7 +24,7 @@
  */
 import jwt from 'jsonwebtoken';
 import { ROLES, type Role } from '../config.js';
-import { UnauthorizedError } from '../errors.js';
+import { UnauthorizedError } from '../../common/errors.js';
 import type { Identity } from './identity.js';
 import { JwksKeyError, JwksKeys } from './jwks-keys.js';
 

@@ -16,7 +16,7 @@
  */
 import jwt from 'jsonwebtoken';
 import type { DropletSettings } from '../config.js';
-import { UnauthorizedError } from '../errors.js';
+import { UnauthorizedError } from '../../common/errors.js';
 import { resolvePeer, type MeshPeer } from '../udc/peers.js';
 import type { Identity } from './identity.js';
 import { JwksKeyError, jwksKeysAt } from './jwks-keys.js';

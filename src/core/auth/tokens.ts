@@ -14,7 +14,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { UnauthorizedError } from '../errors.js';
+import { UnauthorizedError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { secretBox } from '../secrets/secret-key.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Redis } from 'ioredis';
 import type { Config, Role } from '../config.js';
-import { EngineError, ErrorCodes, NotFoundError } from '../errors.js';
+import { EngineError, ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 import type { Identity } from './identity.js';
 

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import type { Config } from '../config.js';
 
 /**

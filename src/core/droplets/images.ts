@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 
 /**
  * The droplets API names images by distribution slug (`ubuntu-22-04`); each provider's create

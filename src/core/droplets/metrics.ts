@@ -1,4 +1,4 @@
-import type { MetricName, Provider, ProviderName, ServerMetrics } from '../../providers/types.js';
+import type { MetricName, Provider, ProviderName, ServerMetrics } from '../../common/provider.js';
 import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
 import type { ServerRecord } from '../servers/inventory.js';

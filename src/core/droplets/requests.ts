@@ -1,11 +1,11 @@
 import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, ValidationError } from '../errors.js';
+import { EngineError, ErrorCodes, ValidationError } from '../../common/errors.js';
 import { cancelOperation } from '../operations/cancel.js';
 import type { Operation } from '../operations/model.js';
 import type { Actor } from '../operations/submit.js';
 import { requestServerAction, requestServerCreate, requestServerDelete, requestServerResize } from '../servers/requests.js';
-import type { PowerAction } from '../../providers/types.js';
+import type { PowerAction } from '../../common/provider.js';
 import { findDroplet, type FoundDroplet } from './find.js';
 import { providerImage } from './images.js';
 import { dropletOfCreate, type Droplet } from './view.js';

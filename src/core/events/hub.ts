@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { connectRedis, type RedisAddress } from '../redis.js';
-import { outsideTraceScope } from '../trace-scope.js';
+import { outsideTraceScope } from '../../common/trace-scope.js';
 import { compareEventIds, toEvent, type EngineEvent } from './event.js';
 import { FINISHED_EVENTS_FIELD, finishedEventIds, finishedFieldsOf, PACKED_FIELD } from '../operations/finished-footprint.js';
 

@@ -9,12 +9,12 @@
 import type { Redis } from 'ioredis';
 import type { Access } from '../auth/access.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, ValidationError } from '../errors.js';
+import { EngineError, ErrorCodes, ValidationError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { APPEND_EVENT } from '../operations/scripts.js';
 import { wakeJob } from '../queue.js';
-import { PROVIDER_NAMES, type ProviderName } from '../../providers/types.js';
+import { PROVIDER_NAMES, type ProviderName } from '../../common/provider.js';
 
 export type PauseScope = 'workspace' | 'provider';
 export const PAUSE_SCOPES: readonly PauseScope[] = ['workspace', 'provider'];

@@ -13,7 +13,7 @@ import type { CoreContext } from '../context.js';
 import { registerDropletMetrics, type DropletSeries } from './droplet.js';
 import { registerEngineMetrics } from './engine.js';
 import { registerHttpMetrics } from './http.js';
-import { EngineError, ErrorCodes } from '../errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { mergedText } from './merge.js';
 import { EngineProcessSeries } from './process-series.js';
 import { readProcessMetrics, type ProcessMetricsJson } from './process-store.js';

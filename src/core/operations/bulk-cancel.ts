@@ -1,7 +1,7 @@
 import type { Access } from '../auth/access.js';
 import type { AuditEntryInput, AuditLog } from '../audit.js';
 import type { CoreContext } from '../context.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../../common/errors.js';
 import { cancelRequested } from './cancel-request.js';
 import { isWorkflowType, type Operation, type OperationStatus, type OperationType } from './model.js';
 

@@ -1,5 +1,5 @@
 import type { CoreContext } from '../context.js';
-import { NotFoundError, OperationFinishedError, ErrorCodes } from '../errors.js';
+import { NotFoundError, OperationFinishedError, ErrorCodes } from '../../common/errors.js';
 import type { Operation } from './model.js';
 import { notifyWorkflow } from '../workflows/notify.js';
 import { wakeJob } from '../queue.js';

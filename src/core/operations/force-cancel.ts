@@ -1,11 +1,11 @@
 import type { Access } from '../auth/access.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, OperationFinishedError } from '../errors.js';
+import { EngineError, ErrorCodes, OperationFinishedError } from '../../common/errors.js';
 import { wakeJob } from '../queue.js';
 import { serverIdFor, type ServerRecord } from '../servers/inventory.js';
 import { readWorkflow } from '../workflows/advance.js';
 import { notifyWorkflow } from '../workflows/notify.js';
-import { markerTag, type ProviderName } from '../../providers/types.js';
+import { markerTag, type ProviderName } from '../../common/provider.js';
 import { forceCancelAllowedAt } from './actions.js';
 import { cancelOperation, type CancelOutcome } from './cancel.js';
 import { isTerminal, isWorkflowType, type Operation } from './model.js';

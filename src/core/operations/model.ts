@@ -20,7 +20,7 @@
  * - retry: a new operation made from a failed or cancelled one's request (`retry_of` names the
  *   original, whose `retried_by` names the new one; see retry.ts).
  */
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 
 export type OperationStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes } from '../errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { luaScript } from '../lua.js';
 import { requestServerAction, requestServerCreate, requestServerDelete, requestServerResize, type CreateServerRequest } from '../servers/requests.js';
 import { deleteTargetOf, requestTaskservCreate, requestTaskservDelete } from '../taskservs/requests.js';
 import type { WorkflowRequest } from '../workflows/model.js';
 import { submitWorkflow } from '../workflows/service.js';
-import type { PowerAction } from '../../providers/types.js';
+import type { PowerAction } from '../../common/provider.js';
 import { retryBlocker } from './actions.js';
 import { isWorkflowType, type Operation } from './model.js';
 import type { Actor } from './submit.js';

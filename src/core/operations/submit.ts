@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import type { CoreContext } from '../context.js';
 import { operationJobOptions } from '../queue.js';
 import { jobTraceContext } from '../telemetry.js';

@@ -1,7 +1,7 @@
 import type { Access } from '../auth/access.js';
 import type { Permission } from '../auth/permissions.js';
 import type { CoreContext } from '../context.js';
-import { ErrorCodes, NotFoundError } from '../errors.js';
+import { ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { Operation } from './model.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   type RequestPriority,
 } from '../../providers/request-budget.js';
 import type { RateLimitWindow } from '../config.js';
-import { AbortedError } from '../errors.js';
+import { AbortedError } from '../../common/errors.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { type BudgetModel, countedSpanMs, headerCount, paceFrom, pauseAfter429, pollFloor, reserveFor } from './model.js';
 import { SETTLE_BUCKET, SETTLE_WINDOWS, TAKE_FROM_BUCKET, TAKE_FROM_WINDOWS } from './scripts.js';

@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { RequestBudget } from '../../providers/request-budget.js';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import type { Config } from '../config.js';
 import type { Keys } from '../keys.js';
 import { RedisRequestBudget } from './budget.js';

@@ -3,7 +3,7 @@
  * limit each request priority may use. Pure functions; the Redis side is in budget.ts.
  */
 import type { RequestPriority } from '../../providers/request-budget.js';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import type { RateLimitWindow } from '../config.js';
 
 export type BudgetModel =

@@ -1,7 +1,7 @@
-import type { Provider, ProviderName } from '../../providers/types.js';
+import type { Provider, ProviderName } from '../../common/provider.js';
 import type { Access } from '../auth/access.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, ProviderNotConfiguredError, ValidationError } from '../errors.js';
+import { EngineError, ErrorCodes, ProviderNotConfiguredError, ValidationError } from '../../common/errors.js';
 import { IDEMPOTENCY_HEADER } from '../idempotency.js';
 import { PROVIDER_SETTING } from '../config.js';
 import { getServer } from './requests.js';

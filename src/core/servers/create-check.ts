@@ -1,9 +1,9 @@
 import type { Catalog, CatalogReadOptions, ProviderCatalog } from '../catalog.js';
 import { catalogFor, type CoreContext } from '../context.js';
-import { ErrorCodes, ProviderError, type FieldProblem } from '../errors.js';
-import { tagProblems } from '../../providers/hetzner-labels.js';
-import { UPCLOUD_DEFAULT_TEMPLATE } from '../../providers/upcloud.js';
-import type { CallContext, CatalogPlan, CreatePlan, CreateServerInput, Provider, ProviderName } from '../../providers/types.js';
+import { ErrorCodes, ProviderError, type FieldProblem } from '../../common/errors.js';
+import { tagProblems } from '../../providers/hetzner/labels.js';
+import { UPCLOUD_DEFAULT_TEMPLATE } from '../../providers/upcloud/adapter.js';
+import type { CallContext, CatalogPlan, CreatePlan, CreateServerInput, Provider, ProviderName } from '../../common/provider.js';
 
 /**
  * Checks a server create against the cached provider catalogue (src/core/catalog.ts) instead

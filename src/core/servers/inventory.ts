@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { markerTag, type ProviderName, type ProviderServer, type ServerStatus } from '../../providers/types.js';
+import { markerTag, type ProviderName, type ProviderServer, type ServerStatus } from '../../common/provider.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 

@@ -2,17 +2,17 @@
  * `GET /v1/servers/{id}/metrics`: a server's usage over a time range, read from its provider's
  * own monitoring API while the client waits (a read that changes nothing, like the console).
  * The provider answers in its own series and units; the adapter maps them onto the normalized
- * names (providers/types.ts METRIC_NAMES) and says what its provider does not offer.
+ * names (common/provider.ts METRIC_NAMES) and says what its provider does not offer.
  *
  * What each provider offers: Hetzner CPU, disk and network from the host; DigitalOcean CPU,
  * memory, filesystem and public bandwidth from its agent in the droplet; Vultr bytes per day
  * only; UpCloud nothing (a 501 that says so).
  */
-import type { MetricsRange, Provider, ProviderName, ServerMetrics } from '../../providers/types.js';
+import type { MetricsRange, Provider, ProviderName, ServerMetrics } from '../../common/provider.js';
 import type { Access } from '../auth/access.js';
 import { PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, isAbort, ProviderError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
+import { EngineError, ErrorCodes, isAbort, ProviderError, ProviderNotConfiguredError, ValidationError } from '../../common/errors.js';
 import { getServer } from './requests.js';
 import type { ServerRecord } from './inventory.js';
 

@@ -1,10 +1,10 @@
 import type { Catalog } from '../catalog.js';
 import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
-import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
+import { ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../../common/errors.js';
 import type { Operation, OperationType } from '../operations/model.js';
 import { fromActor, submitOperation, type Actor } from '../operations/submit.js';
-import type { PowerAction, ProviderName } from '../../providers/types.js';
+import type { PowerAction, ProviderName } from '../../common/provider.js';
 import type { Access } from '../auth/access.js';
 import type { Permission } from '../auth/permissions.js';
 import { admitInto } from '../workspaces/admit.js';

@@ -1,6 +1,6 @@
 import ssh2 from 'ssh2';
 import type { Client as SshClient } from 'ssh2';
-import { AbortedError, EngineError, ErrorCodes, type ErrorCode } from '../errors.js';
+import { AbortedError, EngineError, ErrorCodes, type ErrorCode } from '../../common/errors.js';
 import { fingerprintOf, type HostKeyPolicy } from './host-key-pins.js';
 
 const { Client } = ssh2;

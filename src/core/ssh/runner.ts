@@ -1,5 +1,5 @@
 import type { ClientChannel } from 'ssh2';
-import { AbortedError } from '../errors.js';
+import { AbortedError } from '../../common/errors.js';
 import { connect, type ConnectSettings, type SshTarget } from './connect.js';
 import { LineSplitter } from './line-splitter.js';
 import { remoteCommand } from './shell-quote.js';

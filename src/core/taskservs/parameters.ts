@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ValidationError, type FieldProblem } from '../errors.js';
+import { ValidationError, type FieldProblem } from '../../common/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { TaskservDefinition } from './definition.js';
 

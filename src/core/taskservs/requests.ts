@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../errors.js';
+import { EngineError, ErrorCodes, NotFoundError, ProviderNotConfiguredError, ValidationError } from '../../common/errors.js';
 import { isTerminal, type Operation } from '../operations/model.js';
 import { fromActor, submitOperation } from '../operations/submit.js';
 import type { Access } from '../auth/access.js';

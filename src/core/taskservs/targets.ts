@@ -1,5 +1,5 @@
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes, ValidationError, type FieldProblem } from '../errors.js';
+import { EngineError, ErrorCodes, ValidationError, type FieldProblem } from '../../common/errors.js';
 import type { ServerRecord } from '../servers/inventory.js';
 
 const SERVER_ID = /^srv-[0-9a-f]{12}$/;

@@ -11,7 +11,7 @@ import type { Operation } from '../operations/model.js';
 import { OPERATION_STATUSES } from '../operations/model.js';
 import { visibleOperation } from '../operations/visible.js';
 import { requestServerAction, requestServerCreate, requestServerDelete, type CreateServerRequest } from '../servers/requests.js';
-import type { PowerAction } from '../../providers/types.js';
+import type { PowerAction } from '../../common/provider.js';
 import type { UdcMessage } from './signing.js';
 
 export const QUERY_ACTIONS = ['status', 'get_operation', 'list_resources'] as const;

@@ -14,7 +14,7 @@
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config.js';
 import { JwksKeyError, jwksKeysAt } from '../auth/jwks-keys.js';
-import { EngineError, ErrorCodes } from '../errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { resolvePeer } from './peers.js';
 import { messageDigest, type UdcMessage } from './signing.js';
 

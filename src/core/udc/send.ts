@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { CoreContext } from '../context.js';
-import { ErrorCodes, NotFoundError, ValidationError } from '../errors.js';
+import { ErrorCodes, NotFoundError, ValidationError } from '../../common/errors.js';
 import type { Delivery } from '../outbox/model.js';
 import { enqueueDelivery, type OutboxJobData } from '../outbox/queue.js';
 import type { DeliveryStore } from '../outbox/store.js';

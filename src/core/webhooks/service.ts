@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Access } from '../auth/access.js';
 import type { CoreContext } from '../context.js';
-import { ErrorCodes, NotFoundError } from '../errors.js';
+import { ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { Delivery, DeliveryStatus } from '../outbox/model.js';
 import { enqueueDelivery, type OutboxJobData } from '../outbox/queue.js';
 import { DeliveryStore } from '../outbox/store.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ErrorCodes, NotFoundError } from '../errors.js';
+import { ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { WebhookSubscription } from './model.js';

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../common/errors.js';
 import { isPrivateAddress, literalAddress } from '../outbox/address-guard.js';
 
 /** How long creating a webhook waits to resolve its host; a name that does not answer in time is checked again at each delivery. */

@@ -1,5 +1,5 @@
 import type { CoreContext } from '../context.js';
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes } from '../../common/errors.js';
 import { cancelOperation } from '../operations/cancel.js';
 import { isTerminal, type Operation } from '../operations/model.js';
 import { workflowResult } from './builtins.js';

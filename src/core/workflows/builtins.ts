@@ -1,5 +1,5 @@
 import type { CoreContext } from '../context.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../common/errors.js';
 import type { ServerRecord } from '../servers/inventory.js';
 import type { WorkflowStep, WorkflowType } from './model.js';
 

@@ -11,7 +11,7 @@
  *   (workflow id, `rollback:<step id>`).
  */
 import { createHash } from 'node:crypto';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 
 export type WorkflowType = 'cluster_create' | 'cluster_delete' | 'server_batch_create' | 'custom';
 export const WORKFLOW_TYPES: readonly WorkflowType[] = ['cluster_create', 'cluster_delete', 'server_batch_create', 'custom'];

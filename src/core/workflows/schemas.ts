@@ -1,4 +1,4 @@
-import { PROVIDER_NAMES } from '../../providers/types.js';
+import { PROVIDER_NAMES } from '../../common/provider.js';
 import type { StepType, WorkflowType } from './model.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
 import { admitInto } from '../workspaces/admit.js';
 import { admitWithinQuota, needOfStep, type Need } from '../workspaces/quota.js';
-import { ErrorCodes, NotFoundError, OperationFinishedError } from '../errors.js';
+import { ErrorCodes, NotFoundError, OperationFinishedError } from '../../common/errors.js';
 import { cancelOperation } from '../operations/cancel.js';
 import { isWorkflowType, type Operation, type OperationStatus, type WorkflowOperationType } from '../operations/model.js';
 import type { OperationPage } from '../operations/store.js';

@@ -1,9 +1,9 @@
 import { indexServerOperation } from '../servers/history.js';
 import type { CoreContext } from '../context.js';
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes } from '../../common/errors.js';
 import type { Operation, OperationType } from '../operations/model.js';
 import { enqueueOperation, newOperation, type SubmitOperationInput } from '../operations/submit.js';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import { stepOperationId, type WorkflowStep } from './model.js';
 import { notifyWorkflow } from './notify.js';
 

@@ -1,10 +1,10 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { configuredProviders, PROVIDER_SETTING } from '../config.js';
 import type { CoreContext } from '../context.js';
-import { ProviderNotConfiguredError, ValidationError, type FieldProblem } from '../errors.js';
+import { ProviderNotConfiguredError, ValidationError, type FieldProblem } from '../../common/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { ServerRecord } from '../servers/inventory.js';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import { buildSteps } from './builtins.js';
 import {
   FAILURE_POLICIES,

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
-import { EngineError, ErrorCodes } from '../errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { holdLease, releaseLease } from '../lease.js';
 import type { Operation } from '../operations/model.js';
-import type { ProviderName } from '../../providers/types.js';
+import type { ProviderName } from '../../common/provider.js';
 import type { Quotas } from './store.js';
 import { stepOperationId, type WorkflowRequest } from '../workflows/model.js';
 

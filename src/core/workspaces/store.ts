@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { EngineError, ErrorCodes, NotFoundError } from '../errors.js';
+import { EngineError, ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 
 /** Limits a workspace's servers may not pass together; absent ones do not apply. */

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { CatalogPlan } from '../../providers/types.js';
+import type { CatalogPlan } from '../../common/provider.js';
 import { api, query } from '../api.js';
 import { ConfirmButton, ErrorNote, PROVIDERS, StatusBadge, useDebounced } from '../components.js';
 import { FilterSelect, SearchField } from '../components/filters.js';

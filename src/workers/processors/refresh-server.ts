@@ -1,8 +1,8 @@
 import type { CoreContext } from '../../core/context.js';
-import { isAbort } from '../../core/errors.js';
+import { isAbort } from '../../common/errors.js';
 import type { Operation } from '../../core/operations/model.js';
 import { isNotFound, waitInProcess, type InProcessTiming } from '../../providers/adapter-kit.js';
-import type { CallContext, Provider, ProviderServer, ServerWait, StepOutcome } from '../../providers/types.js';
+import type { CallContext, Provider, ProviderServer, ServerWait, StepOutcome } from '../../common/provider.js';
 import { Journal } from '../journal.js';
 import type { Compensation } from '../run-operation.js';
 

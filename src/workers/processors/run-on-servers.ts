@@ -1,4 +1,4 @@
-import { AbortedError, EngineError, ErrorCodes, isAbort, isErrorCode } from '../../core/errors.js';
+import { AbortedError, EngineError, ErrorCodes, isAbort, isErrorCode } from '../../common/errors.js';
 import type { SshRunner } from '../../core/ssh/runner.js';
 import type { ScriptTarget } from '../../core/taskservs/targets.js';
 import type { LogBatcher } from './log-batcher.js';

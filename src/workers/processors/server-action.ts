@@ -1,4 +1,4 @@
-import type { PowerAction } from '../../providers/types.js';
+import type { PowerAction } from '../../common/provider.js';
 import type { Processor } from '../run-operation.js';
 import { refreshServerOnCancel } from './refresh-server.js';
 import { runMoves, serverAfterMoves } from './steps.js';

@@ -4,7 +4,7 @@ import { withEngineKey } from '../../core/ssh/cloud-init.js';
 import { engineKey } from '../../core/ssh/engine-key.js';
 import { secretBox } from '../../core/secrets/secret-key.js';
 import { serverIdFor } from '../../core/servers/inventory.js';
-import type { CreateServerInput, ProviderServer } from '../../providers/types.js';
+import type { CreateServerInput, ProviderServer } from '../../common/provider.js';
 import type { CoreContext } from '../../core/context.js';
 import type { Operation } from '../../core/operations/model.js';
 import { Journal } from '../journal.js';

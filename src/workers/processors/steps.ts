@@ -1,4 +1,4 @@
-import type { EarlierAttempt, ProviderServer, StepOutcome } from '../../providers/types.js';
+import type { EarlierAttempt, ProviderServer, StepOutcome } from '../../common/provider.js';
 import type { ProcessorEnv } from '../run-operation.js';
 
 /** Moves one multi-stage step may take before something is wrong (a provider that never settles). */

@@ -1,4 +1,4 @@
-import { EngineError, ErrorCodes } from '../../core/errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { OperationLog } from '../../core/operations/log.js';
 import { engineSshRunner } from '../../core/ssh/engine-runner.js';
 import { findTaskserv } from '../../core/taskservs/catalog.js';

@@ -1,6 +1,6 @@
 import { OperationLog } from '../../core/operations/log.js';
 import { engineSshRunner } from '../../core/ssh/engine-runner.js';
-import { EngineError, ErrorCodes } from '../../core/errors.js';
+import { EngineError, ErrorCodes } from '../../common/errors.js';
 import { findTaskserv } from '../../core/taskservs/catalog.js';
 import { deleteTargetOf, taskservStore } from '../../core/taskservs/requests.js';
 import type { ScriptTarget } from '../../core/taskservs/targets.js';

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../core/keys.js';
 import { luaScript, type ScriptRunner } from '../../core/lua.js';
-import type { ProviderName, ServerWait, WaitCheck } from '../../providers/types.js';
+import type { ProviderName, ServerWait, WaitCheck } from '../../common/provider.js';
 
 export interface WaitEntry {
   operationId: string;

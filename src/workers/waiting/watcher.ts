@@ -12,10 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { CoreContext } from '../../core/context.js';
-import { ErrorCodes, ProviderError } from '../../core/errors.js';
+import { ErrorCodes, ProviderError } from '../../common/errors.js';
 import { holdLease, releaseLease } from '../../core/lease.js';
 import { wakeJob } from '../../core/queue.js';
-import type { Provider } from '../../providers/types.js';
+import type { Provider } from '../../common/provider.js';
 import { countingRequests, deferredLook } from '../../providers/request-budget.js';
 import { WaitRegistry, type WaitEntry } from './registry.js';
 
