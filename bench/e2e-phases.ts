@@ -7,13 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { E2eRedis } from './e2e-redis.js';
 import { spawnTsChild, type BenchChild } from './children.js';
 import { runWithConcurrency, timeCompletions, type CompletionRun } from './completion-throughput.js';
 import { startCpuMeter, sumCpuUse, type CpuUse } from './cpu-meter.js';
 import { createServerBody, ENGINE_QUEUE, engineBullPrefix, prepareSandbox, startApi, startEngineWorker, waitForQueueWorkers, type EngineEnv } from './engine.js';
 import { sendExactly } from './http-load.js';
-import { freePort, type BenchRedis } from './redis-server.js';
+import { freePort } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
@@ -27,7 +27,7 @@ const BASELINE_ROUNDS = 3;
 /** A system ready to take work, and what to watch while it does. */
 interface RunningSystem {
   run: CompletionRun;
-  redis: BenchRedis;
+  redis: E2eRedis;
   /** Processes whose CPU use is reported. */
   procs: BenchChild[];
   workers: BenchChild[];
@@ -52,20 +52,25 @@ export interface E2eComparison {
   baseline: SystemFigures;
 }
 
-/** Commands Redis has run since it started. */
-async function redisCommandCount(redis: BenchRedis): Promise<number> {
-  const stats = await redis.client.info('commandstats');
-  return [...stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+/** Commands Redis (every node of a cluster) has run since it started. */
+async function redisCommandCount(redis: E2eRedis): Promise<number> {
+  let sum = 0;
+  for (const calls of (await redisCommandCalls(redis)).values()) sum += calls;
+  return sum;
 }
 
 /** Calls per command (scripts by their sha) since Redis started. */
-async function redisCommandCalls(redis: BenchRedis): Promise<Map<string, number>> {
-  const stats = await redis.client.info('commandstats');
-  return new Map([...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+async function redisCommandCalls(redis: E2eRedis): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const node of redis.nodes) {
+    const stats = await node.info('commandstats');
+    for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + Number(m[2]));
+  }
+  return calls;
 }
 
 /** With BENCH_E2E_COMMANDSTATS set, which commands one unit of work costs, most first (to find where the round trips go). */
-async function logCommandsPerUnit(redis: BenchRedis, before: Map<string, number>, count: number, name: string): Promise<void> {
+async function logCommandsPerUnit(redis: E2eRedis, before: Map<string, number>, count: number, name: string): Promise<void> {
   const after = await redisCommandCalls(redis);
   const perUnit = [...after].map(([cmd, calls]) => [cmd, (calls - (before.get(cmd) ?? 0)) / count] as const).filter(([, n]) => n > 0);
   perUnit.sort((a, b) => b[1] - a[1]);
@@ -115,14 +120,15 @@ class Rounds {
 }
 
 /** Plain BullMQ workers on their own Redis, under a fresh prefix. */
-async function startBullmqBaseline(redis: BenchRedis, settings: BenchSettings): Promise<RunningSystem> {
-  const prefix = 'baseline' + randomBytes(4).toString('hex');
+async function startBullmqBaseline(redis: E2eRedis, settings: BenchSettings): Promise<RunningSystem> {
+  // On a cluster the prefix is a hash tag, as BullMQ asks: all of a queue's keys in one slot.
+  const prefix = redis.keyed('baseline' + randomBytes(4).toString('hex'));
   const queueName = 'noop';
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const connection = redis.connect();
   const queue = new Queue(queueName, { connection, prefix });
   const workers = Array.from({ length: settings.workers }, (_, i) =>
     spawnTsChild(`baseline-worker-${i + 1}`, 'bench/baseline-bullmq-worker.ts', {
-      BASELINE_REDIS_URL: redis.url,
+      ...(redis.env.REDIS_URL ? { BASELINE_REDIS_URL: redis.env.REDIS_URL } : redis.env),
       BASELINE_PREFIX: prefix,
       BASELINE_QUEUE: queueName,
       BASELINE_CONCURRENCY: String(settings.workerConcurrency),
@@ -148,20 +154,21 @@ async function startBullmqBaseline(redis: BenchRedis, settings: BenchSettings): 
       failed: async () => (await queue.getJobCounts('failed')).failed ?? 0,
     },
     redis,
-    procs: [...workers, redis.child],
+    procs: [...workers, ...redis.procs],
     workers,
     stop,
   };
 }
 
 /** A fresh API and fresh workers under `env`'s (fresh) key prefix, and a sandbox with room for `droplets`. */
-async function startEngine(redis: BenchRedis, env: EngineEnv, droplets: number, settings: BenchSettings, nodeArgs: string[]): Promise<RunningSystem> {
+async function startEngine(redis: E2eRedis, env: EngineEnv, droplets: number, settings: BenchSettings, nodeArgs: string[]): Promise<RunningSystem> {
   await prepareSandbox(env.sandbox, droplets);
   const api = await startApi(env, await freePort(), nodeArgs);
   const workers = Array.from({ length: settings.workers }, (_, i) => startEngineWorker(env, `worker-${i + 1}`, nodeArgs));
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(ENGINE_QUEUE, { connection, prefix: engineBullPrefix(env.keyPrefix) });
-  const statusIndex = (status: string): string => `${env.keyPrefix}:ops:status:${status}`;
+  const connection = redis.connect();
+  const keyPrefix = redis.keyed(env.keyPrefix);
+  const queue = new Queue(ENGINE_QUEUE, { connection, prefix: engineBullPrefix(keyPrefix) });
+  const statusIndex = (status: string): string => `${keyPrefix}:ops:status:${status}`;
   const stop = async (): Promise<void> => {
     await queue.close();
     connection.disconnect();
@@ -188,20 +195,20 @@ async function startEngine(redis: BenchRedis, env: EngineEnv, droplets: number, 
       failed: () => redis.client.zcard(statusIndex('failed')),
       describeFailure: async () => {
         const [id] = await redis.client.zrange(statusIndex('failed'), '0', '0');
-        return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${env.keyPrefix}:op:${id}`));
+        return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${keyPrefix}:op:${id}`));
       },
     },
     redis,
-    procs: [api.child, ...workers, redis.child, env.sandbox.child],
+    procs: [api.child, ...workers, ...redis.procs, env.sandbox.child],
     workers,
     stop,
   };
 }
 
 export async function compareEndToEnd(
-  engineRedis: BenchRedis,
+  engineRedis: E2eRedis,
   engineEnv: EngineEnv,
-  baselineRedis: BenchRedis,
+  baselineRedis: E2eRedis,
   settings: BenchSettings,
   nodeArgs: string[],
 ): Promise<E2eComparison> {

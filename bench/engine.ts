@@ -17,7 +17,8 @@ export interface Sandbox {
 
 /** Environment every engine process of one system shares. */
 export interface EngineEnv {
-  redisUrl: string;
+  /** Where Redis is: REDIS_URL, or REDIS_CLUSTER_NODES and REDIS_PASSWORD. */
+  redis: Record<string, string>;
   keyPrefix: string;
   adminPassword: string;
   jwtSecret: string;
@@ -92,16 +93,17 @@ export async function prepareSandbox(sandbox: Sandbox, droplets: number): Promis
  * The environment of the throughput phases: `workerConcurrency` per worker, providers polled
  * every 20 ms and no provider budget, since their sandbox answers at once and never limits.
  */
-export function newEngineEnv(redisUrl: string, sandbox: Sandbox, workerConcurrency: number): EngineEnv {
-  return newEngineEnvWith(redisUrl, sandbox, { workerConcurrency, providerPollMs: 20, providerBudget: false });
+export function newEngineEnv(redis: string | Record<string, string>, sandbox: Sandbox, workerConcurrency: number): EngineEnv {
+  return newEngineEnvWith(redis, sandbox, { workerConcurrency, providerPollMs: 20, providerBudget: false });
 }
 
 /** The start command's defaults for every worker and provider setting. */
 export const START_COMMAND_DEFAULTS: EngineEnv['tuning'] = { workerConcurrency: null, providerPollMs: null, providerBudget: true };
 
-export function newEngineEnvWith(redisUrl: string, sandbox: Sandbox, tuning: EngineEnv['tuning']): EngineEnv {
+/** `redis`: a URL, or the settings of a cluster (see E2eRedis.env). */
+export function newEngineEnvWith(redis: string | Record<string, string>, sandbox: Sandbox, tuning: EngineEnv['tuning']): EngineEnv {
   return {
-    redisUrl,
+    redis: typeof redis === 'string' ? { REDIS_URL: redis } : redis,
     keyPrefix: 'bench' + randomBytes(4).toString('hex'),
     adminPassword: randomBytes(12).toString('hex'),
     jwtSecret: randomBytes(32).toString('hex'),
@@ -125,7 +127,11 @@ function processEnv(env: EngineEnv): Record<string, string | undefined> {
   }
   if (!providerBudget) tuned.RATE_LIMIT_DIGITALOCEAN = 'off';
   return {
-    REDIS_URL: env.redisUrl,
+    // One way to Redis only: a REDIS_URL in the caller's environment must not join a cluster's settings.
+    REDIS_URL: undefined,
+    REDIS_CLUSTER_NODES: undefined,
+    REDIS_PASSWORD: undefined,
+    ...env.redis,
     KEY_PREFIX: env.keyPrefix,
     WORKSPACES: 'bench',
     ACCESS_TOKEN_TTL_SECONDS: '7200',

@@ -16,6 +16,8 @@ export interface BenchSettings {
   e2eWarmupCount: number;
   /** Submits (or adds) in flight during an end-to-end run. */
   e2eSubmitConcurrency: number;
+  /** Whether the end-to-end phase runs a second time with both systems on three-master Redis Clusters (BENCH_E2E_CLUSTER, 1). */
+  e2eOnCluster: boolean;
   /** Worker processes, engine and baseline alike. */
   workers: number;
   /** Jobs each worker process runs at once, engine and baseline alike (the engine's default). */
@@ -98,6 +100,7 @@ export function loadSettings(): BenchSettings {
     // A whole round: with less, the first measured round still runs measurably slower.
     e2eWarmupCount: e2eCount,
     e2eSubmitConcurrency: 50,
+    e2eOnCluster: nonNegativeInt('BENCH_E2E_CLUSTER', 1) > 0,
     workers: 2,
     workerConcurrency: 20,
     pollIds: 100,
