@@ -9,7 +9,7 @@ import type { DocumentedRoute, OpenApiRegistry } from './openapi.js';
 import { compile, toProblems, type JsonSchema, type RequestPart } from './validation.js';
 import type { Actor } from '../core/operations/submit.js';
 import { idempotentByDefault, runIdempotently, type IdempotencyDeps } from './idempotent.js';
-import { RateLimitedError, type ApiLimits, type CredentialAttempt, type CredentialThrottle } from './middleware/rate-limit.js';
+import { isRefusedCredential, RateLimitedError, type ApiLimits, type CredentialAttempt, type CredentialThrottle } from './middleware/rate-limit.js';
 
 export interface RouteInput<B = any, Q = any, P = any> {
   body: B;
@@ -113,10 +113,15 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, deps: Ro
       let attempt: CredentialAttempt | undefined;
       try {
         if (auth) {
+          const credentials = { authorization: header(req, 'authorization'), apiKey: header(req, 'x-api-key') };
+          const presented = credentials.authorization !== undefined || credentials.apiKey !== undefined;
           try {
-            identity = await authenticator.authenticate({ authorization: header(req, 'authorization'), apiKey: header(req, 'x-api-key') });
+            if (limits && presented) limits.refuseIfThrottled(res, ip);
+            identity = await authenticator.authenticate(credentials);
           } catch (err) {
             if (audit) await auditRequest(audit, { spec, req, ip, traceId, identity: null, failure: err });
+            // Only a credential that was presented and refused counts: a request without one is a client's slip, not a guess.
+            if (limits && presented && isRefusedCredential(err)) await limits.credentialRefused(res, ip);
             throw err;
           }
         }

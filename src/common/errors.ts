@@ -169,8 +169,22 @@ export class ValidationError extends EngineError {
 }
 
 export class UnauthorizedError extends EngineError {
-  constructor(message = 'a valid bearer token is required') {
+  /**
+   * Whether the credential was good and has lapsed (expired, its session ended) or could not be
+   * checked (the issuer's keys unreachable): the same 401, but no sign that the caller guesses,
+   * so the failed-credential throttle does not count it.
+   */
+  readonly lapsed: boolean;
+  constructor(message = 'a valid bearer token is required', opts: { lapsed?: boolean } = {}) {
     super(ErrorCodes.UNAUTHORIZED, message);
+    this.lapsed = opts.lapsed ?? false;
+  }
+}
+
+/** A 401 for a credential that lapsed or could not be checked (see UnauthorizedError.lapsed). */
+export class CredentialLapsedError extends UnauthorizedError {
+  constructor(message: string) {
+    super(message, { lapsed: true });
   }
 }
 

@@ -5,7 +5,8 @@
  * - a request budget per identity (`RATE_LIMIT_API`) on every authenticated route: a user, each
  *   of its API keys and each external subject has its own (`principalId`);
  * - failed credentials (`RATE_LIMIT_AUTH`): failed logins per client address and, separately,
- *   per username; failed refreshes per address; wrong current passwords per username;
+ *   per username; failed refreshes per address; wrong current passwords per username; bearer
+ *   tokens and API keys that fail to authenticate, per address (see `credentialRefused`);
  * - concurrent event streams per identity (`SSE_MAX_STREAMS_PER_IDENTITY`, see `StreamSlots`).
  *
  * Answers carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and
@@ -19,7 +20,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RequestLimit } from '../../core/config.js';
 import type { CoreContext } from '../../core/context.js';
-import { EngineError, ErrorCodes } from '../../common/errors.js';
+import { EngineError, ErrorCodes, UnauthorizedError } from '../../common/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { StreamSlots } from '../sse.js';
 
@@ -41,6 +42,9 @@ export interface CredentialAttempt {
 /** A username that could be a real user's: anything else is counted per address only. */
 const USERNAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 
+/** Throttled addresses one process remembers (see `refusedAddresses`). */
+const MAX_REFUSED_ADDRESSES = 10_000;
+
 /** How long a successful login vouches for its address for that user (see `credentialAttempt`). */
 const KNOWN_ADDRESS_TTL_SECONDS = 30 * 86400;
 
@@ -59,8 +63,13 @@ export function clientKey(ip: string): string {
   return `${groups.slice(0, 4).map((g) => (g || '0').replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-function isCredentialFailure(err: unknown): boolean {
+export function isCredentialFailure(err: unknown): boolean {
   return err instanceof EngineError && (err.code === ErrorCodes.INVALID_CREDENTIALS || err.code === ErrorCodes.UNAUTHORIZED);
+}
+
+/** A refused bearer token or API key that may be a guess: not one that lapsed or could not be checked. */
+export function isRefusedCredential(err: unknown): boolean {
+  return isCredentialFailure(err) && !(err instanceof UnauthorizedError && err.lapsed);
 }
 
 interface Counted {
@@ -75,6 +84,14 @@ export class ApiLimits {
   private loginByIp: RateLimiterRedis | null = null;
   private loginByUser: RateLimiterRedis | null = null;
   private refreshByIp: RateLimiterRedis | null = null;
+  private credentialsByIp: RateLimiterRedis | null = null;
+  /**
+   * Addresses this process saw go past the failed-credential limit, until when: checked before
+   * a credential is verified, so a caller guessing tokens or keys is refused without costing a
+   * Redis read on every good request. Another replica learns of an address at its first failure
+   * there, since the count is shared.
+   */
+  private readonly refusedAddresses = new Map<string, number>();
   private apiLimit: RequestLimit | null = null;
   private authLimit: RequestLimit | null = null;
   readonly streams: StreamSlots;
@@ -112,6 +129,45 @@ export class ApiLimits {
     this.loginByIp = limiter('login-ip', settings.auth);
     this.loginByUser = limiter('login-user', settings.auth);
     this.refreshByIp = limiter('refresh-ip', settings.auth);
+    this.credentialsByIp = limiter('credentials-ip', settings.auth);
+    this.refusedAddresses.clear();
+  }
+
+  /**
+   * Before a bearer token or API key is verified: a 429 when this address failed too often
+   * lately (see `credentialRefused`). Costs no Redis call.
+   */
+  refuseIfThrottled(res: Response, ip: string): void {
+    const address = clientKey(ip);
+    const until = this.refusedAddresses.get(address);
+    if (until === undefined) return;
+    const msBeforeNext = until - Date.now();
+    if (msBeforeNext <= 0) {
+      this.refusedAddresses.delete(address);
+      return;
+    }
+    const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    res.set('Retry-After', String(retryAfter));
+    throw new RateLimitedError('too many failed credentials from this address; retry after the time in Retry-After', retryAfter, { scope: 'address', retry_after_seconds: retryAfter });
+  }
+
+  /**
+   * A bearer token or API key that was presented and refused: counted per address. Past
+   * RATE_LIMIT_AUTH the request is answered 429 instead of 401, and the address is refused
+   * before verification until its window ends.
+   */
+  async credentialRefused(res: Response, ip: string): Promise<void> {
+    const limit = this.authLimit;
+    if (!this.credentialsByIp || !limit) return;
+    const address = clientKey(ip);
+    const counted = await this.consume(this.credentialsByIp, address);
+    if (!counted || counted.res.consumedPoints <= limit.points) return;
+    this.refusedAddresses.set(address, Date.now() + counted.res.msBeforeNext);
+    // Bounded: a flood from many addresses keeps only the newest.
+    if (this.refusedAddresses.size > MAX_REFUSED_ADDRESSES) this.refusedAddresses.delete(this.refusedAddresses.keys().next().value!);
+    setHeaders(res, limit, counted.res);
+    if (counted.res.consumedPoints === limit.points + 1) this.logger.warn('credential attempts throttled', { scope: 'address', kind: 'bearer', address });
+    throw this.refusal(res, counted.res, 'too many failed credentials from this address; retry after the time in Retry-After', 'address');
   }
 
   static forContext(ctx: CoreContext): ApiLimits {

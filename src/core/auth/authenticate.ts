@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { UnauthorizedError } from '../../common/errors.js';
+import { CredentialLapsedError, UnauthorizedError } from '../../common/errors.js';
 import { narrowTo, type ApiKeyStore } from './api-keys.js';
 import type { ExternalTokenVerifier } from './external-tokens.js';
 import type { PeerTokenVerifier } from './peer-tokens.js';
@@ -18,8 +18,10 @@ export class AuthenticationFailed extends UnauthorizedError {
   constructor(
     message: string,
     readonly claimed: { kind: Identity['kind'] | 'anonymous'; name: string; keyId?: string },
+    /** The refusal it stands for, whose `lapsed` it keeps (see UnauthorizedError). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, { lapsed: cause instanceof UnauthorizedError && cause.lapsed });
   }
 }
 
@@ -60,26 +62,26 @@ export class Authenticator {
       try {
         return await this.peers!.verify(token, peer);
       } catch (err) {
-        throw new AuthenticationFailed((err as Error).message, { kind: 'external', name: claimedSub });
+        throw new AuthenticationFailed((err as Error).message, { kind: 'external', name: claimedSub }, err);
       }
     }
     if (alg === 'RS256' && this.external) {
       try {
         return await this.external.verify(token);
       } catch (err) {
-        throw new AuthenticationFailed((err as Error).message, { kind: 'external', name: claimedSub });
+        throw new AuthenticationFailed((err as Error).message, { kind: 'external', name: claimedSub }, err);
       }
     }
     let claims;
     try {
       claims = this.tokens.verifyAccess(token);
     } catch (err) {
-      throw new AuthenticationFailed((err as Error).message, { kind: 'user', name: claimedSub });
+      throw new AuthenticationFailed((err as Error).message, { kind: 'user', name: claimedSub }, err);
     }
     const [identity, open] = await Promise.all([this.users.identity(claims.username, claims.issuedAtMs), this.tokens.sessionOpen(claims.session)]);
     const who = { kind: 'user' as const, name: claims.username };
     if (!identity) throw new AuthenticationFailed("the token's user does not exist, is disabled, or has signed in again since", who);
-    if (!open) throw new AuthenticationFailed('the session has ended; log in again', who);
+    if (!open) throw new AuthenticationFailed('the session has ended; log in again', who, new CredentialLapsedError('the session has ended'));
     return { ...identity, session: claims.session };
   }
 

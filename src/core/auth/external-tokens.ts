@@ -24,7 +24,7 @@
  */
 import jwt from 'jsonwebtoken';
 import { ROLES, type Role } from '../config.js';
-import { UnauthorizedError } from '../../common/errors.js';
+import { CredentialLapsedError, UnauthorizedError } from '../../common/errors.js';
 import type { Identity } from './identity.js';
 import { JwksKeyError, JwksKeys } from './jwks-keys.js';
 
@@ -92,7 +92,7 @@ export class ExternalTokenVerifier {
         audience: this.settings.audience,
       });
     } catch (err) {
-      throw new UnauthorizedError(reasonForVerifyError(err));
+      throw (err as { name?: string } | null)?.name === 'TokenExpiredError' ? new CredentialLapsedError(REASON.expired) : new UnauthorizedError(reasonForVerifyError(err));
     }
     if (typeof payload !== 'object' || payload === null) throw new UnauthorizedError(REASON.invalid);
     if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw new UnauthorizedError(REASON.noExp);
@@ -105,7 +105,7 @@ export class ExternalTokenVerifier {
     try {
       return await this.keys.publicKeyFor(kid);
     } catch (err) {
-      throw new UnauthorizedError(reasonForKeyError(err));
+      throw err instanceof JwksKeyError && err.failure === 'unknown_key' ? new UnauthorizedError(reasonForKeyError(err)) : new CredentialLapsedError(reasonForKeyError(err));
     }
   }
 }

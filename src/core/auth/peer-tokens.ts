@@ -16,7 +16,7 @@
  */
 import jwt from 'jsonwebtoken';
 import type { DropletSettings } from '../config.js';
-import { UnauthorizedError } from '../../common/errors.js';
+import { CredentialLapsedError, UnauthorizedError } from '../../common/errors.js';
 import { resolvePeer, type MeshPeer } from '../udc/peers.js';
 import type { Identity } from './identity.js';
 import { JwksKeyError, jwksKeysAt } from './jwks-keys.js';
@@ -64,7 +64,7 @@ export class PeerTokenVerifier {
       });
     } catch (err) {
       const e = err as { name?: string; message?: string };
-      if (e.name === 'TokenExpiredError') throw new UnauthorizedError("the peer's token has expired");
+      if (e.name === 'TokenExpiredError') throw new CredentialLapsedError("the peer's token has expired");
       if (e.message?.startsWith('jwt audience invalid')) throw new UnauthorizedError("the peer's token is for another droplet (aud)");
       throw new UnauthorizedError("the peer's token is not valid");
     }

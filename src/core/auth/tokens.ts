@@ -14,7 +14,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { UnauthorizedError } from '../../common/errors.js';
+import { CredentialLapsedError, UnauthorizedError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { secretBox } from '../secrets/secret-key.js';
@@ -128,7 +128,8 @@ export class TokenService {
       try {
         raw = jwt.verify(token, this.secret, { algorithms: ['HS256'], issuer: this.config.auth.issuer, audience: this.config.auth.audience }) as Claims;
       } catch (err) {
-        throw new UnauthorizedError(whyRefused(err as Error, token));
+        const why = whyRefused(err as Error, token);
+        throw (err as Error).name === 'TokenExpiredError' ? new CredentialLapsedError(why) : new UnauthorizedError(why);
       }
       if (typeof raw.exp !== 'number') throw new UnauthorizedError('the token has no exp claim');
       if (typeof raw.iat !== 'number') throw new UnauthorizedError('the token has no iat claim');
@@ -141,7 +142,7 @@ export class TokenService {
     }
     if (claims.expMs <= Date.now()) {
       this.verified.delete(token);
-      throw new UnauthorizedError('the token has expired');
+      throw new CredentialLapsedError('the token has expired');
     }
     return claims;
   }
@@ -173,7 +174,7 @@ export class TokenService {
   /** The next pair of a session whose refresh token was just spent. */
   async continueSession(username: string, session: string): Promise<TokenPair> {
     const ttl = await this.redis.pttl(this.keys.refreshFamily(session));
-    if (ttl <= 0) throw new UnauthorizedError('the session has ended');
+    if (ttl <= 0) throw new CredentialLapsedError('the session has ended');
     return this.issue(username, session, Date.now() + ttl);
   }
 
