@@ -7,7 +7,7 @@
  * The spans: one server span per API request (middleware/server-span.ts), one span per run
  * of an operation or workflow job in a worker (a child of the request that submitted it: the
  * request's W3C `traceparent` travels in the job's data), and one client span per provider
- * HTTP call made during that run (outgoing-trace.ts), whose `traceparent` goes with the call.
+ * HTTP call made during that run (common/outgoing-trace.ts), whose `traceparent` goes with the call.
  */
 import type * as OtelApi from '@opentelemetry/api';
 import type { TelemetrySettings } from './config.js';

@@ -361,7 +361,7 @@ export class DigitalOceanProvider extends InProcessWaits implements Provider {
     return checks;
   }
 
-  /** Usage series from the provider's monitoring API (digitalocean-monitoring.ts says what it offers). */
+  /** Usage series from the provider's monitoring API (monitoring.ts says what it offers). */
   metrics(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics> {
     return readDigitalOceanMetrics(this.http, providerId, range, ctx);
   }

@@ -381,7 +381,7 @@ export class HetznerProvider extends InProcessWaits implements Provider {
   }
 
   /** VNC over websocket; the URL is valid for about a minute. */
-  /** Usage series from the provider's monitoring API (hetzner-metrics.ts says what it offers). */
+  /** Usage series from the provider's monitoring API (metrics.ts says what it offers). */
   metrics(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics> {
     return readHetznerMetrics(this.http, providerId, range, ctx);
   }

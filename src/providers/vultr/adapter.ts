@@ -330,7 +330,7 @@ export class VultrProvider extends InProcessWaits implements Provider {
     });
   }
 
-  /** Usage series from the provider's monitoring API (vultr-bandwidth.ts says what it offers). */
+  /** Usage series from the provider's monitoring API (bandwidth.ts says what it offers). */
   metrics(providerId: string, range: MetricsRange, ctx: CallContext): Promise<ServerMetrics> {
     return readVultrBandwidth(this.http, providerId, range, ctx);
   }

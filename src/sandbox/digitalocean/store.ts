@@ -8,7 +8,7 @@
  * the state at `clock.now()`, and a manual clock makes every transition deterministic.
  *
  * `snapshot()` and `restore()` carry the whole account across a sandbox restart; the
- * format lives in digitalocean-snapshot.ts.
+ * format lives in snapshot.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { type Clock, isoSeconds } from '../clock.js';

@@ -11,7 +11,7 @@
  * `locked` and further actions are refused with `locked`.
  *
  * `snapshot()` and `restore()` carry the whole project across a sandbox restart; the
- * format lives in hetzner-snapshot.ts.
+ * format lives in snapshot.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';

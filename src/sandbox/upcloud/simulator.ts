@@ -3,7 +3,7 @@
  * the sandbox mounts at `/upcloud/1.3`. Behaviour follows PROVIDERS.md §4 and §5: an
  * UpCloud client pointed at `${sandbox.url}/upcloud/1.3` should only notice the base URL.
  * The same router also answers API 1.2 at `/upcloud/1.2`, with 1.2's field names
- * (upcloud-api-1-2.ts).
+ * (api-1-2.ts).
  *
  * Auth: `Authorization: Bearer <sandbox token>`, or HTTP Basic with the user name
  * `sandbox` and the sandbox token as the password (UpCloud also takes API user names and

@@ -10,7 +10,7 @@
  * manual clock makes every transition deterministic.
  *
  * `snapshot()` and `restore()` carry the account across a sandbox restart; the format
- * lives in vultr-snapshot.ts.
+ * lives in snapshot.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
