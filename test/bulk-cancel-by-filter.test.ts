@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { TestSystem } from './helpers/system.js';
 import { createMember } from './helpers/tenants.js';
 
-describe('cancelling every open operation that matches a filter', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('cancelling every open operation that matches a filter', { concurrency: 2 }, () => {
 
   const status = async (sys: TestSystem, id: string) => (await sys.request('GET', `/v1/operations/${id}`)).body.status as string;
 
-  test("a dry run changes nothing; a caller cancels only in its own workspaces, each cancel audited on its own", async () => {
+  test("a dry run changes nothing; a caller cancels only in its own workspaces, each cancel audited on its own", async (t) => {
     const sys = await TestSystem.start({ workers: 0 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const prod = [await sys.createServer({ hostname: 'bulk-p1' }), await sys.createServer({ hostname: 'bulk-p2' })];
     const staging = [await sys.createServer({ workspace: 'staging', hostname: 'bulk-s1' }), await sys.createServer({ workspace: 'staging', hostname: 'bulk-s2' })];
     const dev = await createMember(sys, 'bulkdev', 'developer', ['staging']);
@@ -47,9 +44,9 @@ describe('cancelling every open operation that matches a filter', () => {
     }
   });
 
-  test('filters: workspace, type, provider and created_before pick exactly what they name; bad input is a 400 naming the field', async () => {
+  test('filters: workspace, type, provider and created_before pick exactly what they name; bad input is a 400 naming the field', async (t) => {
     const sys = await TestSystem.start({ workers: 0 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const first = await sys.createServer({ hostname: 'bulk-f1' });
     await new Promise((r) => setTimeout(r, 20));
     const cut = new Date().toISOString();
@@ -82,9 +79,9 @@ describe('cancelling every open operation that matches a filter', () => {
     assert.equal((await sys.request('POST', `/v1/operations/${second.id}/cancel`)).status, 200);
   });
 
-  test('a running operation is asked to stop (requested) and ends cancelled', async () => {
+  test('a running operation is asked to stop (requested) and ends cancelled', async (t) => {
     const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 8000 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const op = await sys.createServer({ hostname: 'bulk-r1' });
     await sys.eventually(async () => ((await status(sys, op.id)) === 'running' ? true : undefined), 'the create to run');
     const res = await sys.request('POST', '/v1/operations/cancel', { body: { status: 'running' } });

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { EVERY_PROVIDER } from './helpers/provider-requests.js';
 import { configureSandbox, createdServer, DELETE_PATH, matched } from './helpers/cancel-cases.js';
 import { TestSystem } from './helpers/system.js';
 
-describe('a delete cancelled after the provider carried it out ends completed, and the server leaves the inventory', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
-
-  test('hetzner: cancelled while the server was still deleting, it is followed until gone', async () => {
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('a delete cancelled after the provider carried it out ends completed, and the server leaves the inventory', { concurrency: 2 }, () => {
+  test('hetzner: cancelled while the server was still deleting, it is followed until gone', async (t) => {
     const sys = await TestSystem.start({ workers: 1, otherDelayMs: 200 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const { serverId, providerId } = await createdServer(sys, 'hetzner', 'too-late-deleting');
     await configureSandbox(sys, 'hetzner', { deleteDelayMs: 3000 });
 
@@ -31,9 +27,9 @@ describe('a delete cancelled after the provider carried it out ends completed, a
   });
 
   for (const provider of EVERY_PROVIDER) {
-    test(`${provider}: cancelled while the delete's answer was on the wire`, async () => {
+    test(`${provider}: cancelled while the delete's answer was on the wire`, async (t) => {
       const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 200, doActionDelayMs: 200, otherDelayMs: 200 });
-      systems.push(sys);
+      t.after(() => sys.stop());
       const { serverId, providerId } = await createdServer(sys, provider, `too-late-${provider}`);
 
       // The provider deletes the server at once but holds its answer for 5 s: the cancel

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ProviderName } from '../src/common/provider.js';
 import { configureSandbox, createdServer } from './helpers/cancel-cases.js';
 import { EVERY_PROVIDER } from './helpers/provider-requests.js';
@@ -13,16 +13,12 @@ const SLOW_POWER_OFF: Record<ProviderName, Record<string, number>> = {
   upcloud: { stopDelayMs: 3000 },
 };
 
-describe('a power action cancelled mid-transition leaves the inventory at the status the provider settles in', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
-
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('a power action cancelled mid-transition leaves the inventory at the status the provider settles in', { concurrency: 2 }, () => {
   for (const provider of EVERY_PROVIDER) {
-    test(`${provider}: power_off cancelled while the server is stopping`, async () => {
+    test(`${provider}: power_off cancelled while the server is stopping`, async (t) => {
       const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 200, doActionDelayMs: 200, otherDelayMs: 200 });
-      systems.push(sys);
+      t.after(() => sys.stop());
       const { serverId, providerId } = await createdServer(sys, provider, `half-off-${provider}`);
       await configureSandbox(sys, provider, SLOW_POWER_OFF[provider]);
 

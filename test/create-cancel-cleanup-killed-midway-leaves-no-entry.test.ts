@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { bootingServer, DELETE_PATH, matched } from './helpers/cancel-cases.js';
 import { EVERY_PROVIDER } from './helpers/provider-requests.js';
 import { TestSystem } from './helpers/system.js';
 
-describe("a worker killed during a create's cancel cleanup: the next worker finishes it and leaves no inventory entry", () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
-
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe("a worker killed during a create's cancel cleanup: the next worker finishes it and leaves no inventory entry", { concurrency: 2 }, () => {
   for (const provider of EVERY_PROVIDER) {
-    test(`${provider}: killed after the cleanup's delete reached the provider`, async () => {
+    test(`${provider}: killed after the cleanup's delete reached the provider`, async (t) => {
       // Slow boots, so the create is still waiting when it is cancelled.
       const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 6000, otherDelayMs: 2500 });
-      systems.push(sys);
+      t.after(() => sys.stop());
       const { operationId, serverId } = await bootingServer(sys, provider, `cleanup-crash-${provider}`);
 
       // The cleanup's delete takes effect at once, but its answer is held until the worker is dead.

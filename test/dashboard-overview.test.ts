@@ -21,10 +21,11 @@ describe('the overview', () => {
       // Budgets configured, so they have something to show (the sandbox itself does not limit).
       env: { RATE_LIMIT_DIGITALOCEAN: '250/1m,5000/1h', RATE_LIMIT_HETZNER: '3600/1h' },
     });
-    for (const hostname of ['ov-1', 'ov-2']) {
+    // Two creates that complete, side by side (the overview counts them, not their order).
+    await Promise.all(['ov-1', 'ov-2'].map(async (hostname) => {
       const op = await sys.createServer({ provider: 'hetzner', plan: PROVIDER_REQUESTS.hetzner.plan, zone: PROVIDER_REQUESTS.hetzner.zone, hostname });
       await sys.waitForStatus(op.id, ['completed']);
-    }
+    }));
     const cancelled = await sys.createServer({ hostname: 'ov-cancel', workspace: 'staging' });
     await sys.waitForStatus(cancelled.id, ['running']);
     await sys.request('POST', `/v1/operations/${cancelled.id}/cancel`);

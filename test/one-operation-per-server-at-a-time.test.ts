@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import type { Operation } from '../src/core/operations/model.js';
 import type { ProviderName } from '../src/common/provider.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
@@ -7,16 +7,12 @@ import { TestSystem } from './helpers/system.js';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
-describe('operations on one server run one at a time, in the order they were accepted', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
-
-  async function serverOn(provider: ProviderName): Promise<{ sys: TestSystem; serverId: string }> {
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('operations on one server run one at a time, in the order they were accepted', { concurrency: 2 }, () => {
+  async function serverOn(t: TestContext, provider: ProviderName): Promise<{ sys: TestSystem; serverId: string }> {
     // Two workers, and actions slow enough that a second operation would start while the first runs.
     const sys = await TestSystem.start({ workers: 2, doActiveDelayMs: 300, doActionDelayMs: 1500, otherDelayMs: 1500 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const { plan, zone } = PROVIDER_REQUESTS[provider];
     const created = await sys.createServer({ provider, plan, zone, hostname: `lane-${provider}` });
     const done = await sys.waitForStatus(created.id, FINISHED, 40000);
@@ -32,8 +28,8 @@ describe('operations on one server run one at a time, in the order they were acc
   const get = async (sys: TestSystem, id: string): Promise<Operation> => (await sys.request('GET', `/v1/operations/${id}`)).body;
 
   for (const provider of ['upcloud', 'digitalocean'] as const) {
-    test(`${provider}: power_off then two power_on: the later ones stay pending, name the one ahead, and run after it`, async () => {
-      const { sys, serverId } = await serverOn(provider);
+    test(`${provider}: power_off then two power_on: the later ones stay pending, name the one ahead, and run after it`, async (t) => {
+      const { sys, serverId } = await serverOn(t, provider);
       const off = await act(sys, serverId, 'power_off');
       const on1 = await act(sys, serverId, 'power_on');
       const on2 = await act(sys, serverId, 'power_on');
@@ -57,8 +53,8 @@ describe('operations on one server run one at a time, in the order they were acc
     });
   }
 
-  test('a delete waits its turn, and a cancel of a queued operation is immediate', async () => {
-    const { sys, serverId } = await serverOn('hetzner');
+  test('a delete waits its turn, and a cancel of a queued operation is immediate', async (t) => {
+    const { sys, serverId } = await serverOn(t, 'hetzner');
     const reboot = await act(sys, serverId, 'reboot');
     const del = await sys.request('DELETE', `/v1/servers/${serverId}`);
     assert.equal(del.status, 202, JSON.stringify(del.body));

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { TestSystem } from './helpers/system.js';
 
-describe('cancelling operations', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
-  async function system(opts: Parameters<typeof TestSystem.start>[0]): Promise<TestSystem> {
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('cancelling operations', { concurrency: 2 }, () => {
+  async function system(t: TestContext, opts: Parameters<typeof TestSystem.start>[0]): Promise<TestSystem> {
     const sys = await TestSystem.start(opts);
-    systems.push(sys);
+    t.after(() => sys.stop());
     return sys;
   }
 
-  test('a pending operation is cancelled at once and its job removed', async () => {
-    const sys = await system({ workers: 0 });
+  test('a pending operation is cancelled at once and its job removed', async (t) => {
+    const sys = await system(t, { workers: 0 });
     const op = await sys.createServer({ hostname: 'never-01' });
     const res = await sys.request('POST', `/v1/operations/${op.id}/cancel`);
     assert.equal(res.status, 200);
@@ -29,8 +26,8 @@ describe('cancelling operations', () => {
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 0);
   });
 
-  test('a running create is aborted, its droplet deleted, and it ends cancelled', async () => {
-    const sys = await system({ workers: 1, doActiveDelayMs: 8000 });
+  test('a running create is aborted, its droplet deleted, and it ends cancelled', async (t) => {
+    const sys = await system(t, { workers: 1, doActiveDelayMs: 8000 });
     const op = await sys.createServer({ hostname: 'half-made-01' });
     const droplet = await sys.eventually(async () => (await sys.droplets(`&tag_name=pe-op:${op.id}`))[0], 'the droplet to exist');
     assert.equal(droplet.status, 'new', 'still provisioning when cancelled');
@@ -54,8 +51,8 @@ describe('cancelling operations', () => {
     assert.ok(!servers.body.some((s: { provider_id: string }) => s.provider_id === String(droplet.id)), 'not in the inventory');
   });
 
-  test('a running power action the provider already has completes, saying the cancel came too late', async () => {
-    const sys = await system({ workers: 1, doActiveDelayMs: 50, doActionDelayMs: 8000 });
+  test('a running power action the provider already has completes, saying the cancel came too late', async (t) => {
+    const sys = await system(t, { workers: 1, doActiveDelayMs: 50, doActionDelayMs: 8000 });
     const create = await sys.createServer({ hostname: 'slow-power-01' });
     const serverId = (await sys.waitForStatus(create.id, ['completed'])).result!.server_id;
     const action = await sys.request('POST', `/v1/servers/${serverId}/actions`, { body: { action: 'power_off' } });
@@ -76,8 +73,8 @@ describe('cancelling operations', () => {
     assert.equal(server.body.status, 'stopped');
   });
 
-  test('cancelling a finished operation answers 409 with its status, twice the same', async () => {
-    const sys = await system({ workers: 1, doActiveDelayMs: 50 });
+  test('cancelling a finished operation answers 409 with its status, twice the same', async (t) => {
+    const sys = await system(t, { workers: 1, doActiveDelayMs: 50 });
     const op = await sys.createServer({ hostname: 'done-01' });
     await sys.waitForStatus(op.id, ['completed']);
     for (let i = 0; i < 2; i++) {
@@ -91,8 +88,8 @@ describe('cancelling operations', () => {
     assert.equal((await sys.request('GET', `/v1/operations/${op.id}`)).body.status, 'completed');
   });
 
-  test('cancelling an unknown operation is 404, a malformed id 400', async () => {
-    const sys = await system({ workers: 0 });
+  test('cancelling an unknown operation is 404, a malformed id 400', async (t) => {
+    const sys = await system(t, { workers: 0 });
     const unknown = await sys.request('POST', '/v1/operations/7d444840-9dc0-11d1-b245-5ffdce74fad2/cancel');
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error, 'OPERATION_NOT_FOUND');

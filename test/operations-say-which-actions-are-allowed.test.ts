@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { TestSystem } from './helpers/system.js';
 
-describe('every operation record says which actions are allowed now', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('every operation record says which actions are allowed now', { concurrency: 2 }, () => {
 
-  test('pending: cancel only; cancelled: retry only; the same in the single read, the list, the wait and the cancel reply', async () => {
+  test('pending: cancel only; cancelled: retry only; the same in the single read, the list, the wait and the cancel reply', async (t) => {
     const sys = await TestSystem.start({ workers: 0 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const op = await sys.createServer({ hostname: 'actions-01' });
     assert.deepEqual((op as any).actions, { cancel: true, force_cancel: false, retry: false }, 'the 202 of the create');
     assert.equal(op.retry_of, null);
@@ -28,18 +25,18 @@ describe('every operation record says which actions are allowed now', () => {
     assert.deepEqual(waited.body.actions, { cancel: false, force_cancel: false, retry: true });
   });
 
-  test('a create given user_data cannot be retried once it ended (the secret is gone), and says so', async () => {
+  test('a create given user_data cannot be retried once it ended (the secret is gone), and says so', async (t) => {
     const sys = await TestSystem.start({ workers: 0 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const op = await sys.createServer({ hostname: 'actions-02', user_data: '#!/bin/sh\necho secret' });
     const cancelled = await sys.request('POST', `/v1/operations/${op.id}/cancel`);
     assert.equal(cancelled.body.status, 'cancelled');
     assert.deepEqual(cancelled.body.actions, { cancel: false, force_cancel: false, retry: false });
   });
 
-  test('running: cancel until a cancel is requested, then force_cancel once the grace has passed', async () => {
+  test('running: cancel until a cancel is requested, then force_cancel once the grace has passed', async (t) => {
     const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 8000, env: { FORCE_CANCEL_GRACE_MS: '1500' } });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const op = await sys.createServer({ hostname: 'actions-03' });
     const running = await sys.eventually(async () => {
       const r = await sys.request('GET', `/v1/operations/${op.id}`);

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
 import { TestSystem } from './helpers/system.js';
 import { createMember } from './helpers/tenants.js';
 import { DO_CREATE, submitWorkflow } from './helpers/workflows.js';
 
-describe('pausing intake holds new operations pending until it is resumed', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('pausing intake holds new operations pending until it is resumed', { concurrency: 2 }, () => {
   const hetzner = (hostname: string, workspace = 'production') => ({ provider: 'hetzner', plan: PROVIDER_REQUESTS.hetzner.plan, zone: PROVIDER_REQUESTS.hetzner.zone, hostname, workspace });
 
-  test("a provider's pause: new operations wait pending and say why, running ones go on, other providers go on; resume releases them at once", async () => {
+  test("a provider's pause: new operations wait pending and say why, running ones go on, other providers go on; resume releases them at once", async (t) => {
     const sys = await TestSystem.start({ workers: 1, otherDelayMs: 1500 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const running = await sys.createServer(hetzner('paused-01'));
     await sys.eventually(async () => ((await sys.request('GET', `/v1/operations/${running.id}`)).body.status === 'running' ? true : undefined), 'the first create to run');
 
@@ -63,9 +60,9 @@ describe('pausing intake holds new operations pending until it is resumed', () =
     assert.equal(audit.body[0].resource_id, 'provider:hetzner');
   });
 
-  test("a workspace's pause: its operators may pause it, developers may not, a provider's needs a global admin; a held operation can still be cancelled", async () => {
+  test("a workspace's pause: its operators may pause it, developers may not, a provider's needs a global admin; a held operation can still be cancelled", async (t) => {
     const sys = await TestSystem.start({ workers: 1 });
-    systems.push(sys);
+    t.after(() => sys.stop());
     const operator = await createMember(sys, 'intakeop', 'operator', ['staging']);
     const developer = await createMember(sys, 'intakedev', 'developer', ['staging']);
 

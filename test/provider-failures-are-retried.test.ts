@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { TestSystem } from './helpers/system.js';
 
-describe('provider 5xx and timeouts are retried with backoff; a lasting outage fails the operation', () => {
-  const systems: TestSystem[] = [];
-  after(async () => {
-    await Promise.all(systems.map((s) => s.stop()));
-  });
-  async function system(env: Record<string, string> = {}): Promise<TestSystem> {
+// Each case has its own system and mostly waits: two run side by side, each stopping its own system when done.
+describe('provider 5xx and timeouts are retried with backoff; a lasting outage fails the operation', { concurrency: 2 }, () => {
+  async function system(t: TestContext, env: Record<string, string> = {}): Promise<TestSystem> {
     const sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 100, env });
-    systems.push(sys);
+    t.after(() => sys.stop());
     return sys;
   }
 
-  test('a 503 burst on the create request: the job is retried and makes exactly one droplet', async () => {
-    const sys = await system();
+  test('a 503 burst on the create request: the job is retried and makes exactly one droplet', async (t) => {
+    const sys = await system(t);
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 503, count: 2 });
     const op = await sys.createServer({ hostname: 'retry-01' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
@@ -23,8 +20,8 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
   });
 
-  test('a 500 burst on reads is retried inside one attempt', async () => {
-    const sys = await system();
+  test('a 500 burst on reads is retried inside one attempt', async (t) => {
+    const sys = await system(t);
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: '^/v2/droplets/\\d+$', kind: 'status', status: 500, count: 3 });
     const op = await sys.createServer({ hostname: 'retry-02' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
@@ -32,8 +29,8 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
     assert.equal(done.attempt, 1);
   });
 
-  test('a provider that stops answering times out and is retried', async () => {
-    const sys = await system({ PROVIDER_TIMEOUT_MS: '300' });
+  test('a provider that stops answering times out and is retried', async (t) => {
+    const sys = await system(t, { PROVIDER_TIMEOUT_MS: '300' });
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'timeout', count: 1 });
     const op = await sys.createServer({ hostname: 'retry-03' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed']);
@@ -42,8 +39,8 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
   });
 
-  test('a 429 storm delays the operation but never fails it, and spends no attempt', async () => {
-    const sys = await system({ JOB_ATTEMPTS: '1' });
+  test('a 429 storm delays the operation but never fails it, and spends no attempt', async (t) => {
+    const sys = await system(t, { JOB_ATTEMPTS: '1' });
     // More 429s than the HTTP client retries, on the looks at the booting droplet: the watcher
     // must wait out each pause and go on, the operation never noticing but for the time.
     const rule = sys.sandbox.faults.add({ provider: 'digitalocean', method: 'GET', path: '^/v2/droplets/\\d+$', kind: 'status', status: 429, retryAfterSec: 1, count: 7 });
@@ -55,8 +52,8 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
   });
 
-  test('a 429 on the create itself puts the job to sleep and runs it again without spending an attempt', async () => {
-    const sys = await system({ JOB_ATTEMPTS: '1' });
+  test('a 429 on the create itself puts the job to sleep and runs it again without spending an attempt', async (t) => {
+    const sys = await system(t, { JOB_ATTEMPTS: '1' });
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 429, retryAfterSec: 1, count: 1 });
     const op = await sys.createServer({ hostname: 'limited-02' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed'], 30000);
@@ -68,8 +65,8 @@ describe('provider 5xx and timeouts are retried with backoff; a lasting outage f
     assert.equal((await sys.droplets(`&tag_name=pe-op:${op.id}`)).length, 1);
   });
 
-  test('an outage outlasting every attempt fails with a retryable provider error', async () => {
-    const sys = await system({ JOB_ATTEMPTS: '3' });
+  test('an outage outlasting every attempt fails with a retryable provider error', async (t) => {
+    const sys = await system(t, { JOB_ATTEMPTS: '3' });
     sys.sandbox.faults.add({ provider: 'digitalocean', method: 'POST', path: '^/v2/droplets$', kind: 'status', status: 502 });
     const op = await sys.createServer({ hostname: 'retry-04' });
     const done = await sys.waitForStatus(op.id, ['completed', 'failed']);

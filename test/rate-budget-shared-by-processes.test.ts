@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -13,6 +14,7 @@ import { loadConfig, ConfigError, type RateLimitWindow } from '../src/core/confi
 import { AbortedError, ErrorCodes } from '../src/common/errors.js';
 import { Keys } from '../src/core/keys.js';
 import { createRequestBudgets, providerAccountId } from '../src/core/rate-budget/index.js';
+import { countedSpanMs } from '../src/core/rate-budget/model.js';
 import { connectRedis } from '../src/core/redis.js';
 import { ProviderHttpClient } from '../src/providers/http-client.js';
 import { accountIdFor } from '../src/providers/registry.js';
@@ -264,6 +266,8 @@ describe('configuration', () => {
 interface Hammering {
   results: HammerResult[];
   counts: RequestCountsReport;
+  /** The longest the sandbox's event loop (this process's) was held up during the run, in ms. */
+  sandboxStallMs: number;
 }
 
 /**
@@ -319,9 +323,14 @@ async function hammer(opts: {
       );
     }
     await Promise.all(ready);
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
     for (const child of children) child.stdin!.write('go\n');
     const all = await Promise.all(results);
-    return { results: all, counts: sandbox.requestCounts(), sandbox };
+    stalls.disable();
+    // The histogram counts the timer's own 10 ms interval in every sample.
+    const sandboxStallMs = Math.max(0, Math.round(stalls.max / 1e6) - 10);
+    return { results: all, counts: sandbox.requestCounts(), sandboxStallMs, sandbox };
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await sandbox.close();
@@ -329,22 +338,41 @@ async function hammer(opts: {
 }
 
 describe('processes sharing one provider account', () => {
+  /**
+   * The budget counts a request a little longer than the provider does (countedSpanMs), so a
+   * request may reach the provider up to that margin after the budget granted it. A machine so
+   * busy that a process (a hammer, or the sandbox in this one) could not run for longer than
+   * the margin delays requests past it, and the provider then rightly sees a burst: such a run
+   * proves nothing either way, so it is run again (up to twice more). A run with 429s and no
+   * such stall fails, as does a third run that is stalled again.
+   */
+  async function hammerWithin(t: TestContext, provider: ProviderName, marginMs: number, opts: Parameters<typeof hammer>[0]) {
+    for (let run = 1; ; run++) {
+      const result = await hammer(opts);
+      const limited = Object.values(result.counts[provider] ?? {}).reduce((n, c) => n + c.rate_limited, 0);
+      const stalledMs = Math.max(0, ...result.results.map((r) => r.maxStallMs)) + result.sandboxStallMs;
+      if (limited === 0 || stalledMs <= marginMs || run === 3) return result;
+      t.diagnostic(`${provider} run ${run}: ${limited} requests got a 429 while a process stood still for ${stalledMs} ms, longer than the budget's ${marginMs} ms margin; running it again`);
+    }
+  }
+
   const checkFleet = (t: TestContext, run: Hammering & { sandbox: Sandbox }, provider: ProviderName, key: string) => {
     const counted = run.counts[provider]?.[key];
     assert.ok(counted, `the sandbox saw requests for ${provider}`);
     const ok = run.results.reduce((n, r) => n + r.ok, 0);
     const refused = run.results.reduce((n, r) => n + r.budgetRefusals, 0);
-    assert.equal(counted.rate_limited, 0, 'the provider never had to answer 429');
+    const stalledMs = Math.max(0, ...run.results.map((r) => r.maxStallMs)) + run.sandboxStallMs;
+    assert.equal(counted.rate_limited, 0, `the provider never had to answer 429 (longest stall of a hammer plus the sandbox: ${stalledMs} ms)`);
     assert.deepEqual(run.results.map((r) => r.providerRateLimited), run.results.map(() => 0), 'every PROVIDER_RATE_LIMITED was the budget saying wait');
     assert.deepEqual(run.results.flatMap((r) => r.otherErrors), []);
     assert.equal(counted.requests, ok, 'every request sent was answered');
     assert.ok(refused > 0, 'the budget did run out and hold processes back');
-    t.diagnostic(`${provider}: ${ok} requests answered, ${refused} held back by the budget, sandbox saw ${JSON.stringify(counted)}`);
+    t.diagnostic(`${provider}: ${ok} requests answered, ${refused} held back by the budget, sandbox saw ${JSON.stringify(counted)}; longest stall ${stalledMs} ms`);
     return { ok, counted };
   };
 
   test('DigitalOcean: five processes hammering stay within 60 requests a minute', async (t) => {
-    const run = await hammer({
+    const run = await hammerWithin(t, 'digitalocean', countedSpanMs(60_000) - 60_000, {
       provider: 'digitalocean',
       sandbox: { digitalocean: { rateLimit: { perHour: 5000, perMinute: 60 } } },
       env: { RATE_LIMIT_DIGITALOCEAN: '60/1m' },
@@ -375,7 +403,7 @@ describe('processes sharing one provider account', () => {
   });
 
   test('Vultr: five processes stay under 30 requests in any second', async (t) => {
-    const run = await hammer({
+    const run = await hammerWithin(t, 'vultr', countedSpanMs(1000) - 1000, {
       provider: 'vultr',
       sandbox: { vultr: { rateLimit: { perSecond: 30 } } },
       env: { RATE_LIMIT_VULTR: '30/1s' },

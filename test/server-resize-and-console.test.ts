@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TestSystem } from './helpers/system.js';
 
-describe('resizing a server and asking for its console', () => {
+// The cases share one system but each works on its own server: they run side by side.
+describe('resizing a server and asking for its console', { concurrency: 4 }, () => {
   let sys: TestSystem;
   before(async () => {
     sys = await TestSystem.start({ workers: 1, doActiveDelayMs: 50, doActionDelayMs: 50 });

@@ -8,6 +8,7 @@
  * Environment: the engine's own settings (REDIS_URL, KEY_PREFIX, the provider's URL, token and
  * RATE_LIMIT_*), plus HAMMER_PROVIDER, HAMMER_MS and HAMMER_LOOPS.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../../src/core/config.js';
 import { ErrorCodes, ProviderError } from '../../src/common/errors.js';
@@ -26,6 +27,11 @@ export interface HammerResult {
   /** PROVIDER_RATE_LIMITED that came from the provider itself (a 429 on the wire). */
   providerRateLimited: number;
   otherErrors: string[];
+  /**
+   * The longest this process's event loop was held up while it hammered (ms): how late a
+   * granted request may have left, on a machine too busy to run it at once.
+   */
+  maxStallMs: number;
 }
 
 const config = loadConfig(process.env);
@@ -38,7 +44,7 @@ const budgets = createRequestBudgets(redis, new Keys(config.keyPrefix), config);
 const provider = createProviders(config.providers, { maxConcurrency: loops }, budgets).get(providerName);
 if (!provider) throw new Error(`HAMMER_PROVIDER '${providerName}' is not configured`);
 
-const result: HammerResult = { ok: 0, budgetRefusals: 0, providerRateLimited: 0, otherErrors: [] };
+const result: HammerResult = { ok: 0, budgetRefusals: 0, providerRateLimited: 0, otherErrors: [], maxStallMs: 0 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 async function hammer(deadline: number): Promise<void> {
@@ -65,8 +71,14 @@ const lines = createInterface({ input: process.stdin });
 await new Promise<void>((resolve) => lines.once('line', () => resolve()));
 lines.close();
 
+const STALL_RESOLUTION_MS = 10;
+const stalls = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS });
+stalls.enable();
 const deadline = Date.now() + hammerMs;
 await Promise.all(Array.from({ length: loops }, () => hammer(deadline)));
+stalls.disable();
+// The histogram counts the timer's own interval in every sample.
+result.maxStallMs = Math.max(0, Math.round(stalls.max / 1e6) - STALL_RESOLUTION_MS);
 process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 await redis.quit();
 process.exit(0);
