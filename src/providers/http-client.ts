@@ -16,11 +16,14 @@ export interface ParsedProviderError {
   message: string;
 }
 
+/** A provider answer's headers, read by name; a fetch Headers is one too. */
+export type ResponseHeaders = Pick<Headers, 'get'>;
+
 /** Turns a provider's error body (parsed JSON, or the raw text when it was not JSON) into its own code and message. */
 export type ProviderErrorParser = (
   status: number,
   body: unknown,
-  headers: Headers,
+  headers: ResponseHeaders,
 ) => ParsedProviderError;
 
 export interface ProviderHttpClientOptions {
@@ -43,7 +46,7 @@ export interface ProviderHttpClientOptions {
    * `RateLimit-Reset`. A provider whose reset means "bucket full" rather than "next request
    * allowed" (Hetzner) supplies its own reading.
    */
-  rateLimitWaitMs?: (headers: Headers) => number | undefined;
+  rateLimitWaitMs?: (headers: ResponseHeaders) => number | undefined;
   parseError: ProviderErrorParser;
   /**
    * The account's request budget shared by every process. Each attempt (retries included)
@@ -75,7 +78,7 @@ export interface RequestOptions {
 
 export interface HttpResponse<T> {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   body: T | undefined;
 }
 
@@ -144,7 +147,7 @@ class ConcurrencyLimit {
 
 /** What one attempt produced, before we decide whether to retry. */
 type AttemptOutcome =
-  | { kind: 'response'; status: number; headers: Headers; text: string }
+  | { kind: 'response'; status: number; headers: ResponseHeaders; text: string }
   | { kind: 'timeout' }
   | { kind: 'connection'; detail: string };
 
@@ -159,7 +162,7 @@ export class ProviderHttpClient {
   private readonly maxDelayMs: number;
   private readonly maxRateLimitWaitMs: number;
   private readonly parseError: ProviderErrorParser;
-  private readonly rateLimitWaitMs: (headers: Headers) => number | undefined;
+  private readonly rateLimitWaitMs: (headers: ResponseHeaders) => number | undefined;
   private readonly random: () => number;
   private readonly limit: ConcurrencyLimit;
   private readonly budget: RequestBudget | undefined;
@@ -392,7 +395,7 @@ export class ProviderHttpClient {
 
   private httpError(
     status: number,
-    headers: Headers,
+    headers: ResponseHeaders,
     text: string,
     label: string,
     rateLimitWait?: number,
@@ -488,7 +491,7 @@ function classifyStatus(status: number): { code: ErrorCode; retryable: boolean }
 }
 
 /** How long a 429 asks us to wait: `Retry-After` first, else until `RateLimit-Reset` (epoch seconds). */
-function rateLimitWaitMs(headers: Headers): number | undefined {
+function rateLimitWaitMs(headers: ResponseHeaders): number | undefined {
   const retryAfter = retryAfterMs(headers);
   if (retryAfter !== undefined) return retryAfter;
   const reset = Number(headers.get('ratelimit-reset'));
@@ -498,7 +501,7 @@ function rateLimitWaitMs(headers: Headers): number | undefined {
   return undefined;
 }
 
-function retryAfterMs(headers: Headers): number | undefined {
+function retryAfterMs(headers: ResponseHeaders): number | undefined {
   const value = headers.get('retry-after');
   if (value === null || value.trim() === '') return undefined;
   const seconds = Number(value);
@@ -524,14 +527,19 @@ function collectSecrets(headers: Record<string, string>): string[] {
   return [...secrets].sort((a, b) => b.length - a.length);
 }
 
-function toHeaders(raw: IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value);
-  }
-  return headers;
+/**
+ * node:http's headers (their names already lower-case) read as fetch's Headers reads them, a
+ * repeated one joined with ', '. Building a fetch Headers checked every name and value again on
+ * each answer, a measurable share of a worker's CPU per operation, for the few that are read.
+ */
+function toHeaders(raw: IncomingHttpHeaders): ResponseHeaders {
+  return {
+    get(name: string): string | null {
+      const value = raw[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }
 
 function describeNetworkError(err: unknown): string {

@@ -30,7 +30,7 @@ export interface RequestBudget {
    * headers (e.g. DigitalOcean ratelimit-remaining/ratelimit-reset, Hetzner RateLimit-Remaining);
    * a 429 pauses the whole account on every process until its Retry-After / reset.
    */
-  settle(status: number, headers: Headers): Promise<void>;
+  settle(status: number, headers: Pick<Headers, 'get'>): Promise<void>;
 }
 
 /**

@@ -137,20 +137,26 @@ const DICTIONARY_V1 = Buffer.from(
   ].join(''),
 );
 
-/** The packed value of a finished record's fields, and the fields it replaces; null when there is nothing to pack. */
-export function packFinished(hash: Record<string, string>): { packed: string; fields: string[] } | null {
+/**
+ * The packed value of a finished record's fields, the fields it replaces, and its JSON fields
+ * as parsed on the way (for a caller about to parse them too); null when there is nothing to pack.
+ */
+export function packFinished(hash: Record<string, string>): { packed: string; fields: string[]; json: Record<string, unknown> } | null {
+  if (hash[PACKED_FIELD] !== undefined) return null;
   const out: Record<string, unknown> = {};
+  const json: Record<string, unknown> = {};
   const fields: string[] = [];
   for (const name of PACKED_FIELDS) {
     const value = hash[name];
     if (value === undefined) continue;
-    out[name] = PACKED_JSON.has(name) ? JSON.parse(value) : value;
+    if (PACKED_JSON.has(name)) out[name] = json[name] = JSON.parse(value);
+    else out[name] = value;
     fields.push(name);
   }
-  if (fields.length === 0 || hash[PACKED_FIELD] !== undefined) return null;
+  if (fields.length === 0) return null;
   // JSON values go in parsed: every reader parses them, so what it answers is the same (a JSON
   // field written by a Lua script may have escaped a '/' that comes back unescaped).
-  return { packed: PACK_TAG + toSevenBits(deflateRawSync(JSON.stringify(out), { dictionary: DICTIONARY_V1 })), fields };
+  return { packed: PACK_TAG + toSevenBits(deflateRawSync(JSON.stringify(out), { dictionary: DICTIONARY_V1 })), fields, json };
 }
 
 /** Bytes as characters 0-127, seven bits each, most significant first; the last one padded with zeros. */

@@ -93,20 +93,30 @@ end
 return {'created'}`;
 
 /**
+ * Lua: join_lane(prefix, id, lane), JOIN_LANE's work, also for a script that goes on to write
+ * the server (the inventory's upsert of the server a create made), so that a create costs one
+ * round trip for both and nothing comes between them.
+ */
+export const JOIN_LANE_FUNCTION = `
+${TERMINAL}
+local function join_lane(prefix, id, lane)
+  local key = prefix .. ':op:' .. id
+  local cur = redis.call('HMGET', key, 'status', 'seq')
+  if not cur[1] or terminal(cur[1]) then return 0 end
+  redis.call('HSET', key, 'lane', lane)
+  redis.call('ZADD', prefix .. ':lane:' .. lane, tonumber(cur[2]), id)
+  return 1
+end`;
+
+/**
  * ARGV: prefix, id, lane. Puts an open operation into a server's lane after it was accepted:
  * a create learns its server's id only once the provider has made it, and must then go first
  * (its sequence is older than anything submitted for that server since). Returns 1, or 0 when
  * the operation is gone or finished.
  */
 export const JOIN_LANE = `
-${TERMINAL}
-local prefix, id, lane = ARGV[1], ARGV[2], ARGV[3]
-local key = prefix .. ':op:' .. id
-local cur = redis.call('HMGET', key, 'status', 'seq')
-if not cur[1] or terminal(cur[1]) then return 0 end
-redis.call('HSET', key, 'lane', lane)
-redis.call('ZADD', prefix .. ':lane:' .. lane, tonumber(cur[2]), id)
-return 1`;
+${JOIN_LANE_FUNCTION}
+return join_lane(ARGV[1], ARGV[2], ARGV[3])`;
 
 /**
  * The compare-and-set. ARGV: prefix, id, allowed current statuses (comma list), new status,

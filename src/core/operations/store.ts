@@ -95,9 +95,12 @@ function encode(patch: Record<string, unknown>): string {
   return JSON.stringify(out);
 }
 
-function decode(stored: Record<string, string>): Operation | null {
+function decode(stored: Record<string, string>, parsedJson?: Record<string, unknown>): Operation | null {
   // A finished record's fields may be packed into one (see finished-footprint.ts).
-  const { fields: hash, json } = openRecord(stored);
+  const opened = openRecord(stored);
+  const hash = opened.fields;
+  // JSON fields its caller already parsed from these same values (packing them, see transition).
+  const json = parsedJson ?? opened.json;
   if (!hash.id) return null;
   const parsed = (k: string) => (k in json ? json[k] : hash[k] ? JSON.parse(hash[k]!) : null);
   return {
@@ -230,18 +233,20 @@ export class OperationStore {
       const sealed = this.openSealed(id, hash.sealed);
       // Once an operation has ended nothing needs its sealed inputs again: drop them, however it ended.
       if (isTerminal(to) && hash.sealed !== undefined) await this.dropSealed(id);
-      if (isTerminal(to)) await this.packFinished(id, hash);
-      const record = decode(hash)!;
+      const parsed = isTerminal(to) ? await this.packFinished(id, hash) : undefined;
+      const record = decode(hash, parsed)!;
       if (isTerminal(to)) tell(this.observers, (o) => o.finished?.(record, previous as OperationStatus));
       return { outcome, previous: previous as OperationStatus, record, sealed };
     }
     return { outcome: outcome as 'finished' | 'conflict', previous: previous as OperationStatus };
   }
 
-  /** Packs a finished record's fields into one (see finished-footprint.ts); `hash` is the record as the finishing transition left it. */
-  private async packFinished(id: string, hash: Record<string, string>): Promise<void> {
+  /** Packs a finished record's fields into one (see finished-footprint.ts); `hash` is the record as the finishing transition left it. Answers its JSON fields, parsed. */
+  private async packFinished(id: string, hash: Record<string, string>): Promise<Record<string, unknown> | undefined> {
     const pack = packFinished(hash);
-    if (pack) await this.packScript(this.keys.operation(id), pack.packed, ...pack.fields);
+    if (!pack) return undefined;
+    await this.packScript(this.keys.operation(id), pack.packed, ...pack.fields);
+    return pack.json;
   }
 
   /**

@@ -123,7 +123,7 @@ export class RedisRequestBudget implements RequestBudget {
     return granted === 1 ? 0 : Math.max(1, Number(waitMs));
   }
 
-  async settle(status: number, headers: Headers): Promise<void> {
+  async settle(status: number, headers: Pick<Headers, 'get'>): Promise<void> {
     const model = this.model;
     const pauseMs = status === 429 ? pauseAfter429(model, headers) : -1;
     // A 429's own remaining (0) would only repeat what the pause already says, and as
@@ -175,7 +175,7 @@ export class RedisRequestBudget implements RequestBudget {
  * (DigitalOcean reports its hourly limit), else the longest. "At most this many more now" is
  * true of every window, so any choice is safe; the longest is the one providers report on.
  */
-function describedWindow(windows: RateLimitWindow[], headers: Headers): RateLimitWindow | undefined {
+function describedWindow(windows: RateLimitWindow[], headers: Pick<Headers, 'get'>): RateLimitWindow | undefined {
   const reportedLimit = headerCount(headers, 'ratelimit-limit');
   const named = windows.find((w) => w.limit === reportedLimit);
   if (named) return named;

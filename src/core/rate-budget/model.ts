@@ -110,7 +110,7 @@ export function longestPauseMs(model: BudgetModel): number {
  * `off`) a default, at most a minute.
  * Absolute header times become durations with this process's clock.
  */
-export function pauseAfter429(model: BudgetModel, headers: Headers, now = Date.now()): number {
+export function pauseAfter429(model: BudgetModel, headers: Pick<Headers, 'get'>, now = Date.now()): number {
   let ms = retryAfterMs(headers, now);
   // A reset is read only against windows: for a bucket (Hetzner) it is when the bucket is
   // full, and with no model configured we cannot tell which of the two a provider means.
@@ -122,7 +122,7 @@ export function pauseAfter429(model: BudgetModel, headers: Headers, now = Date.n
   return Math.min(Math.ceil(ms), longestPauseMs(model));
 }
 
-function retryAfterMs(headers: Headers, now: number): number | undefined {
+function retryAfterMs(headers: Pick<Headers, 'get'>, now: number): number | undefined {
   const value = headers.get('retry-after');
   if (value === null || value.trim() === '') return undefined;
   const seconds = Number(value);
@@ -132,7 +132,7 @@ function retryAfterMs(headers: Headers, now: number): number | undefined {
 }
 
 /** A whole, non-negative header number, or undefined. */
-export function headerCount(headers: Headers, name: string): number | undefined {
+export function headerCount(headers: Pick<Headers, 'get'>, name: string): number | undefined {
   const value = headers.get(name);
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Number(value);

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { markerTag, type ProviderName, type ProviderServer, type ServerStatus } from '../../common/provider.js';
 import type { Keys } from '../keys.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
+import { JOIN_LANE_FUNCTION } from '../operations/scripts.js';
 
 /**
  * The engine's inventory: one record per server it manages, kept current by the workers
@@ -47,6 +48,13 @@ if redis.call('HSETNX', key, 'created_at', ARGV[6]) == 1 then
   redis.call('ZADD', prefix .. ':srvs', redis.call('INCR', prefix .. ':srvs:seq'), id)
 end
 return redis.call('HGETALL', key)`;
+
+// UPSERT_SERVER's ARGV, after the operation that made the server (ARGV[5]) joins its lane (the
+// server's id, ARGV[2]; see JOIN_LANE): first in the lane before the inventory shows the server.
+const JOIN_LANE_AND_UPSERT_SERVER = `
+${JOIN_LANE_FUNCTION}
+join_lane(ARGV[1], ARGV[5], ARGV[2])
+${UPSERT_SERVER}`;
 
 // The one-shot digest where there is one (Node 20.12+): several run per operation, and a Hash
 // object each costs more than the digest itself.
@@ -95,16 +103,21 @@ export interface ServerPage {
 
 export class ServerInventory {
   private readonly upsertScript: ScriptRunner;
+  private readonly joinLaneAndUpsertScript: ScriptRunner;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
     this.upsertScript = luaScript(redis, 'peUpsertServer', UPSERT_SERVER);
+    this.joinLaneAndUpsertScript = luaScript(redis, 'peJoinLaneAndUpsertServer', JOIN_LANE_AND_UPSERT_SERVER);
   }
 
-  /** Records what the provider says of a server, in one round trip. */
-  async upsert(server: ProviderServer, owner: { workspace: string; operationId: string }): Promise<ServerRecord> {
+  /**
+   * Records what the provider says of a server, in one round trip. With `joinLane`, the owner
+   * operation (the create that made the server) first joins the server's lane in the same script.
+   */
+  async upsert(server: ProviderServer, owner: { workspace: string; operationId: string }, opts: { joinLane?: boolean } = {}): Promise<ServerRecord> {
     const id = serverIdFor(server.provider, server.providerId);
     const now = new Date().toISOString();
     const fields = {
@@ -124,7 +137,8 @@ export class ServerInventory {
       tags: JSON.stringify(server.tags.filter((t) => !t.startsWith(MARKER_PREFIX))),
       updated_at: now,
     };
-    const flat = (await this.upsertScript(this.keys.prefix, id, JSON.stringify(fields), owner.workspace, owner.operationId, server.createdAt || now)) as string[];
+    const script = opts.joinLane ? this.joinLaneAndUpsertScript : this.upsertScript;
+    const flat = (await script(this.keys.prefix, id, JSON.stringify(fields), owner.workspace, owner.operationId, server.createdAt || now)) as string[];
     return decode(pairsToHash(flat))!;
   }
 

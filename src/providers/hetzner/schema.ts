@@ -96,7 +96,7 @@ export function parseHetznerError(status: number, body: unknown): ParsedProvider
  * next request fits after (reset − now) / (limit − remaining), one second at the default
  * 3600 per hour. A `Retry-After` (from a proxy in between) wins when present.
  */
-export function hetznerRateLimitWaitMs(headers: Headers, now: number = Date.now()): number | undefined {
+export function hetznerRateLimitWaitMs(headers: Pick<Headers, 'get'>, now: number = Date.now()): number | undefined {
   const retryAfter = headers.get('retry-after');
   if (retryAfter !== null && retryAfter.trim() !== '' && Number.isFinite(Number(retryAfter))) {
     return Math.max(0, Number(retryAfter) * 1000);

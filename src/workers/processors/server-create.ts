@@ -102,10 +102,9 @@ export const serverCreate: Processor = async (op, { ctx, provider, sealed, call,
       if (found) await progress('resume', `found ${provider.name} server ${found.providerId} from an earlier attempt; not creating another`);
       else await progress('create', `creating ${request.hostname} (${request.plan} in ${request.zone}) on ${provider.name}`);
       const outcome = found ? { server: found, wait: provider.runningWait(found) } : await provider.createServer(input, call);
-      // First in the new server's lane before the inventory shows it: anything asked of the
-      // server from then on waits for this create to finish.
-      await ctx.store.joinLane(op.id, serverIdFor(outcome.server.provider, outcome.server.providerId));
-      written = await ctx.inventory.upsert(outcome.server, owner);
+      // First in the new server's lane before the inventory shows it, in the same script:
+      // anything asked of the server from then on waits for this create to finish.
+      written = await ctx.inventory.upsert(outcome.server, owner, { joinLane: true });
       return { ...outcome, resumed: found !== null };
     },
     { intent: true },
