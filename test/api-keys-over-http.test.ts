@@ -4,6 +4,7 @@ import { startApi, type RunningApi } from '../src/api/server.js';
 import { createLogger } from '../src/core/logger.js';
 import { http, type HttpReply } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
+import { redisAddressOf } from '../src/core/redis.js';
 
 /**
  * API keys through the HTTP API: made by a user for itself, shown once, authenticating with
@@ -22,7 +23,7 @@ describe('API keys over HTTP', () => {
   before(async () => {
     sys = await TestSystem.start({ workers: 0 });
     // A second API replica on the same Redis: a revocation made on one must count on the other.
-    api2 = await startApi(sys.config, sys.redis.url, createLogger('api2', 'error'), () => {});
+    api2 = await startApi(sys.config, redisAddressOf(sys.config)!, createLogger('api2', 'error'), () => {});
     for (const [username, workspaces] of [
       ['opal', { production: 'operator', staging: 'operator' }],
       ['olga', { production: 'operator' }],

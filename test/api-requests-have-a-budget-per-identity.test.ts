@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/logger.js';
 import { http, type HttpReply } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
+import { redisAddressOf } from '../src/core/redis.js';
 
 const LIMIT = 10;
 
@@ -24,7 +25,7 @@ describe('API requests have a budget per identity', () => {
 
   before(async () => {
     sys = await TestSystem.start({ workers: 0, env: { RATE_LIMIT_API: `${LIMIT}/1m` } });
-    replica = await startApi(sys.config, sys.redis.url, createLogger('api2', 'error'), () => {});
+    replica = await startApi(sys.config, redisAddressOf(sys.config)!, createLogger('api2', 'error'), () => {});
     // The admin spends two of its ten here.
     const made = await sys.request('POST', '/v1/users', { body: { username: 'val', password: 'val-password-123', role: 'viewer', workspaces: ['default'] } });
     assert.equal(made.status, 201, JSON.stringify(made.body));

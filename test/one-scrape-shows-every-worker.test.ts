@@ -6,6 +6,7 @@ import { startApi } from '../src/api/server.js';
 import { createLogger } from '../src/core/logger.js';
 import { http } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
+import { redisAddressOf } from '../src/core/redis.js';
 
 const METRICS_TOKEN = 'scrape-token-every-worker-0123';
 // Pushed every 200 ms, so a stopped worker's last push lapses (3 intervals) within a second.
@@ -138,7 +139,7 @@ describe('GET /metrics sums every worker process and API replica in one scrape',
   });
 
   test('a second API replica\'s own counts reach the first one\'s scrape, and both answer the same sums', { timeout: 60_000 }, async () => {
-    const second = await startApi(sys.config, sys.redis.url, createLogger('api-2', 'error'), () => undefined);
+    const second = await startApi(sys.config, redisAddressOf(sys.config)!, createLogger('api-2', 'error'), () => undefined);
     try {
       const viaSecond = <T = any>(method: string, path: string, body?: unknown) => http<T>(second.url, method, path, { token: sys.token, body });
       const retried = (f: Scrape) => f.sum('engine_operations_retried_total', { type: 'server.create' });

@@ -5,6 +5,7 @@ import { startApi, type RunningApi } from '../src/api/server.js';
 import { createLogger } from '../src/core/logger.js';
 import { http, type HttpReply } from './helpers/http.js';
 import { TestSystem } from './helpers/system.js';
+import { redisAddressOf } from '../src/core/redis.js';
 
 /**
  * Access tokens, refresh tokens and sessions through the HTTP API, and the user management
@@ -29,7 +30,7 @@ describe('tokens and sessions over HTTP', () => {
   before(async () => {
     sys = await TestSystem.start({ workers: 0 });
     // A second API replica on the same Redis: what one replica changes, the other must honour.
-    api2 = await startApi(sys.config, sys.redis.url, createLogger('api2', 'error'), () => {});
+    api2 = await startApi(sys.config, redisAddressOf(sys.config)!, createLogger('api2', 'error'), () => {});
   });
   after(async () => {
     await api2?.close();
