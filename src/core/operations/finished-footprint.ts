@@ -226,9 +226,24 @@ export function unpackFinished(packed: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The JSON text of packed values opened lately, by the packed value itself. A packed value
+ * never changes (a record is packed once, after it finished), and finished operations are read
+ * again and again (listing pages, polls, dashboards), while opening one costs a zlib stream of
+ * its own each time: the cache keeps the text, and every read still parses its own copy.
+ */
+const openedLately = new Map<string, string>();
+const OPENED_LATELY_MAX = 5_000;
+
 function openPacked(packed: string): Record<string, unknown> {
-  if (!packed.startsWith(PACK_TAG)) throw new Error(`an operation record's packed fields have an unknown form (${packed.slice(0, 8)}…)`);
-  return JSON.parse(inflateRawSync(fromSevenBits(packed.slice(PACK_TAG.length)), { dictionary: DICTIONARY_V1 }).toString('utf8')) as Record<string, unknown>;
+  let text = openedLately.get(packed);
+  if (text === undefined) {
+    if (!packed.startsWith(PACK_TAG)) throw new Error(`an operation record's packed fields have an unknown form (${packed.slice(0, 8)}…)`);
+    text = inflateRawSync(fromSevenBits(packed.slice(PACK_TAG.length)), { dictionary: DICTIONARY_V1 }).toString('utf8');
+    if (openedLately.size >= OPENED_LATELY_MAX) openedLately.delete(openedLately.keys().next().value!);
+    openedLately.set(packed, text);
+  }
+  return JSON.parse(text) as Record<string, unknown>;
 }
 
 /** Some fields of a record, packed or not (HMGET of them and PACKED_FIELD). */
