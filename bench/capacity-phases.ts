@@ -48,6 +48,8 @@ import {
 import { freePort, type BenchRedis } from './redis-server.js';
 import type { CeilingRow, InfoRow } from './report.js';
 import type { CapacitySettings } from './settings.js';
+import { Keys } from '../src/core/keys.js';
+import { operationsPerStatus } from '../src/core/operations/counts.js';
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
@@ -287,8 +289,8 @@ async function runBatch(system: System, redis: BenchRedis, sandbox: Sandbox, spe
     if (!spec.watchParking) return;
     const counter = new ParkedCounter(redis, system.env.keyPrefix);
     const finished = async (): Promise<number> => {
-      const counts = await Promise.all(['completed', 'failed', 'cancelled'].map((s) => redis.client.zcard(`${system.env.keyPrefix}:ops:status:${s}`)));
-      return counts.reduce((a, b) => a + b, 0);
+      const perStatus = await operationsPerStatus(redis.client, new Keys(system.env.keyPrefix));
+      return perStatus.completed + perStatus.failed + perStatus.cancelled;
     };
     while (!batchOver && peak.parked < spec.count) {
       const parked = await counter.count();

@@ -15,6 +15,9 @@ import { createServerBody, ENGINE_QUEUE, engineBullPrefix, prepareSandbox, start
 import { sendExactly } from './http-load.js';
 import { freePort } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
+import { Keys } from '../src/core/keys.js';
+import { operationsPerStatus } from '../src/core/operations/counts.js';
+import { parseRows } from '../src/core/operations/rows.js';
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
@@ -168,7 +171,7 @@ async function startEngine(redis: E2eRedis, env: EngineEnv, droplets: number, se
   const connection = redis.connect();
   const keyPrefix = redis.keyed(env.keyPrefix);
   const queue = new Queue(ENGINE_QUEUE, { connection, prefix: engineBullPrefix(keyPrefix) });
-  const statusIndex = (status: string): string => `${keyPrefix}:ops:status:${status}`;
+  const keys = new Keys(keyPrefix);
   const stop = async (): Promise<void> => {
     await queue.close();
     connection.disconnect();
@@ -191,11 +194,13 @@ async function startEngine(redis: E2eRedis, env: EngineEnv, droplets: number, se
   return {
     run: {
       submitAll: (first, count, concurrency) => sendExactly(createSpec(first), count, concurrency),
-      completed: () => redis.client.zcard(statusIndex('completed')),
-      failed: () => redis.client.zcard(statusIndex('failed')),
+      completed: async () => (await operationsPerStatus(redis.client, keys)).completed,
+      failed: async () => (await operationsPerStatus(redis.client, keys)).failed,
       describeFailure: async () => {
-        const [id] = await redis.client.zrange(statusIndex('failed'), '0', '0');
-        return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(`${keyPrefix}:op:${id}`));
+        const [bucket] = await redis.client.zrange(keys.operationBuckets('status', 'failed'), '0', '0');
+        const rows = bucket === undefined ? [] : parseRows(Object.entries(await redis.client.hgetall(keys.operationRows(bucket))).flat());
+        const id = rows.find((row) => row.status === 'failed')?.id;
+        return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(keys.operation(id)));
       },
     },
     redis,

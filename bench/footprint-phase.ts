@@ -4,10 +4,11 @@
  * through the store's own write path, each one living the life a server.create does
  * (accepted, claimed, three progress notes that also become engine log lines, completed with
  * the result the processor writes), many in flight at once. The judged figure is the growth
- * of `used_memory` ÷ N, so everything the engine keeps counts: record, indexes, its event
- * list, its share of the shared event stream (capped by count, so its share shrinks as N
- * grows), logs, the per-minute statistics. Then MEMORY USAGE per kind of key says where the
- * bytes went. The Redis is stopped afterwards.
+ * of `used_memory` ÷ N, so everything the engine keeps counts: record, its row and its share
+ * of the bucket lists (see src/core/operations/rows.ts), its event list, its share of the shared
+ * event stream (capped by count, so its share shrinks as N grows), logs, the per-minute
+ * statistics. Then MEMORY USAGE per kind of key says where the bytes went. The Redis is
+ * stopped afterwards.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -147,25 +148,21 @@ export async function measureFootprint(count: number): Promise<FootprintFigures>
 
     const sample = ids.slice(0, Math.min(SAMPLE, ids.length));
     const scale = count / sample.length;
-    const [records, eventLists, logs, indexes, stream, stats] = await Promise.all([
+    const [records, eventLists, logs, rows, stream, stats, bucketLists] = await Promise.all([
       usage(redis.client, sample.map((id) => keys.operation(id))),
       usage(redis.client, sample.map((id) => keys.operationEvents(id))),
       usage(redis.client, sample.map((id) => keys.operationLogs(id))),
-      usage(redis.client, [
-        keys.operationIndex(),
-        keys.operationIndex('status', 'completed'),
-        keys.operationIndex('type', 'server.create'),
-        keys.operationIndex('workspace', 'production'),
-        keys.operationIndex('provider', 'digitalocean'),
-        keys.operationsFinished(),
-      ]),
+      redis.client.keys(`${keys.prefix}:ops:rows:*`).then((found) => usage(redis.client, found)),
       usage(redis.client, [keys.events()]),
       redis.client.keys(`${keys.prefix}:stats:*`).then((found) => usage(redis.client, found)),
+      redis.client.keys(`${keys.prefix}:ops:in:*`).then((found) => usage(redis.client, found)),
     ]);
+    const buckets = await redis.client.zcard(keys.operationBuckets());
     const streamEntries = await redis.client.xlen(keys.events());
     const encoding = await redis.client.object('ENCODING', keys.operation(ids[0]!));
     const breakdown =
-      `record ${perOp(records * scale, count)} (${String(encoding)}), indexes ${perOp(indexes, count)} (6 sorted sets), ` +
+      `record ${perOp(records * scale, count)} (${String(encoding)}), row ${perOp(rows, count)} (${buckets} buckets of rows), ` +
+      `bucket lists ${perOp(bucketLists, count)}, ` +
       `own event list ${perOp(eventLists * scale, count)}, event stream ${perOp(stream, count)} (${streamEntries} entries kept), ` +
       `logs ${perOp(logs * scale, count)}, statistics ${perOp(stats, count)}`;
     return {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the type check and every test. Tests start their own throwaway redis-server and sandbox.
 # Without arguments it then runs the cluster subset again on a three-master Redis Cluster
-# (TEST_REDIS=cluster, see test/helpers/redis-cluster.ts): the store, the queue, cancellation,
+# (TEST_REDIS=cluster, see test/helpers/redis-cluster.ts): the store and its listing, the queue, cancellation,
 # workflows, idempotency, retention and the sweep, unchanged. `npm run test:cluster` runs
 # that subset alone.
 set -euo pipefail
@@ -12,6 +12,8 @@ npx tsc --noEmit -p src/ui
 concurrency="${TEST_CONCURRENCY:-2}"
 cluster_subset=(
   test/operations-list-pagination.test.ts
+  test/a-rare-filter-pages-without-scanning-everything.test.ts
+  test/a-store-from-before-operation-rows-is-moved-to-them.test.ts
   test/operation-counts-are-kept-by-the-writes.test.ts
   test/operation-cancel.test.ts
   test/idempotency-keys.test.ts

@@ -9,6 +9,7 @@ import { checkCreate } from '../src/core/servers/create-check.js';
 import type { CatalogImage, CatalogPlan, CatalogRegion, Provider, ProviderName } from '../src/common/provider.js';
 import { EVERY_PROVIDER, PROVIDER_REQUESTS } from './helpers/provider-requests.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';
+import { storedOperationCount } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 
 const CATALOGUE_PATHS = { sizes: '^/v2/sizes$', regions: '^/v2/regions$', images: '^/v2/images$' } as const;
@@ -22,7 +23,7 @@ describe('check_mode and submit-time checks read the cached catalogue', () => {
     await sys?.stop();
   });
 
-  const operationCount = () => sys.api.ctx.redis.zcard(sys.api.ctx.keys.operationIndex());
+  const operationCount = () => storedOperationCount(sys.api.ctx.redis, sys.api.ctx.keys);
   const create = (body: Record<string, unknown>) =>
     sys.request('POST', '/v1/servers/create', {
       body: { workspace: 'production', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'dry', zone: 'nyc3', check_mode: true, tags: [], ...body },

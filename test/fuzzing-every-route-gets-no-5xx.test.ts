@@ -6,6 +6,7 @@ import jwt from 'jsonwebtoken';
 import winston from 'winston';
 import { generate, operationsOf, type Credential, type FuzzCase } from './helpers/openapi-fuzz.js';
 import { rawClient, type RawReply } from './helpers/raw-http.js';
+import { storedOperationCount } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 
 /**
@@ -56,7 +57,7 @@ async function snapshot(sys: TestSystem): Promise<Snapshot> {
   const listedOperations = await sys.request('GET', '/v1/operations?limit=200');
   return {
     keys,
-    operations: await redis.zcard(k.operationIndex()),
+    operations: await storedOperationCount(redis, k),
     servers: await redis.zcard(k.serverIndex()),
     listedServers: (listedServers.body as unknown[]).length,
     listedOperations: (listedOperations.body as unknown[]).length,

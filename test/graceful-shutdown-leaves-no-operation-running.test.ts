@@ -6,6 +6,7 @@ import type { Operation } from '../src/core/operations/model.js';
 import { processesWithDataDir, startInstance, type EngineInstance } from './helpers/engine-instance.js';
 import { startApiProcess } from './helpers/api-process.js';
 import { http } from './helpers/http.js';
+import { storedOperationCount } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 
 const CREATE_PATH = '^/v2/droplets$';
@@ -68,7 +69,7 @@ describe('POST /shutdown stops the instance gracefully and leaves no operation r
     assert.match(udc.body.detail, /shutting down/);
     const reads = await sys.request('GET', '/v1/operations');
     assert.equal(reads.status, 200);
-    assert.equal(await sys.api.ctx.redis.zcard(sys.api.ctx.keys.operationIndex()), 0, 'nothing was accepted');
+    assert.equal(await storedOperationCount(sys.api.ctx.redis, sys.api.ctx.keys), 0, 'nothing was accepted');
 
     // Asked again while stopping: the schedule in force stands, and nothing more is asked.
     const again = await sys.request('POST', '/shutdown', { body: {} });

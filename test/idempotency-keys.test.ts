@@ -6,6 +6,7 @@ import { IdempotencyStore, requestFingerprint } from '../src/core/idempotency.js
 import { requestServerCreate, type CreateServerRequest } from '../src/core/servers/requests.js';
 import { http, type HttpReply } from './helpers/http.js';
 import { keysMatching } from './helpers/redis-server.js';
+import { storedOperationCount } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 import { Access } from '../src/core/auth/access.js';
 
@@ -15,7 +16,7 @@ function create(sys: TestSystem, key: string, body: unknown = createBody, token 
   return http(sys.url, 'POST', '/v1/servers/create', { token, body, headers: { 'Idempotency-Key': key } });
 }
 
-const operationCount = (sys: TestSystem) => sys.api.ctx.redis.zcard(`${sys.config.keyPrefix}:ops:all`);
+const operationCount = (sys: TestSystem) => storedOperationCount(sys.api.ctx.redis, sys.api.ctx.keys);
 
 describe('Idempotency-Key on mutating /v1 requests', () => {
   let sys: TestSystem;

@@ -14,6 +14,7 @@ import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../src/core/json-depth.js';
 import { ValidationError } from '../src/common/errors.js';
 import { checkTaskservConfig } from '../src/core/taskservs/parameters.js';
 import { rawClient, type RawReply } from './helpers/raw-http.js';
+import { storedOperationCount } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 
 const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
@@ -117,7 +118,7 @@ describe('malformed requests get a 4xx in their family shape, every answer carri
     const atLimit = await client.send({ method: 'POST', path: '/v1/workflows/submit', headers: { ...auth, ...json }, body: `{"workspace":"default","workflow_type":"custom","parameters":${deep(MAX_JSON_DEPTH - 2)}}` });
     assert.equal(atLimit.status, 400, atLimit.text.slice(0, 300));
     assert.ok(fieldsOf(atLimit).every((f) => f.startsWith('parameters')), atLimit.text.slice(0, 300));
-    assert.equal(await sys.api.ctx.redis.zcard(sys.api.ctx.keys.operationIndex()), 0);
+    assert.equal(await storedOperationCount(sys.api.ctx.redis, sys.api.ctx.keys), 0);
   });
 
   test('the depth check, canonical hashing and the config check do not recurse past the limit', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { storedOperationCount } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 
 const good = { workspace: 'production', provider: 'digitalocean', plan: 's-1vcpu-1gb', hostname: 'web-01', zone: 'nyc3', check_mode: false, tags: ['web'] };
@@ -15,7 +16,7 @@ describe('bad input gets a clear error naming the field, and changes nothing', (
   });
 
   async function nothingCreated() {
-    assert.equal(await sys.api.ctx.redis.zcard(sys.api.ctx.keys.operationIndex()), 0, 'no operation was created');
+    assert.equal(await storedOperationCount(sys.api.ctx.redis, sys.api.ctx.keys), 0, 'no operation was created');
   }
 
   async function rejected(body: unknown, status: number, field: string, problem: RegExp, headers?: Record<string, string>) {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { runRetention } from '../src/core/retention/run.js';
+import { operationsPerStatus } from '../src/core/operations/counts.js';
+import { parseRows, rowBucket, type OperationRow } from '../src/core/operations/rows.js';
 import type { Operation } from '../src/core/operations/model.js';
 import { stepOperationId } from '../src/core/workflows/model.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
@@ -86,20 +88,25 @@ describe('retention removes finished operations once they are past OPERATION_RET
 
   const oldIds = () => [...Object.values(old).map((op) => op.id), ...stepIds];
 
-  test('every finished operation (workflow steps aside) is in the finished index, scored by when it finished; running ones are not', async () => {
-    const finished = sys.api.ctx.keys.operationsFinished();
+  /** An operation's row (see src/core/operations/rows.ts), or null. */
+  async function rowOf(id: string): Promise<OperationRow | null> {
+    const seq = Number(await redis.hget(sys.api.ctx.keys.operation(id), 'seq'));
+    const flat = Object.entries(await redis.hgetall(sys.api.ctx.keys.operationRows(rowBucket(seq)))).flat();
+    return parseRows(flat).find((row) => row.seq === seq) ?? null;
+  }
+
+  test('every finished operation (workflow steps aside) has when it finished in its row; running ones do not', async () => {
     for (const op of [...Object.values(old), recent]) {
-      const score = Number(await redis.zscore(finished, op.id));
-      assert.ok(Math.abs(score - Date.parse(op.finished_at!)) < 1000, `${op.id} scored ${score}, finished ${op.finished_at}`);
+      const finished = (await rowOf(op.id))?.finished;
+      assert.ok(finished && Math.abs(finished - Date.parse(op.finished_at!)) < 1000, `${op.id}'s row says ${finished}, finished ${op.finished_at}`);
     }
-    assert.equal(await redis.zscore(finished, running.id), null);
-    assert.equal(await redis.zscore(finished, stepIds[0]!), null, 'a step goes with its workflow');
+    assert.equal((await rowOf(running.id))?.finished, null);
+    assert.equal((await rowOf(stepIds[0]!))?.finished, null, 'a step goes with its workflow');
   });
 
   test('with the clock moved past the retention of the old ones only, they go with everything of theirs; the running and the recent one stay', async () => {
-    const finished = sys.api.ctx.keys.operationsFinished();
-    const recentScore = Number(await redis.zscore(finished, recent.id));
-    const oldScores = await Promise.all(Object.values(old).map(async (op) => Number(await redis.zscore(finished, op.id))));
+    const recentScore = (await rowOf(recent.id))!.finished!;
+    const oldScores = await Promise.all(Object.values(old).map(async (op) => (await rowOf(op.id))!.finished!));
     assert.ok(Math.max(...oldScores) < recentScore, 'the recent one finished last');
     const runningBefore = await redis.hgetall(sys.api.ctx.keys.operation(running.id));
     const recentBefore = await redis.hgetall(sys.api.ctx.keys.operation(recent.id));
@@ -124,9 +131,9 @@ describe('retention removes finished operations once they are past OPERATION_RET
     }
     const overview = await sys.request('GET', '/v1/overview');
     assert.equal(overview.status, 200);
-    assert.equal(await redis.zcard(sys.api.ctx.keys.operationIndex('status', 'failed')), 0);
-    assert.equal(await redis.zcard(sys.api.ctx.keys.operationIndex('status', 'cancelled')), 0);
-    assert.equal(await redis.zcard(sys.api.ctx.keys.operationIndex('status', 'completed')), 1, 'only the recent one');
+    const perStatus = await operationsPerStatus(redis, sys.api.ctx.keys);
+    assert.deepEqual([perStatus.failed, perStatus.cancelled, perStatus.completed], [0, 0, 1], 'only the recent one is left finished');
+    for (const status of ['failed', 'cancelled'] as const) assert.equal(await redis.zcard(sys.api.ctx.keys.operationBuckets('status', status)), 0, `no bucket holds a ${status} row`);
     assert.deepEqual(await keysMentioning(redis, sys.api.ctx.keys.prefix, oldIds()), []);
     // The job each one ran as went too (BullMQ's queues hold it as `<queue>:<operation id>`).
     const jobKeys = (await keysMatching(redis, `${sys.api.ctx.keys.prefix}:bull:*`)).filter((k) => oldIds().some((id) => k.endsWith(`:${id}`)));
@@ -148,13 +155,22 @@ describe('retention removes finished operations once they are past OPERATION_RET
     assert.deepEqual(again.removed, []);
   });
 
-  test('one that finished before the finished index existed is found too; once the proof\'s operation is gone, /proof answers 404 and /health null', async () => {
-    // As an older version left it: finished, but in no finished index, and no walk of the status indexes done yet.
-    await redis.zrem(sys.api.ctx.keys.operationsFinished(), recent.id);
-    await redis.del(sys.api.ctx.keys.operationsFinishedBackfill());
+  test('one written before operation rows is moved to them and found too; once the proof\'s operation is gone, /proof answers 404 and /health null', async () => {
+    // As an older version left it: no row, but an entry in each of the sorted sets that indexed operations then.
+    const k = sys.api.ctx.keys;
+    const seq = await redis.hget(k.operation(recent.id), 'seq');
+    const finishedMs = (await rowOf(recent.id))!.finished!;
+    await redis.hdel(k.operationRows(rowBucket(Number(seq))), seq!);
+    const legacy = [k.operationIndex(), k.operationIndex('status', 'completed'), k.operationIndex('type', recent.type), k.operationIndex('workspace', recent.workspace), k.operationIndex('provider', recent.provider)];
+    for (const key of legacy) await redis.zadd(key, seq!, recent.id);
+    await redis.zadd(k.operationsFinished(), String(finishedMs), recent.id);
+    await redis.del(k.operationRowsMigration());
+    assert.equal((await sys.request('GET', `/v1/operations?status=completed`)).body.length, 0, 'not listed before the move');
     const startedAt = Date.now();
     const report = await runRetention(sys.api.ctx, { now: startedAt + 31 * DAY });
     assert.deepEqual(report.removed, [recent.id]);
+    for (const key of [...legacy, k.operationsFinished()]) assert.equal(await redis.exists(key), 0, `${key} is gone`);
+    assert.equal(await redis.get(k.operationRowsMigration()), 'done');
     assert.equal(await redis.exists(sys.api.ctx.keys.lastCompleted()), 0);
     const proof = await sys.request('GET', '/proof');
     assert.equal(proof.status, 404, JSON.stringify(proof.body));

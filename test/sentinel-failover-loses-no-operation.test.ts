@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { Keys } from '../src/core/keys.js';
 import { markerTag } from '../src/common/provider.js';
 import { startSentinelRedis } from './helpers/sentinel-redis.js';
+import { storedOperationIds } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,9 +87,9 @@ test('with REDIS_SENTINELS the engine follows the promoted replica and every acc
     let onlyOnDeadPrimary: string[];
     let heldByDeadPrimary: number;
     try {
-      const deadIds = await deadCopy.zrange(keys.operationIndex(), '0', '-1');
+      const deadIds = await storedOperationIds(deadCopy, keys);
       heldByDeadPrimary = deadIds.length;
-      const promotedIds = new Set(await sys.api.ctx.redis.zrange(keys.operationIndex(), '0', '-1'));
+      const promotedIds = new Set(await storedOperationIds(sys.api.ctx.redis, keys));
       onlyOnDeadPrimary = deadIds.filter((id) => !promotedIds.has(id));
     } finally {
       deadCopy.disconnect();

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { SIMULATOR_ENV } from '../src/sandbox/simulators.js';
+import { Redis } from 'ioredis';
+import { Keys } from '../src/core/keys.js';
+import { MAINTENANCE_QUEUE } from '../src/workers/worker.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -17,17 +20,39 @@ interface Worker {
   child: ChildProcess;
   lines: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  prefix: string;
+}
+
+/**
+ * Until the housekeeping every worker schedules has run once and nothing of it is in hand: the
+ * reconcile and the retention job (one at a time on the maintenance queue) run at start.
+ */
+async function housekeepingDone(redis: TestRedis, worker: Worker): Promise<void> {
+  const queue = `${new Keys(worker.prefix).bullPrefix()}:${MAINTENANCE_QUEUE}`;
+  const client = new Redis(redis.url);
+  try {
+    await until(() => worker.lines.some((l) => l.includes('"reconciled the inventory"')), 'the first reconcile', worker.lines);
+    for (const deadline = Date.now() + 15000; ; ) {
+      const [completed, active] = await Promise.all([client.zcard(`${queue}:completed`), client.llen(`${queue}:active`)]);
+      if (completed >= 2 && active === 0) return;
+      if (Date.now() > deadline) throw new Error(`the housekeeping jobs did not end: ${completed} completed, ${active} active`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** `src/workers/main.ts` as its own process against `redis`, with DigitalOcean in the sandbox. */
 async function startWorker(redis: TestRedis, sandbox: Sandbox, dataDir: string): Promise<Worker> {
+  const prefix = 't' + randomBytes(4).toString('hex');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/workers/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
       REDIS_URL: redis.url,
       DATA_DIR: dataDir,
-      KEY_PREFIX: 't' + randomBytes(4).toString('hex'),
+      KEY_PREFIX: prefix,
       WORKER_NAME: 'worker-under-test',
       [SIMULATOR_ENV.digitalocean.url]: sandbox.baseUrls.digitalocean!,
       [SIMULATOR_ENV.digitalocean.token]: sandbox.token,
@@ -60,7 +85,7 @@ async function startWorker(redis: TestRedis, sandbox: Sandbox, dataDir: string):
     void exited.then(({ code }) => reject(new Error(`worker exited (${code}) before starting:\n${lines.join('\n')}`)));
   });
   await started;
-  return { child, lines, exited };
+  return { child, lines, exited, prefix };
 }
 
 async function until(check: () => boolean, what: string, lines: string[], ms = 15000): Promise<void> {
@@ -108,8 +133,8 @@ describe('a worker whose Redis is gone stops within its deadline', () => {
     const { redis, sandbox } = await setUp();
     const worker = await startWorker(redis, sandbox, dataDir);
     workers.push(worker);
-    // The housekeeping reconcile every worker schedules runs once at start; let it end.
-    await until(() => worker.lines.some((l) => l.includes('"reconciled the inventory"')), 'the first reconcile', worker.lines);
+    // The housekeeping every worker schedules runs once at start; let it end.
+    await housekeepingDone(redis, worker);
     await redis.stop();
     await until(() => worker.lines.some((l) => l.includes('ECONNREFUSED')), 'the worker to see Redis gone', worker.lines);
 

@@ -138,7 +138,7 @@ export interface Config {
   /** How long an Idempotency-Key and the answer it replays are kept. */
   idempotencyTtlSeconds: number;
   /**
-   * How many index entries one page of `GET /v1/operations` may read at most
+   * How many operation rows one page of `GET /v1/operations` may read (whole buckets of them: up to one bucket more)
    * (OPERATIONS_LIST_SCAN_BUDGET): bounds a page's work in Redis whatever the filters; a page
    * under a rare filter may come back short with a `next` cursor.
    */

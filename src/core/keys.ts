@@ -8,9 +8,21 @@ export class Keys {
   operation(id: string): string {
     return `${this.prefix}:op:${id}`;
   }
-  /** Sorted sets of operation ids scored by creation sequence: `all`, or one per filter value. */
+  /**
+   * Sorted sets of operation ids scored by creation sequence. The open statuses' (`pending`,
+   * `running`) are kept; the others (`all`, per type, workspace, provider, finished status) are
+   * the layout before operation rows, read only by their migration (operations/rows-migration.ts).
+   */
   operationIndex(field?: 'status' | 'type' | 'workspace' | 'provider', value?: string): string {
     return field ? `${this.prefix}:ops:${field}:${value}` : `${this.prefix}:ops:all`;
+  }
+  /** One bucket of operation rows: field = creation sequence, value = the row (see operations/rows.ts). */
+  operationRows(bucket: number | string): string {
+    return `${this.prefix}:ops:rows:${bucket}`;
+  }
+  /** The buckets of rows that hold a given type, workspace, provider or finished status, or (no field) every bucket: bucket numbers scored by themselves. */
+  operationBuckets(field?: 'status' | 'type' | 'workspace' | 'provider', value?: string): string {
+    return field ? `${this.prefix}:ops:in:${field}:${value}` : `${this.prefix}:ops:in:all`;
   }
   operationSeq(): string {
     return `${this.prefix}:ops:seq`;
@@ -24,13 +36,17 @@ export class Keys {
   operationCounts(): string {
     return `${this.prefix}:ops:counts`;
   }
-  /** Finished top-level operations (workflow steps go with their workflow), scored by when they finished (epoch ms): what the retention job walks. */
+  /** The layout before operation rows: finished top-level operations scored by when they finished; read only by the migration. */
   operationsFinished(): string {
     return `${this.prefix}:ops:finished`;
   }
-  /** How far the one-time entry of older finished operations into that index has got, per status (see retention/backfill.ts). */
+  /** The layout before operation rows: how far older finished operations were entered into that index; removed by the migration. */
   operationsFinishedBackfill(): string {
     return `${this.prefix}:ops:finished:backfill`;
+  }
+  /** How far the migration to operation rows has got (see operations/rows-migration.ts). */
+  operationRowsMigration(): string {
+    return `${this.prefix}:ops:rows-migration`;
   }
   events(): string {
     return `${this.prefix}:events`;

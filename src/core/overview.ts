@@ -11,7 +11,7 @@ import { configuredProviders } from './config.js';
 import type { CoreContext } from './context.js';
 import { readHeartbeats, type WorkerHeartbeat } from './heartbeats.js';
 import { OPERATION_STATUSES, type OperationStatus } from './operations/model.js';
-import { readOperationCounts } from './operations/counts.js';
+import { operationsPerStatus, readOperationCounts } from './operations/counts.js';
 import { WORKFLOWS_QUEUE } from './queue.js';
 import { budgetKeyBase, budgetModel, providerAccountId } from './rate-budget/index.js';
 import { countedSpanMs } from './rate-budget/model.js';
@@ -96,13 +96,14 @@ async function counts(ctx: CoreContext, workspaces: string[] | null): Promise<Ov
     }
     return result;
   }
-  const pipeline = ctx.redis.pipeline();
   if (workspaces === null) {
-    for (const s of OPERATION_STATUSES) pipeline.zcard(ctx.keys.operationIndex('status', s));
-  } else {
-    for (const s of OPERATION_STATUSES) {
-      for (const ws of workspaces) pipeline.zintercard(2, ctx.keys.operationIndex('status', s), ctx.keys.operationIndex('workspace', ws));
-    }
+    const perStatus = await operationsPerStatus(ctx.redis, ctx.keys);
+    return { ...perStatus, total: Object.values(perStatus).reduce((a, b) => a + b, 0) };
+  }
+  // The counters are still being backfilled: the indexes of the layout before operation rows are still there (see rows-migration.ts).
+  const pipeline = ctx.redis.pipeline();
+  for (const s of OPERATION_STATUSES) {
+    for (const ws of workspaces) pipeline.zintercard(2, ctx.keys.operationIndex('status', s), ctx.keys.operationIndex('workspace', ws));
   }
   const replies = ((await pipeline.exec()) ?? []).map(([err, n]) => (err ? 0 : Number(n)));
   const per = workspaces === null ? 1 : workspaces.length;

@@ -71,7 +71,7 @@ export async function sweepOnce(ctx: CoreContext, now = Date.now()): Promise<num
   if (lock === null) return 0;
   let enqueued = 0;
   try {
-    for (const status of ['pending', 'running'] as OperationStatus[]) {
+    for (const status of ['pending', 'running'] as const) {
       const ids = await ctx.store.idsWithStatus(status, BATCH);
       for (const op of await ctx.store.getMany(ids)) {
         if (op.status !== status) continue;

@@ -1,4 +1,5 @@
 import { pingRedis } from '../../core/redis.js';
+import { operationsPerStatus } from '../../core/operations/counts.js';
 import type { CoreContext } from '../../core/context.js';
 import { healthIdentity } from '../../core/udc/identity.js';
 import { latestProof, proofHash } from '../../core/udc/proof.js';
@@ -52,13 +53,9 @@ export function systemRoutes(route: RouteMounter, ctx: CoreContext, version: str
     description: 'How many operations the engine holds, in total and by status, and how long this API process has been up.',
     responses: { 200: { description: 'Metrics', schema: metricsSchema } },
     handler: async () => {
-      const statuses = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-      const pipeline = ctx.redis.pipeline();
-      pipeline.zcard(ctx.keys.operationIndex());
-      for (const s of statuses) pipeline.zcard(ctx.keys.operationIndex('status', s));
-      const counts = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n));
-      const byStatus = Object.fromEntries(statuses.map((s, i) => [s, counts[i + 1]]));
-      return { status: 200, body: { uptime_seconds: uptime(), tasks: { total: counts[0], running: byStatus.running, by_status: byStatus } } };
+      const byStatus = await operationsPerStatus(ctx.redis, ctx.keys);
+      const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
+      return { status: 200, body: { uptime_seconds: uptime(), tasks: { total, running: byStatus.running, by_status: byStatus } } };
     },
   });
 }

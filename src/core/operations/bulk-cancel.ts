@@ -108,7 +108,7 @@ async function openMatching(ctx: CoreContext, access: Access, filter: BulkCancel
   const found: Array<{ op: Operation; seq: number }> = [];
   let truncated = false;
   for (const status of statuses) {
-    // The status indexes hold only open operations here, so they stay small; read oldest first.
+    // Open operations have a sorted set per status (see rows.ts), small by nature; read oldest first.
     const index = ctx.keys.operationIndex('status', status);
     let ofThisStatus = 0;
     for (let start = 0; ; start += BATCH) {

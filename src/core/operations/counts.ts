@@ -5,7 +5,7 @@
  * that is Redis busy for many milliseconds per figure. So the scripts that create, move and
  * remove operations keep counters in one hash (Keys.operationCounts) in the same write: no
  * extra round trip, no bytes per operation (a field per type × status and per workspace ×
- * status; per status alone the status index's ZCARD is already O(1)).
+ * status; per status, the sum of a type's).
  *
  * A store written before the counters existed is counted once, a bounded chunk at a time, by
  * backfillOperationCounts (the retention job calls it on each run). Until it is done, readers
@@ -17,7 +17,8 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { luaScript } from '../lua.js';
-import { OPERATION_STATUSES, type OperationStatus } from './model.js';
+import { ROW_FUNCTIONS, ROWS_PER_BUCKET } from './rows.js';
+import { OPERATION_STATUSES, OPERATION_TYPES, type OperationStatus } from './model.js';
 
 /** Lua helpers for the operation scripts (scripts.ts) and the removal script (retention). */
 export const OPERATION_COUNTS = `
@@ -43,14 +44,17 @@ local function counts_begin(prefix)
 end`;
 
 /**
- * KEYS: the index of every operation, the counters. ARGV: prefix, chunk size. Counts the next
- * chunk of operations the backfill has not reached (oldest first, up to `base`) with their
- * status now, and moves `backfilled` past them; atomic, so a transition sees each one either
- * before it is counted (and leaves the counters alone) or after. Returns 1 when done.
+ * KEYS: the index of every operation of the layout before operation rows, the counters, the
+ * list of every bucket of rows. ARGV: prefix, chunk size. Counts the next chunk of operations
+ * the backfill has not reached (oldest first, up to `base`) with their status now, and moves
+ * `backfilled` past them; atomic, so a transition sees each one either before it is counted (and
+ * leaves the counters alone) or after. Returns 1 when done. It reads the old index while there
+ * is one (the migration to rows waits for this backfill; see rows-migration.ts), else the rows.
  */
 const BACKFILL_COUNTS = `
 ${OPERATION_COUNTS}
-local all, counts, prefix = KEYS[1], KEYS[2], ARGV[1]
+${ROW_FUNCTIONS}
+local all, counts, buckets, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
 -- A store that never held an operation has nothing to count, and is left as it is.
 if redis.call('EXISTS', counts) == 0 and not redis.call('GET', prefix .. ':ops:seq') then return 1 end
 counts_begin(prefix)
@@ -60,16 +64,37 @@ if done >= base then
   if not c[2] then redis.call('HSET', counts, 'backfilled', base) end
   return 1
 end
-local entries = redis.call('ZRANGEBYSCORE', all, '(' .. done, base, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-if #entries == 0 then
+local chunk = tonumber(ARGV[2])
+if redis.call('EXISTS', all) == 1 then
+  local entries = redis.call('ZRANGEBYSCORE', all, '(' .. done, base, 'WITHSCORES', 'LIMIT', 0, chunk)
+  if #entries == 0 then
+    redis.call('HSET', counts, 'backfilled', base)
+    return 1
+  end
+  for i = 1, #entries, 2 do
+    local f = redis.call('HMGET', prefix .. ':op:' .. entries[i], 'status', 'type', 'workspace')
+    if f[1] then count_op(counts, f[2], f[3], f[1], 1) end
+  end
+  redis.call('HSET', counts, 'backfilled', entries[#entries])
+  return 0
+end
+local found = redis.call('ZRANGEBYSCORE', buckets, row_bucket(done + 1), row_bucket(base), 'LIMIT', 0, math.max(1, math.floor(chunk / ${ROWS_PER_BUCKET})))
+if #found == 0 then
   redis.call('HSET', counts, 'backfilled', base)
   return 1
 end
-for i = 1, #entries, 2 do
-  local f = redis.call('HMGET', prefix .. ':op:' .. entries[i], 'status', 'type', 'workspace')
-  if f[1] then count_op(counts, f[2], f[3], f[1], 1) end
+for _, b in ipairs(found) do
+  local flat = redis.call('HGETALL', rows_key(prefix, b))
+  for i = 1, #flat, 2 do
+    local seq = tonumber(flat[i])
+    if seq and seq > done and seq <= base then
+      local f = row_fields(flat[i + 1])
+      count_op(counts, f.type, f.workspace, f.status, 1)
+    end
+  end
 end
-redis.call('HSET', counts, 'backfilled', entries[#entries])
+-- Every row up to the end of the last bucket read is counted (a bucket not listed has none).
+redis.call('HSET', counts, 'backfilled', math.min(base, (tonumber(found[#found]) + 1) * ${ROWS_PER_BUCKET} - 1))
 return 0`;
 
 /** Operations counted per backfill call: a few milliseconds of Redis each. */
@@ -77,10 +102,10 @@ const BACKFILL_CHUNK = 1000;
 
 /** Counts the operations written before the counters, a chunk per call, until `budgetMs` is spent; true once everything is counted. */
 export async function backfillOperationCounts(redis: Redis, keys: Keys, budgetMs = 2000): Promise<boolean> {
-  const run = luaScript(redis, 'peBackfillOperationCounts', BACKFILL_COUNTS, 2);
+  const run = luaScript(redis, 'peBackfillOperationCounts', BACKFILL_COUNTS, 3);
   const deadline = Date.now() + budgetMs;
   for (;;) {
-    if ((await run(keys.operationIndex(), keys.operationCounts(), keys.prefix, String(BACKFILL_CHUNK))) === 1) return true;
+    if ((await run(keys.operationIndex(), keys.operationCounts(), keys.operationBuckets(), keys.prefix, String(BACKFILL_CHUNK))) === 1) return true;
     if (Date.now() >= deadline) return false;
     // Other clients' commands go between chunks.
     await new Promise<void>((r) => setImmediate(r));
@@ -105,5 +130,24 @@ export async function readOperationCounts(redis: Redis, keys: Keys, groups: stri
     for (const s of OPERATION_STATUSES) row[s] = Math.max(0, Number(values[i++] ?? 0));
     out.set(g, row);
   }
+  return out;
+}
+
+/**
+ * Operations per status, from the per-type counters; while they are still being backfilled, from
+ * the status indexes of the layout before operation rows (which their migration leaves in
+ * place until the counters are complete; see rows-migration.ts).
+ */
+export async function operationsPerStatus(redis: Redis, keys: Keys): Promise<CountsByStatus> {
+  const out = Object.fromEntries(OPERATION_STATUSES.map((s) => [s, 0])) as CountsByStatus;
+  const counted = await readOperationCounts(redis, keys, OPERATION_TYPES.map((t) => `t|${t}`));
+  if (counted) {
+    for (const row of counted.values()) for (const s of OPERATION_STATUSES) out[s] += row[s];
+    return out;
+  }
+  const pipeline = redis.pipeline();
+  for (const s of OPERATION_STATUSES) pipeline.zcard(keys.operationIndex('status', s));
+  const replies = (await pipeline.exec()) ?? [];
+  OPERATION_STATUSES.forEach((s, i) => (out[s] = Number(replies[i]?.[1] ?? 0)));
   return out;
 }

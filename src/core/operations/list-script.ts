@@ -1,125 +1,151 @@
+import { ROW_FUNCTIONS, ROWS_PER_BUCKET } from './rows.js';
+
 /**
  * One page of `GET /v1/operations`, read in one script whose work is bounded whatever the data.
  *
- * A filtered page used to walk one index from the API, loading whole records, until it had
- * found a page: a rare combination (say `failed` in a small workspace among a million
- * operations) read most of the store for one page. Here the walk happens inside Redis, starts
- * from the smallest of the indexes the filters name (each ZCARD is O(1)), checks the other
- * filters a chunk at a time with one ZMSCORE per other index (no record is read until it
- * matches), and stops after a scan budget of index entries, or sooner once it has run for
- * LIST_TIME_BUDGET_US (a large store's lookups miss the CPU cache; a busy host deschedules
- * Redis): whichever comes first bounds the time Redis spends on a page. What it found is the page; where
- * it stopped is the cursor. A page may then be short, even empty, and still carry a cursor
- * (AIP-158 allows that): the caller keeps paging.
+ * It walks operation rows (see rows.ts) newest first and checks every filter on the rows it
+ * reads: no record is read until it matches. Which rows it walks: a page of `pending` or
+ * `running` walks that status's sorted set of ids (open operations are few); any other walks
+ * the buckets of its rarest filter value (the smallest bucket list, each ZCARD O(1)), or every
+ * bucket when it has no filter. It stops after a scan budget of rows, or sooner once it has run
+ * for LIST_TIME_BUDGET_US (a large store's lookups miss the CPU cache; a busy host deschedules
+ * Redis): whichever comes first bounds the time Redis spends on a page. What it found is the
+ * page; where it stopped is the cursor. A page may then be short, even empty, and still carry a
+ * cursor (AIP-158 allows that): the caller keeps paging.
  *
- * Adds nothing per operation: it reads the indexes the create and transition scripts already
- * keep (scored by creation sequence, which never changes), so a page neither skips nor repeats
+ * The cursor is a creation sequence, which never changes, so a page neither skips nor repeats
  * an operation while new ones arrive (they score above every cursor already handed out).
  *
- * Filters are groups of index keys: an operation matches when it is in at least one index of
- * every group (`status=failed` is a group of one; a type prefix or the workspaces a caller may
- * see are groups of several). Only a group of one can be walked; with none, the index of every
- * operation is.
+ * Filters are groups: an operation matches when its status, type, workspace or provider is one
+ * of its group's values (`status=failed` is a group of one; a type prefix or the workspaces a
+ * caller may see are groups of several).
  *
- * Call as: number of keys, then KEYS: the index of every operation, then each group's keys in
- * turn. ARGV: the key prefix (the records are read from it, as the other operation scripts
- * do), upper bound (`+inf` or `(<seq>`), limit, scan budget (index entries), time budget
- * (microseconds; checked between chunks, and the first chunk is always read, so every page
- * moves the cursor on), then the size of each group.
+ * KEYS: the list of every bucket. ARGV: the key prefix, upper bound (`+inf` or `(<seq>`),
+ * limit, scan budget (rows), time budget (microseconds; checked between chunks, and the first
+ * chunk is always read, so every page moves the cursor on), then each group: its field
+ * (status | type | workspace | provider), its number of values, the values.
  *
- * Returns {next, record, record, ...}: next is the cursor ('' when the walked index was read to
- * its end), each record the flat HGETALL of a match, newest first.
+ * Returns {next, record, record, ...}: next is the cursor ('' when every row below the bound
+ * was read), each record the flat HGETALL of a match, newest first.
  */
 export const LIST_OPERATIONS_PAGE = `
+${ROW_FUNCTIONS}
 local prefix, max, limit, budget, micros = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local started = now_us()
+-- Rows below upper (exclusive) are still to read.
+local upper = math.huge
+if max ~= '+inf' then upper = tonumber(string.sub(max, 2)) end
 local groups = {}
-local k = 2
-for g = 6, #ARGV do
-  local group = {}
-  for _ = 1, tonumber(ARGV[g]) do
-    group[#group + 1] = KEYS[k]
-    k = k + 1
-  end
+local a = 6
+while a <= #ARGV do
+  local group = {field = ARGV[a], values = {}, count = tonumber(ARGV[a + 1])}
+  for i = 1, group.count do group.values[ARGV[a + 1 + i]] = true end
   groups[#groups + 1] = group
+  a = a + 2 + group.count
 end
--- Walk the smallest group of one (ZCARD is O(1)); the other groups are checked.
-local index, walked, size = KEYS[1], nil, nil
-for g, group in ipairs(groups) do
-  if #group == 1 then
-    local n = redis.call('ZCARD', group[1])
-    if size == nil or n < size then index, walked, size = group[1], g, n end
+local function matches(row)
+  for _, g in ipairs(groups) do
+    if not g.values[row[g.field]] then return false end
+  end
+  return true
+end
+-- What to walk: an open status's ids, or the smallest bucket list of a group of one.
+local open, list, size = nil, KEYS[1], nil
+for _, g in ipairs(groups) do
+  if g.count == 1 then
+    local value = next(g.values)
+    if g.field == 'status' and open_status(value) then
+      open = prefix .. ':ops:status:' .. value
+      break
+    end
+    local key = buckets_key(prefix, g.field, value)
+    local n = redis.call('ZCARD', key)
+    if size == nil or n < size then list, size = key, n end
   end
 end
-local found, scores = {}, {}
-local scanned, last, exhausted = 0, nil, false
--- Read in chunks, the first just a page long and each next one twice the last: a common
--- filter's page reads hardly more than the page; a rare one's gets through its budget in a few calls.
-local chunk = limit + 1
-while scanned < budget and #found <= limit do
-  local want = math.min(chunk, budget - scanned)
-  chunk = math.min(chunk * 2, 1000)
-  local entries = redis.call('ZREVRANGEBYSCORE', index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, want)
-  local count = #entries / 2
-  if count == 0 then
-    exhausted = true
-    break
-  end
-  local ids = {}
-  for i = 1, count do ids[i] = entries[2 * i - 1] end
-  -- ok[i]: entry i is, so far, in every group checked.
-  local ok = {}
-  for i = 1, count do ok[i] = true end
-  for g, group in ipairs(groups) do
-    if g ~= walked then
-      local member = {}
-      for _, key in ipairs(group) do
-        local got = redis.call('ZMSCORE', key, unpack(ids))
-        for i = 1, count do
-          if got[i] then member[i] = true end
-        end
-      end
-      for i = 1, count do
-        if not member[i] then ok[i] = false end
-      end
+local found, seqs = {}, {}
+local scanned, exhausted = 0, false
+-- Looks at one row; true once the page is full (a row beyond the limit says there is more).
+local function look(seq, value)
+  scanned = scanned + 1
+  if value then
+    local row = row_fields(value)
+    if matches(row) then
+      found[#found + 1] = row.id
+      seqs[#seqs + 1] = seq
     end
   end
-  for i = 1, count do
-    scanned = scanned + 1
-    last = entries[2 * i]
-    if ok[i] then
-      found[#found + 1] = ids[i]
-      scores[#scores + 1] = last
-      if #found > limit then break end
-    end
-  end
-  if #found > limit then break end
-  if count < want then
-    exhausted = true
-    break
-  end
-  if now_us() - started >= micros then break end
-  max = '(' .. last
+  return #found > limit
 end
-local next = ''
+local function spent() return scanned >= budget or now_us() - started >= micros end
+if open then
+  -- Chunks of ids, the first just a page long and each next one twice the last.
+  local chunk = limit + 1
+  while true do
+    local want = math.min(chunk, math.max(budget - scanned, 1))
+    chunk = math.min(chunk * 2, 1000)
+    local bound = '+inf'
+    if upper ~= math.huge then bound = '(' .. string.format('%d', upper) end
+    local entries = redis.call('ZREVRANGEBYSCORE', open, bound, '-inf', 'WITHSCORES', 'LIMIT', 0, want)
+    local full = false
+    for i = 1, #entries, 2 do
+      local seq = tonumber(entries[i + 1])
+      full = look(seq, redis.call('HGET', rows_key(prefix, row_bucket(seq)), seq))
+      upper = seq
+      if full then break end
+    end
+    if full then break end
+    if #entries / 2 < want then exhausted = true; break end
+    if spent() then break end
+  end
+else
+  -- Buckets a few at a time, newest first; the rows of each newest first.
+  local top = '+inf'
+  if upper ~= math.huge then top = string.format('%d', row_bucket(upper - 1)) end
+  local full = false
+  while not full do
+    local buckets = redis.call('ZREVRANGEBYSCORE', list, top, '-inf', 'LIMIT', 0, 8)
+    if #buckets == 0 then exhausted = true; break end
+    for _, b in ipairs(buckets) do
+      local flat = redis.call('HGETALL', rows_key(prefix, b))
+      local rows = {}
+      for i = 1, #flat, 2 do
+        local seq = tonumber(flat[i])
+        if seq and seq < upper then rows[#rows + 1] = {seq, flat[i + 1]} end
+      end
+      table.sort(rows, function(x, y) return x[1] > y[1] end)
+      for _, r in ipairs(rows) do
+        full = look(r[1], r[2])
+        if full then break end
+      end
+      if full then break end
+      -- The whole bucket is read: what is left lies below it.
+      upper = tonumber(b) * ${ROWS_PER_BUCKET}
+      top = '(' .. b
+      if spent() then break end
+    end
+    if not full and spent() then break end
+  end
+end
+local cursor = ''
 if #found > limit then
   found[#found] = nil
-  next = scores[limit]
-elseif not exhausted and last then
-  next = last
+  cursor = string.format('%d', seqs[limit])
+elseif not exhausted then
+  cursor = string.format('%d', upper)
 end
-local reply = {next}
+local reply = {cursor}
 for _, id in ipairs(found) do
   reply[#reply + 1] = redis.call('HGETALL', prefix .. ':op:' .. id)
 end
 return reply`;
 
-/** Index entries one page may read at most, when the setting does not say (OPERATIONS_LIST_SCAN_BUDGET). */
+/** Rows one page may read at most, when the setting does not say (OPERATIONS_LIST_SCAN_BUDGET). */
 export const DEFAULT_LIST_SCAN_BUDGET = 1000;
 
-/** How long one page may keep Redis reading index entries (µs) before it answers with what it has. */
+/** How long one page may keep Redis reading rows (µs) before it answers with what it has. */
 export const LIST_TIME_BUDGET_US = 2000;

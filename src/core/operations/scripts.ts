@@ -9,6 +9,7 @@
 
 import { COMPACT_FINISHED } from './finished-footprint.js';
 import { OPERATION_COUNTS } from './counts.js';
+import { ROW_FUNCTIONS } from './rows.js';
 
 const TERMINAL = `local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end`;
 
@@ -59,6 +60,7 @@ end`;
 export const CREATE_OPERATION = `
 ${APPEND_EVENT}
 ${OPERATION_COUNTS}
+${ROW_FUNCTIONS}
 local prefix, id = ARGV[1], ARGV[2]
 local idem = ARGV[4]
 if idem ~= '' then
@@ -70,6 +72,7 @@ end
 local key = prefix .. ':op:' .. id
 if redis.call('EXISTS', key) == 1 then return {'exists'} end
 local f = cjson.decode(ARGV[3])
+local function written(v) if v == nil or v == cjson.null then return false end return v end
 counts_begin(prefix)
 local seq = redis.call('INCR', prefix .. ':ops:seq')
 local args = {'seq', tostring(seq)}
@@ -77,14 +80,9 @@ for k, v in pairs(f) do
   if v ~= cjson.null then args[#args + 1] = k; args[#args + 1] = v end
 end
 redis.call('HSET', key, unpack(args))
-redis.call('ZADD', prefix .. ':ops:all', seq, id)
-redis.call('ZADD', prefix .. ':ops:status:' .. f.status, seq, id)
-redis.call('ZADD', prefix .. ':ops:type:' .. f.type, seq, id)
-redis.call('ZADD', prefix .. ':ops:workspace:' .. f.workspace, seq, id)
-redis.call('ZADD', prefix .. ':ops:provider:' .. f.provider, seq, id)
+row_create(prefix, seq, id, f.status, f.type, f.workspace, written(f.provider))
 count_op(prefix .. ':ops:counts', f.type, f.workspace, f.status, 1)
 if f.lane and f.lane ~= cjson.null then redis.call('ZADD', prefix .. ':lane:' .. f.lane, seq, id) end
-local function written(v) if v == nil or v == cjson.null then return false end return v end
 append_event(prefix, id, 'state', f.type, f.workspace, '', f.status, f.created_at, '', written(f.trace_id), written(f.provider))
 if idem ~= '' then
   redis.call('HSET', idem, 'fingerprint', ARGV[5], 'operation_id', id, 'token', ARGV[7], 'created_at', f.created_at)
@@ -123,7 +121,7 @@ return join_lane(ARGV[1], ARGV[2], ARGV[3])`;
  * now (ISO), patch (JSON object; string values set, null values delete), '1' to count an attempt,
  * '1' to set started_at to now unless already set, '1' to hold a pending operation back while
  * another one of its server's lane is ahead of it.
- * ARGV[10]: now in epoch ms, the score of a finished operation in the finished index.
+ * ARGV[10]: now in epoch ms, a finished operation's finish time in its row (see rows.ts).
  * Returns {outcome, previous status, ...the record's fields after the write when ok}:
  * outcome is ok | finished | conflict | not_found | blocked (then the third item is the
  * operation it waits for; its progress says so).
@@ -137,6 +135,7 @@ ${APPEND_EVENT}
 ${LANE_HEAD}
 ${COMPACT_FINISHED}
 ${OPERATION_COUNTS}
+${ROW_FUNCTIONS}
 local prefix, id, allowed, to, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = prefix .. ':op:' .. id
 -- Everything the script reads of the record, in one read.
@@ -175,8 +174,10 @@ if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
 if ARGV[7] == '1' then redis.call('HINCRBY', key, 'attempt', 1) end
 if ARGV[8] == '1' then redis.call('HSETNX', key, 'started_at', now) end
 if status ~= to then
-  redis.call('ZREM', prefix .. ':ops:status:' .. status, id)
-  redis.call('ZADD', prefix .. ':ops:status:' .. to, tonumber(cur[2]), id)
+  -- When it finished (ARGV[10], epoch ms), for the retention job; a step goes with its workflow, so only top-level ones.
+  local finished = ''
+  if terminal(to) and not cur[9] and tonumber(ARGV[10]) then finished = ARGV[10] end
+  row_move(prefix, cur[2], id, status, to, cur[3], cur[4], provider, finished)
   local counts = prefix .. ':ops:counts'
   if counted(counts, cur[2]) then
     count_op(counts, cur[3], cur[4], status, -1)
@@ -193,9 +194,6 @@ if status ~= to then
     -- The droplet's proof (GET /proof) names the latest completed operation; kept here, in the
     -- write that completes it, so finding it costs no scan and no round trip of its own.
     if to == 'completed' then redis.call('SET', prefix .. ':udc:last-completed', id) end
-    -- When it finished (ARGV[10], epoch ms), for the retention job; a step goes with its workflow, so only top-level ones.
-    local finished_ms = tonumber(ARGV[10])
-    if finished_ms and not cur[9] then redis.call('ZADD', prefix .. ':ops:finished', finished_ms, id) end
   end
 end
 if lane and terminal(to) then

@@ -22,16 +22,6 @@ import { SecretBox, SecretBoxError } from '../secrets/secret-box.js';
 import { SecretKeyMismatchError } from '../secrets/stored-secret.js';
 import { DEFAULT_LIST_SCAN_BUDGET, LIST_OPERATIONS_PAGE, LIST_TIME_BUDGET_US } from './list-script.js';
 
-/** Up to this many visible workspaces are checked inside the page script (see list()). */
-const VISIBLE_IN_SCRIPT = 16;
-
-/** The page script on this connection; how many index keys it gets varies with the filters, so that count is its first argument. */
-function listPageScript(redis: Redis): ScriptRunner {
-  const commands = redis as unknown as Record<string, ScriptRunner>;
-  if (!commands.peListOperationsPage) redis.defineCommand('peListOperationsPage', { lua: LIST_OPERATIONS_PAGE });
-  return (...args) => commands.peListOperationsPage!.call(redis, ...args);
-}
-
 /** Binds an operation's sealed inputs to it: a ciphertext copied onto another operation does not open. */
 const sealedPurpose = (id: string) => `operation-sealed:${id}`;
 
@@ -131,7 +121,7 @@ function decode(stored: Record<string, string>, parsedJson?: Record<string, unkn
 
 /**
  * Operation records in Redis. Reads are plain commands; every write goes through one of the
- * scripts in scripts.ts, so status changes are compare-and-set and always leave the indexes
+ * scripts in scripts.ts, so status changes are compare-and-set and always leave the operation's row (see rows.ts)
  * and the event stream consistent with the record.
  */
 export class OperationStore {
@@ -158,7 +148,7 @@ export class OperationStore {
     this.progressScript = luaScript(redis, 'peRecordProgress', RECORD_PROGRESS);
     this.cancelScript = luaScript(redis, 'peRequestCancel', REQUEST_CANCEL);
     this.joinLaneScript = luaScript(redis, 'peJoinLane', JOIN_LANE);
-    this.listScript = listPageScript(redis);
+    this.listScript = luaScript(redis, 'peListOperationsPage', LIST_OPERATIONS_PAGE, 1);
     this.packScript = luaScript(redis, 'pePackFinishedOperation', PACK_FINISHED, 1);
   }
 
@@ -294,44 +284,39 @@ export class OperationStore {
   }
 
   /** Ids of operations in a status, oldest first; the sweep uses it. */
-  async idsWithStatus(status: OperationStatus, limit: number): Promise<string[]> {
+  async idsWithStatus(status: 'pending' | 'running', limit: number): Promise<string[]> {
     return this.redis.zrange(this.keys.operationIndex('status', status), '0', String(limit - 1));
   }
 
   /**
    * Newest first, at most `limit` at a time. The cursor is the creation sequence of the last
-   * index entry the page looked at, so pages stay stable while new operations arrive. A page
-   * reads at most `listScanBudget` index entries (see list-script.ts): under a rare filter it
+   * row the page looked at, so pages stay stable while new operations arrive. A page reads
+   * about `listScanBudget` rows at most (see list-script.ts): under a rare filter it
    * may come back short, even empty, with a `next` cursor; only `next: null` means the end.
    */
   async list(filters: OperationFilters, limit: number, cursor: string | null): Promise<OperationPage> {
     const visible = filters.workspaces ? [...new Set(filters.workspaces)] : null;
     if (visible && visible.length === 0) return { items: [], next: null };
     if (visible && filters.workspace && !visible.includes(filters.workspace)) return { items: [], next: null };
-    // One workspace visible is the same as asking for it: its index is one to walk.
+    // One workspace visible is the same as asking for it: its buckets are ones to walk.
     if (visible && visible.length === 1 && !filters.workspace) filters = { ...filters, workspace: visible[0] };
-    const k = this.keys;
-    const groups: string[][] = [];
-    if (filters.status) groups.push([k.operationIndex('status', filters.status)]);
-    if (filters.type) groups.push([k.operationIndex('type', filters.type)]);
-    if (filters.typePrefix) groups.push(OPERATION_TYPES.filter((t) => t.startsWith(filters.typePrefix!)).map((t) => k.operationIndex('type', t)));
-    if (filters.workspace) groups.push([k.operationIndex('workspace', filters.workspace)]);
-    // The workspaces a caller may see are checked in the script while they are few; a caller of
-    // many (each costs a lookup per entry read) gets them checked on the page's records instead.
-    else if (visible && visible.length <= VISIBLE_IN_SCRIPT) groups.push(visible.map((ws) => k.operationIndex('workspace', ws)));
-    if (filters.provider) groups.push([k.operationIndex('provider', filters.provider)]);
+    const groups: Array<[field: string, values: string[]]> = [];
+    if (filters.status) groups.push(['status', [filters.status]]);
+    if (filters.type) groups.push(['type', [filters.type]]);
+    if (filters.typePrefix) groups.push(['type', OPERATION_TYPES.filter((t) => t.startsWith(filters.typePrefix!))]);
+    if (filters.workspace) groups.push(['workspace', [filters.workspace]]);
+    else if (visible) groups.push(['workspace', visible]);
+    if (filters.provider) groups.push(['provider', [filters.provider]]);
     // A type prefix that names no type matches nothing.
-    if (groups.some((g) => g.length === 0)) return { items: [], next: null };
-    const keys = [k.operationIndex(), ...groups.flat()];
+    if (groups.some(([, values]) => values.length === 0)) return { items: [], next: null };
     const reply = (await this.listScript(
-      String(keys.length),
-      ...keys,
-      k.prefix,
+      this.keys.operationBuckets(),
+      this.keys.prefix,
       cursor === null ? '+inf' : `(${cursor}`,
       String(limit),
       String(Math.max(this.listScanBudget, limit + 1)),
       String(LIST_TIME_BUDGET_US),
-      ...groups.map((g) => String(g.length)),
+      ...groups.flatMap(([field, values]) => [field, String(values.length), ...values]),
     )) as [string, ...string[][]];
     const [next, ...records] = reply;
     const items = records.map((flat) => {
@@ -339,8 +324,7 @@ export class OperationStore {
       for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
       return decode(hash);
     });
-    const seen = visible && !filters.workspace && visible.length > VISIBLE_IN_SCRIPT ? new Set(visible) : null;
-    return { items: items.filter((op): op is Operation => op !== null && (!seen || seen.has(op.workspace))), next: next === '' ? null : next };
+    return { items: items.filter((op): op is Operation => op !== null), next: next === '' ? null : String(next) };
   }
 }
 

@@ -5,9 +5,9 @@
  * time across every worker (see workers/worker.ts), and may run as often as one likes: it
  * only ever removes what is past its retention.
  *
- * Operations are found through the finished index (scored by when they finished, written by
- * the finishing transition), oldest first, and removed a batch per script call; the job
- * yields between batches and stops at a time budget, leaving the rest for its next run.
+ * Operations are found through their rows (each holds when it finished; see due.ts), oldest
+ * first, and removed a batch per script call; the job yields between batches and stops at a
+ * time budget, leaving the rest for its next run.
  */
 import type { CoreContext } from '../context.js';
 import { isTerminal, isWorkflowType, type Operation } from '../operations/model.js';
@@ -17,9 +17,10 @@ import { KEYS_PER_OPERATION, REMOVE_FINISHED_OPERATIONS } from './remove-script.
 import { trimStreamBefore } from './trim-stream.js';
 import { FINISHED_EVENTS_FIELD, FINISHED_LOG_FIELD, finishedEventIds, finishedFieldsOf, PACKED_FIELD } from '../operations/finished-footprint.js';
 import { decodeLogLine } from '../operations/log.js';
-import { backfillFinishedIndex } from './backfill.js';
+import { dueOperations, type DueOperation } from './due.js';
 import { forgetServerOperations } from '../servers/history.js';
 import { backfillOperationCounts } from '../operations/counts.js';
+import { migrateToRows } from '../operations/rows-migration.js';
 import type { Redis } from 'ioredis';
 
 export interface RetentionOptions {
@@ -49,8 +50,6 @@ export interface RetentionReport {
 
 const DEFAULT_BATCH = 100;
 const DEFAULT_BUDGET_MS = 10_000;
-/** A workflow with a step still open is looked at again this much later. */
-const DEFER_MS = 3_600_000;
 
 const yieldToOthers = () => new Promise<void>((r) => setImmediate(r));
 
@@ -65,20 +64,21 @@ export async function runRetention(ctx: CoreContext, opts: RetentionOptions = {}
   const report: RetentionReport = { removed: [], archived: 0, deferred: [], batches: 0, longestBatchMicros: 0, eventsTrimmed: 0, auditTrimmed: 0, budgetSpent: false };
   const deadline = Date.now() + (opts.budgetMs ?? DEFAULT_BUDGET_MS);
   // Operations written before the per-type and per-workspace counters existed are counted, a bounded chunk per run.
-  await backfillOperationCounts(ctx.redis, ctx.keys);
+  // Then a store written before operation rows gets them (its old index of every operation is what the count backfill walks).
+  if (await backfillOperationCounts(ctx.redis, ctx.keys)) await migrateToRows(ctx.redis, ctx.keys);
   if (settings.operationsMs !== null) {
     const cutoff = now - settings.operationsMs;
     const batchSize = opts.batchSize ?? DEFAULT_BATCH;
-    await backfillFinishedIndex(ctx);
+    let from = 0;
     for (;;) {
       if (Date.now() >= deadline) {
         report.budgetSpent = true;
         break;
       }
-      const ids = await ctx.redis.zrangebyscore(ctx.keys.operationsFinished(), '-inf', String(cutoff), 'LIMIT', '0', String(batchSize));
-      if (ids.length === 0) break;
-      // A batch that moved nothing would come back the same: stop rather than spin.
-      if ((await removeBatch(ctx, ids, cutoff, now, batchSize, report)) === 0) break;
+      const { due, resumeAt } = await dueOperations(ctx, cutoff, from, batchSize);
+      for (let i = 0; i < due.length; i += batchSize) await removeBatch(ctx, due.slice(i, i + batchSize), cutoff, now, batchSize, report);
+      if (resumeAt === null) break;
+      from = resumeAt;
       await yieldToOthers();
     }
   }
@@ -90,67 +90,61 @@ export async function runRetention(ctx: CoreContext, opts: RetentionOptions = {}
   return report;
 }
 
-/** One operation to remove, and the operation whose finish time decides (itself, or its workflow). */
+/** One operation to remove (its record, unless that is already gone), and the operation whose finish time decides (itself, or its workflow). */
 interface Doomed {
-  op: Operation;
+  id: string;
+  op?: Operation;
   root: string;
+  rootSeq: number;
 }
 
-/** Removes what of `ids` (and their workflows' steps) is due; returns how many entries of the index it dealt with, 0 when none. */
-async function removeBatch(ctx: CoreContext, ids: string[], cutoff: number, now: number, batchSize: number, report: RetentionReport): Promise<number> {
-  const records = new Map((await ctx.store.getMany(ids)).map((op) => [op.id, op]));
-  // Listed but gone (removed by an older run that died halfway) or not finished (the finishing
-  // transition lists an operation in the same write that ends it, so this is damage): forget the
-  // entry, and a gone one's leftover keys. An open one is listed again when it finishes.
-  const gone = ids.filter((id) => !records.has(id));
-  const open = ids.filter((id) => records.has(id) && !isTerminal(records.get(id)!.status));
-  if (gone.length + open.length > 0) {
-    const tx = ctx.redis.multi();
-    for (const id of gone) tx.unlink(ctx.keys.operationEvents(id), ctx.keys.operationLogs(id), ctx.keys.journal(id));
-    for (const id of [...gone, ...open]) tx.zrem(ctx.keys.operationsFinished(), id);
-    await tx.exec();
-  }
-  let dealt = gone.length + open.length;
+/** Removes what of `due` (and their workflows' steps) is still due and finished. */
+async function removeBatch(ctx: CoreContext, due: DueOperation[], cutoff: number, now: number, batchSize: number, report: RetentionReport): Promise<void> {
+  const records = new Map((await ctx.store.getMany(due.map((d) => d.id))).map((op) => [op.id, op]));
   const doomed: Doomed[] = [];
-  for (const id of ids) {
+  for (const { id, seq } of due) {
     const op = records.get(id);
-    if (!op || !isTerminal(op.status)) continue;
+    // Its record gone (damage): the removal script drops its row and leftover keys.
+    if (!op) {
+      doomed.push({ id, root: id, rootSeq: seq });
+      continue;
+    }
+    if (!isTerminal(op.status)) continue;
     if (!isWorkflowType(op.type)) {
-      doomed.push({ op, root: id });
+      doomed.push({ id, op, root: id, rootSeq: seq });
       continue;
     }
     const steps = await ctx.store.getMany(stepIdsOf(op));
+    // A workflow with a step still open is met again by the next run.
     if (steps.some((s) => !isTerminal(s.status))) {
       report.deferred.push(id);
-      dealt++;
-      await ctx.redis.zadd(ctx.keys.operationsFinished(), 'XX', String(cutoff + DEFER_MS), id);
       continue;
     }
-    for (const step of steps) doomed.push({ op: step, root: id });
-    doomed.push({ op, root: id });
+    for (const step of steps) doomed.push({ id: step.id, op: step, root: id, rootSeq: seq });
+    doomed.push({ id, op, root: id, rootSeq: seq });
   }
-  if (doomed.length === 0) return dealt;
+  if (doomed.length === 0) return;
 
-  if (ctx.config.retention.archive) {
-    await appendToArchive(archiveFileFor(ctx.config.dataDir, new Date(now)), await archiveLines(ctx, doomed.map((d) => d.op)));
+  const archived = doomed.flatMap((d) => (d.op ? [d.op] : []));
+  if (ctx.config.retention.archive && archived.length > 0) {
+    await appendToArchive(archiveFileFor(ctx.config.dataDir, new Date(now)), await archiveLines(ctx, archived));
+    report.archived += archived.length;
   }
-  if (ctx.config.retention.archive) report.archived += doomed.length;
   // A workflow's steps may make a batch larger than asked: it is cut into script calls of at most
   // batchSize operations, steps still ahead of their workflow.
   for (let i = 0; i < doomed.length; i += batchSize) {
     const chunk = doomed.slice(i, i + batchSize);
-    const keys = [ctx.keys.operationsFinished(), ctx.keys.lastCompleted(), ctx.keys.operationCounts(), ...chunk.flatMap((d) => removalKeys(ctx, d.op))];
-    const args = [String(cutoff), ...chunk.flatMap((d) => [d.op.id, d.root])];
+    const keys = [ctx.keys.operationBuckets(), ctx.keys.lastCompleted(), ctx.keys.operationCounts(), ...chunk.flatMap((d) => removalKeys(ctx, d.id))];
+    const args = [ctx.keys.prefix, String(cutoff), ...chunk.flatMap((d) => [d.id, d.root, String(d.rootSeq)])];
     const [spent, ...removed] = (await removeScript(ctx.redis)(String(keys.length), ...keys, ...args)) as [number, ...string[]];
     report.batches++;
     report.longestBatchMicros = Math.max(report.longestBatchMicros, Number(spent));
     report.removed.push(...removed);
-    await forgetServerOperations(ctx.redis, ctx.keys, chunk.filter((d) => removed.includes(d.op.id)).map((d) => d.op));
-    dealt += removed.filter((id) => ids.includes(id)).length;
-    await forgetJobs(ctx, chunk.filter((d) => removed.includes(d.op.id)).map((d) => d.op));
+    const gone = chunk.flatMap((d) => (d.op && removed.includes(d.id) ? [d.op] : []));
+    await forgetServerOperations(ctx.redis, ctx.keys, gone);
+    await forgetJobs(ctx, gone);
     if (i + batchSize < doomed.length) await yieldToOthers();
   }
-  return dealt;
 }
 
 type RemoveScript = (...args: string[]) => Promise<unknown>;
@@ -180,19 +174,9 @@ function stepIdsOf(workflow: Operation): string[] {
 }
 
 /** The keys of one finished operation, in the order the removal script takes them. */
-function removalKeys(ctx: CoreContext, op: Operation): string[] {
+function removalKeys(ctx: CoreContext, id: string): string[] {
   const k = ctx.keys;
-  const keys = [
-    k.operation(op.id),
-    k.operationEvents(op.id),
-    k.operationLogs(op.id),
-    k.journal(op.id),
-    k.operationIndex(),
-    k.operationIndex('status', op.status),
-    k.operationIndex('type', op.type),
-    k.operationIndex('workspace', op.workspace),
-    k.operationIndex('provider', op.provider),
-  ];
+  const keys = [k.operation(id), k.operationEvents(id), k.operationLogs(id), k.journal(id)];
   if (keys.length !== KEYS_PER_OPERATION) throw new Error('removal keys out of step with the removal script');
   return keys;
 }

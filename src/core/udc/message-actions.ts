@@ -8,7 +8,7 @@ import type { Actor } from '../operations/submit.js';
 import type { Catalog } from '../catalog.js';
 import type { CoreContext } from '../context.js';
 import type { Operation } from '../operations/model.js';
-import { OPERATION_STATUSES } from '../operations/model.js';
+import { operationsPerStatus } from '../operations/counts.js';
 import { visibleOperation } from '../operations/visible.js';
 import { requestServerAction, requestServerCreate, requestServerDelete, type CreateServerRequest } from '../servers/requests.js';
 import type { PowerAction } from '../../common/provider.js';
@@ -64,16 +64,14 @@ export async function runMessageAction(deps: MessageActionDeps, message: UdcMess
 
 async function engineStatus(deps: MessageActionDeps): Promise<Record<string, unknown>> {
   const { ctx } = deps;
-  const pipeline = ctx.redis.pipeline();
-  for (const s of OPERATION_STATUSES) pipeline.zcard(ctx.keys.operationIndex('status', s));
-  const counts = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n));
+  const operations = await operationsPerStatus(ctx.redis, ctx.keys);
   const d = ctx.config.droplet;
   return {
     droplet_id: d.id,
     name: d.name,
     version: deps.version,
     state: 'active',
-    operations: Object.fromEntries(OPERATION_STATUSES.map((s, i) => [s, counts[i] ?? 0])),
+    operations,
   };
 }
 
