@@ -239,7 +239,7 @@ export async function measureListing(n: number, scanBudget = DEFAULT_LIST_SCAN_B
         { metric: 'list over HTTP', value: `${http.pages} pages (first and next of each combination, admin token): ${ms(http.ms)}` },
         { metric: 'list in Redis', value: script ? `${script[1]} page scripts, ${Number(script[3]).toFixed(0)} µs each on average (the rest of a page's time is the client decoding its records, and waiting)` : 'n/a' },
         { metric: 'list slowest pages', value: slowest.slice(0, 5).map((s) => `${s.name} ${s.ms.toFixed(2)} ms`).join('; ') },
-        { metric: 'list fill', value: `${n} operations in ${fillSeconds.toFixed(0)} s (${IN_FLIGHT} in flight); Redis used_memory ${memory ? (Number(memory) / 1048576).toFixed(0) : '?'} MiB; scan budget ${scanBudget} index entries per page` },
+        { metric: 'list fill', value: `${n} operations in ${fillSeconds.toFixed(0)} s (${IN_FLIGHT} in flight); Redis used_memory ${memory ? (Number(memory) / 1048576).toFixed(0) : '?'} MiB; scan budget ${scanBudget} rows per page` },
       ],
     };
   } finally {

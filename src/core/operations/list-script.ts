@@ -47,7 +47,24 @@ while a <= #ARGV do
   groups[#groups + 1] = group
   a = a + 2 + group.count
 end
-local function matches(row)
+-- When every group has one value, a row is checked by one anchored pattern on its text (no
+-- string is made per row); otherwise its fields are split out and looked up.
+local FIELD_ORDER = {'status', 'type', 'workspace', 'provider'}
+local pattern = '^[^|]*'
+for _, field in ipairs(FIELD_ORDER) do
+  local part = '|[^|]*'
+  for _, g in ipairs(groups) do
+    if g.field == field then
+      if g.count ~= 1 then pattern = nil; break end
+      part = '|' .. string.gsub(next(g.values), '%W', '%%%0') .. '%f[|]'
+    end
+  end
+  if not pattern then break end
+  pattern = pattern .. part
+end
+local function matches(value)
+  if pattern then return string.find(value, pattern) ~= nil end
+  local row = row_fields(value)
   for _, g in ipairs(groups) do
     if not g.values[row[g.field]] then return false end
   end
@@ -72,12 +89,9 @@ local scanned, exhausted = 0, false
 -- Looks at one row; true once the page is full (a row beyond the limit says there is more).
 local function look(seq, value)
   scanned = scanned + 1
-  if value then
-    local row = row_fields(value)
-    if matches(row) then
-      found[#found + 1] = row.id
-      seqs[#seqs + 1] = seq
-    end
+  if value and matches(value) then
+    found[#found + 1] = string.sub(value, 1, string.find(value, '|', 1, true) - 1)
+    seqs[#seqs + 1] = seq
   end
   return #found > limit
 end
@@ -112,14 +126,20 @@ else
     if #buckets == 0 then exhausted = true; break end
     for _, b in ipairs(buckets) do
       local flat = redis.call('HGETALL', rows_key(prefix, b))
-      local rows = {}
-      for i = 1, #flat, 2 do
+      -- Newest first. A bucket's fields are in creation order, unless the migration (newest
+      -- first) or a transition of an operation it had not reached yet wrote them: then sorted.
+      local order, newest_first, before = {}, true, math.huge
+      for i = #flat - 1, 1, -2 do
         local seq = tonumber(flat[i])
-        if seq and seq < upper then rows[#rows + 1] = {seq, flat[i + 1]} end
+        if seq then
+          if seq > before then newest_first = false end
+          before = seq
+          if seq < upper then order[#order + 1] = i end
+        end
       end
-      table.sort(rows, function(x, y) return x[1] > y[1] end)
-      for _, r in ipairs(rows) do
-        full = look(r[1], r[2])
+      if not newest_first then table.sort(order, function(x, y) return tonumber(flat[x]) > tonumber(flat[y]) end) end
+      for _, i in ipairs(order) do
+        full = look(tonumber(flat[i]), flat[i + 1])
         if full then break end
       end
       if full then break end
