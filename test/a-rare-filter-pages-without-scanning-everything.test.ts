@@ -73,12 +73,12 @@ describe('a rare filter is answered in bounded pages that together hold exactly 
     return ids.map((id, i) => ({ id, seq: seqs[i]! })).sort((a, b) => b.seq - a.seq).map((x) => x.id);
   }
 
-  /** The rows in the buckets of `list` with a sequence above `low` and below `high`: what a page that walks it between those cursors reads. */
-  async function rowsBetween(list: string, low: number, high: number): Promise<number> {
+  /** The rows with `field` = `value` and a sequence above `low` and below `high`: what a page that walks that value between those cursors reads. */
+  async function rowsBetween([field, value]: [field: 'status' | 'workspace' | 'provider', value: string], low: number, high: number): Promise<number> {
     const redis = sys.api.ctx.redis;
     let n = 0;
-    for (const bucket of await redis.zrange(list, '0', '-1')) {
-      n += parseRows(Object.entries(await redis.hgetall(sys.api.ctx.keys.operationRows(bucket))).flat()).filter((r) => r.seq > low && r.seq < high).length;
+    for (const bucket of await redis.zrange(sys.api.ctx.keys.operationBuckets(field, value), '0', '-1')) {
+      n += parseRows(Object.entries(await redis.hgetall(sys.api.ctx.keys.operationRows(bucket))).flat()).filter((r) => r[field] === value && r.seq > low && r.seq < high).length;
     }
     return n;
   }
@@ -100,10 +100,10 @@ describe('a rare filter is answered in bounded pages that together hold exactly 
   test('over HTTP, with new matching operations arriving between pages: each page reads at most the budget, none is repeated or skipped', async () => {
     const expected = await newestFirst((o) => o.status === 'failed' && o.workspace === 'staging' && o.provider === 'hetzner');
     assert.equal(expected.length, 34);
-    // The page script walks the buckets of rows of the rarest value the filter names and checks the others.
+    // The page script walks the buckets of the rarest value the filter names and matches the others by their masks.
     const k = sys.api.ctx.keys;
-    const named = [k.operationBuckets('status', 'failed'), k.operationBuckets('workspace', 'staging'), k.operationBuckets('provider', 'hetzner')];
-    const sizes = await Promise.all(named.map((key) => sys.api.ctx.redis.zcard(key)));
+    const named: Array<['status' | 'workspace' | 'provider', string]> = [['status', 'failed'], ['workspace', 'staging'], ['provider', 'hetzner']];
+    const sizes = await Promise.all(named.map(([field, value]) => sys.api.ctx.redis.zcard(k.operationBuckets(field, value))));
     const walked = named[sizes.indexOf(Math.min(...sizes))]!;
     assert.ok((await rowsBetween(walked, 0, Infinity)) > 4 * BUDGET, 'the rows the filter walks are many budgets long');
 
@@ -121,7 +121,7 @@ describe('a rare filter is answered in bounded pages that together hold exactly 
       seen.push(...res.body.map((o) => o.id));
       pages++;
       const next = res.headers.get('x-next-cursor');
-      // The work of a page: the rows of the walked buckets between the cursors. It reads whole
+      // The work of a page: the rows of the walked value between the cursors. It reads whole
       // buckets and stops once it has read its budget, so at most a bucket's rows beyond it.
       const read = await rowsBetween(walked, next === null ? -1 : Number(next) - 1, before);
       assert.ok(read < BUDGET + ROWS_PER_BUCKET, `page ${pages} read ${read} rows, more than the budget ${BUDGET} and a bucket`);

@@ -3,11 +3,13 @@ import { ROW_FUNCTIONS, ROWS_PER_BUCKET } from './rows.js';
 /**
  * One page of `GET /v1/operations`, read in one script whose work is bounded whatever the data.
  *
- * It walks operation rows (see rows.ts) newest first and checks every filter on the rows it
- * reads: no record is read until it matches. Which rows it walks: a page of `pending` or
- * `running` walks that status's sorted set of ids (open operations are few); any other walks
- * the buckets of its rarest filter value (the smallest bucket list, each ZCARD O(1)), or every
- * bucket when it has no filter. It stops after a scan budget of rows, or sooner once it has run
+ * It walks operation rows (see rows.ts) newest first: no record is read until it matches. A
+ * page of `pending` or `running` walks that status's sorted set of ids (open operations are
+ * few) and checks the other filters on each row. Any other page walks the buckets of its rarest
+ * filter value (the smallest bucket list, each ZCARD O(1)), or every bucket when no filter has
+ * one value, and in each bucket ANDs the masks of its filters' values, so it reads only the
+ * rows that match; with no filter at all it reads every row. It stops after a scan budget of
+ * rows of the walked value (every row with no filter), or sooner once it has run
  * for LIST_TIME_BUDGET_US (a large store's lookups miss the CPU cache; a busy host deschedules
  * Redis): whichever comes first bounds the time Redis spends on a page. What it found is the
  * page; where it stopped is the cursor. A page may then be short, even empty, and still carry a
@@ -43,7 +45,11 @@ local groups = {}
 local a = 6
 while a <= #ARGV do
   local group = {field = ARGV[a], values = {}, count = tonumber(ARGV[a + 1])}
-  for i = 1, group.count do group.values[ARGV[a + 1 + i]] = true end
+  group.masks = {}
+  for i = 1, group.count do
+    group.values[ARGV[a + 1 + i]] = true
+    group.masks[i] = mask_field(group.field, ARGV[a + 1 + i])
+  end
   groups[#groups + 1] = group
   a = a + 2 + group.count
 end
@@ -71,8 +77,8 @@ local function matches(value)
   return true
 end
 -- What to walk: an open status's ids, or the smallest bucket list of a group of one.
-local open, list, size = nil, KEYS[1], nil
-for _, g in ipairs(groups) do
+local open, list, size, walked = nil, KEYS[1], nil, 1
+for gi, g in ipairs(groups) do
   if g.count == 1 then
     local value = next(g.values)
     if g.field == 'status' and open_status(value) then
@@ -81,7 +87,7 @@ for _, g in ipairs(groups) do
     end
     local key = buckets_key(prefix, g.field, value)
     local n = redis.call('ZCARD', key)
-    if size == nil or n < size then list, size = key, n end
+    if size == nil or n < size then list, size, walked = key, n, gi end
   end
 end
 local found, seqs = {}, {}
@@ -94,6 +100,64 @@ local function look(seq, value)
     seqs[#seqs + 1] = seq
   end
   return #found > limit
+end
+-- A row already known to match (by the masks); true once the page is full.
+local function take(seq, value)
+  found[#found + 1] = string.sub(value, 1, string.find(value, '|', 1, true) - 1)
+  seqs[#seqs + 1] = seq
+  return #found > limit
+end
+-- Every row of a bucket below the cursor, newest first; true once the page is full. A bucket's
+-- fields are in creation order, unless the migration (newest first) or a transition of an
+-- operation it had not reached yet wrote them: then they are sorted.
+local function read_every_row(b)
+  local flat = redis.call('HGETALL', rows_key(prefix, b))
+  local order, newest_first, before = {}, true, math.huge
+  for i = #flat - 1, 1, -2 do
+    local seq = tonumber(flat[i])
+    if seq then
+      if seq > before then newest_first = false end
+      before = seq
+      if seq < upper then order[#order + 1] = i end
+    end
+  end
+  if not newest_first then table.sort(order, function(x, y) return tonumber(flat[x]) > tonumber(flat[y]) end) end
+  for _, i in ipairs(order) do
+    if look(tonumber(flat[i]), flat[i + 1]) then return true end
+  end
+  return false
+end
+-- The rows of a bucket below the cursor that every filter matches, found by ANDing the masks of
+-- each filter's values (ORed within a filter), newest first; only those rows are read. What
+-- counts against the scan budget is the rows of the walked value, as if each were looked at.
+local function read_matching_rows(b)
+  local key = rows_key(prefix, b)
+  local hi, lo, wh, wl = -1, -1, 0, 0
+  for gi, g in ipairs(groups) do
+    local gh, gl = 0, 0
+    for _, m in ipairs(redis.call('HMGET', key, unpack(g.masks))) do
+      if m then
+        local h, l = mask_words(m)
+        gh, gl = bit.bor(gh, h), bit.bor(gl, l)
+      end
+    end
+    hi, lo = bit.band(hi, gh), bit.band(lo, gl)
+    if gi == walked then wh, wl = gh, gl end
+  end
+  local base = tonumber(b) * ${ROWS_PER_BUCKET}
+  local from = math.min(${ROWS_PER_BUCKET} - 1, upper - base - 1)
+  local here = {}
+  for p = from, 0, -1 do
+    local w, all, mine = bit.lshift(1, p % 32), hi, wh
+    if p < 32 then all, mine = lo, wl end
+    if bit.band(mine, w) ~= 0 then scanned = scanned + 1 end
+    if bit.band(all, w) ~= 0 then here[#here + 1] = base + p end
+  end
+  if #here == 0 then return false end
+  for i, value in ipairs(redis.call('HMGET', key, unpack(here))) do
+    if value and take(here[i], value) then return true end
+  end
+  return false
 end
 local function spent() return scanned >= budget or now_us() - started >= micros end
 if open then
@@ -125,23 +189,7 @@ else
     local buckets = redis.call('ZREVRANGEBYSCORE', list, top, '-inf', 'LIMIT', 0, 8)
     if #buckets == 0 then exhausted = true; break end
     for _, b in ipairs(buckets) do
-      local flat = redis.call('HGETALL', rows_key(prefix, b))
-      -- Newest first. A bucket's fields are in creation order, unless the migration (newest
-      -- first) or a transition of an operation it had not reached yet wrote them: then sorted.
-      local order, newest_first, before = {}, true, math.huge
-      for i = #flat - 1, 1, -2 do
-        local seq = tonumber(flat[i])
-        if seq then
-          if seq > before then newest_first = false end
-          before = seq
-          if seq < upper then order[#order + 1] = i end
-        end
-      end
-      if not newest_first then table.sort(order, function(x, y) return tonumber(flat[x]) > tonumber(flat[y]) end) end
-      for _, i in ipairs(order) do
-        full = look(tonumber(flat[i]), flat[i + 1])
-        if full then break end
-      end
+      if #groups == 0 then full = read_every_row(b) else full = read_matching_rows(b) end
       if full then break end
       -- The whole bucket is read: what is left lies below it.
       upper = tonumber(b) * ${ROWS_PER_BUCKET}

@@ -44,7 +44,7 @@ for i = 2, #ARGV, 8 do
       -- Read by the caller just before: a finished status never changes, an open one is re-read here.
       if open_status(now) then finished = '' end
       redis.call('HSET', rows, seq, row_value(id, now, op_type, workspace, provider, finished))
-      row_enter(prefix, b, op_type, workspace, provider)
+      row_enter(prefix, seq, op_type, workspace, provider)
       row_status_enter(prefix, seq, id, now)
     end
     -- The bucket opened when its oldest row was created, not when the migration wrote it.

@@ -5,7 +5,7 @@
  * Six sorted sets of operation ids (every operation; per status, type, workspace, provider; the
  * finished ones by finish time) cost about 135 bytes per entry each, 800 bytes per operation
  * whatever its record weighs. Instead each operation has one row: a field of the hash of its
- * bucket of creation sequences (ROWS_PER_BUCKET of them, `Keys.operationRows(seq / 128)`),
+ * bucket of creation sequences (ROWS_PER_BUCKET of them, `Keys.operationRows(seq / 64)`),
  * named by its sequence, whose value holds what a filter or the retention job asks of it:
  *
  *     <id>|<status>|<type>|<workspace>|<provider>|<finished, epoch ms; '' while open or for a workflow step>
@@ -21,12 +21,12 @@
  * Each bucket also holds field `t`: when its first row was written (epoch seconds). No row of
  * it, nor of any later bucket, was created before then, so the retention job stops there.
  *
- * Only the scripts of this file write rows: the create (row_create), the transition (row_move)
- * and the removal (row_remove, then rows_tidy).
+ * Only the functions of this file write rows: the create (row_create), the transition
+ * (row_move), the removal (row_remove) and the migration (row_enter, row_status_enter).
  */
 
-/** Rows per bucket: Redis's hash-max-listpack-entries default, so a bucket stays a listpack. */
-export const ROWS_PER_BUCKET = 128;
+/** Rows per bucket: a mask of them is two 32-bit words, and with their masks they stay under Redis's hash-max-listpack-entries (128). */
+export const ROWS_PER_BUCKET = 64;
 
 /** The bucket's field that says when its first row was written (epoch seconds). */
 export const BUCKET_OPENED_FIELD = 't';
@@ -48,13 +48,14 @@ export function rowBucket(seq: number): number {
   return Math.floor(seq / ROWS_PER_BUCKET);
 }
 
-/** The rows of one bucket's HGETALL, in creation order. */
+/** The rows of one bucket's HGETALL (its other fields left out), in creation order. */
 export function parseRows(flat: string[]): OperationRow[] {
   const rows: OperationRow[] = [];
   for (let i = 0; i < flat.length; i += 2) {
-    if (flat[i] === BUCKET_OPENED_FIELD) continue;
+    const seq = Number(flat[i]);
+    if (!Number.isInteger(seq)) continue;
     const [id, status, type, workspace, provider, finished] = flat[i + 1]!.split('|');
-    rows.push({ seq: Number(flat[i]), id: id!, status: status!, type: type!, workspace: workspace!, provider: provider ?? '', finished: finished ? Number(finished) : null });
+    rows.push({ seq, id: id!, status: status!, type: type!, workspace: workspace!, provider: provider ?? '', finished: finished ? Number(finished) : null });
   }
   return rows.sort((a, b) => a.seq - b.seq);
 }
@@ -75,41 +76,73 @@ local function row_fields(value)
   local id, status, op_type, workspace, provider, finished = string.match(value, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
   return {id = id, status = status, type = op_type, workspace = workspace, provider = provider, finished = finished}
 end
--- The bucket enters the lists of the row's type, workspace and provider (and every bucket's list).
-local function row_enter(prefix, b, op_type, workspace, provider)
-  redis.call('HSETNX', rows_key(prefix, b), '${BUCKET_OPENED_FIELD}', redis.call('TIME')[1])
-  redis.call('ZADD', buckets_key(prefix), b, b)
-  redis.call('ZADD', buckets_key(prefix, 'type', op_type), b, b)
-  redis.call('ZADD', buckets_key(prefix, 'workspace', workspace), b, b)
-  if provider and provider ~= '' then redis.call('ZADD', buckets_key(prefix, 'provider', provider), b, b) end
+-- A mask: which of a bucket's 64 rows have a value, as two 32-bit words (high, low); stored as 16 hex digits.
+local function mask_field(dim, value) return 'm|' .. dim .. '|' .. value end
+local function mask_words(text)
+  if not text then return 0, 0 end
+  return bit.tobit(tonumber(string.sub(text, 1, 8), 16)), bit.tobit(tonumber(string.sub(text, 9, 16), 16))
 end
--- Where the row's status is found: an open one's sorted set of ids, a finished one's bucket list.
+local function row_bit(seq)
+  local p = tonumber(seq) % ${ROWS_PER_BUCKET}
+  if p >= 32 then return bit.lshift(1, p - 32), 0 end
+  return 0, bit.lshift(1, p)
+end
+-- Sets or clears one row's bit in a value's mask; false when no row of the bucket has the value any more.
+local function mask_put(key, dim, value, seq, on)
+  local field = mask_field(dim, value)
+  local hi, lo = mask_words(redis.call('HGET', key, field) or nil)
+  local bh, bl = row_bit(seq)
+  if on then
+    hi, lo = bit.bor(hi, bh), bit.bor(lo, bl)
+  else
+    hi, lo = bit.band(hi, bit.bnot(bh)), bit.band(lo, bit.bnot(bl))
+  end
+  if hi == 0 and lo == 0 then
+    redis.call('HDEL', key, field)
+    return false
+  end
+  redis.call('HSET', key, field, bit.tohex(hi, 8) .. bit.tohex(lo, 8))
+  return true
+end
+-- The row's type, workspace and provider: in the bucket's masks, and the bucket in their lists (and every bucket's list).
+local function row_enter(prefix, seq, op_type, workspace, provider)
+  local b = row_bucket(seq)
+  local key = rows_key(prefix, b)
+  redis.call('HSETNX', key, '${BUCKET_OPENED_FIELD}', redis.call('TIME')[1])
+  redis.call('ZADD', buckets_key(prefix), b, b)
+  for _, dv in ipairs({{'type', op_type}, {'workspace', workspace}, {'provider', provider}}) do
+    if dv[2] and dv[2] ~= '' then
+      mask_put(key, dv[1], dv[2], seq, true)
+      redis.call('ZADD', buckets_key(prefix, dv[1], dv[2]), b, b)
+    end
+  end
+end
+-- Where the row's status is found: an open one's sorted set of ids, a finished one's mask and bucket list.
 local function row_status_enter(prefix, seq, id, status)
   if open_status(status) then
     redis.call('ZADD', prefix .. ':ops:status:' .. status, seq, id)
   else
     local b = row_bucket(seq)
+    mask_put(rows_key(prefix, b), 'status', status, seq, true)
     redis.call('ZADD', buckets_key(prefix, 'status', status), b, b)
   end
 end
 local function row_create(prefix, seq, id, status, op_type, workspace, provider)
-  local b = row_bucket(seq)
-  redis.call('HSET', rows_key(prefix, b), seq, row_value(id, status, op_type, workspace, provider, ''))
-  row_enter(prefix, b, op_type, workspace, provider)
+  redis.call('HSET', rows_key(prefix, row_bucket(seq)), seq, row_value(id, status, op_type, workspace, provider, ''))
+  row_enter(prefix, seq, op_type, workspace, provider)
   row_status_enter(prefix, seq, id, status)
 end
 -- A status change. An operation created before rows existed gets its row here (the migration
 -- enters the rest; see rows-migration.ts).
 local function row_move(prefix, seq, id, from, to, op_type, workspace, provider, finished)
-  local b = row_bucket(seq)
-  local fresh = redis.call('HSET', rows_key(prefix, b), seq, row_value(id, to, op_type, workspace, provider, finished))
-  if fresh == 1 then row_enter(prefix, b, op_type, workspace, provider) end
+  local fresh = redis.call('HSET', rows_key(prefix, row_bucket(seq)), seq, row_value(id, to, op_type, workspace, provider, finished))
+  if fresh == 1 then row_enter(prefix, seq, op_type, workspace, provider) end
   if open_status(from) then redis.call('ZREM', prefix .. ':ops:status:' .. from, id) end
   row_status_enter(prefix, seq, id, to)
 end
--- Removes a row; returns its fields (nil when it has none). Its bucket is tidied by rows_tidy
--- once the whole batch is removed, with what left it in 'touched' (bucket -> list of fields).
-local function row_remove(prefix, seq, touched)
+-- Removes a row, its bits, and its bucket from the list of each value no row of it has any more
+-- (and the bucket itself once it holds no row); returns the row's fields, nil when it had none.
+local function row_remove(prefix, seq)
   local b = row_bucket(seq)
   local key = rows_key(prefix, b)
   local value = redis.call('HGET', key, seq)
@@ -117,37 +150,16 @@ local function row_remove(prefix, seq, touched)
   redis.call('HDEL', key, seq)
   local f = row_fields(value)
   if open_status(f.status) then redis.call('ZREM', prefix .. ':ops:status:' .. f.status, f.id) end
-  touched[b] = touched[b] or {}
-  table.insert(touched[b], f)
-  return f
-end
--- A bucket leaves the list of a value none of its remaining rows has, and goes when it has no rows.
-local function rows_tidy(prefix, touched)
-  for b, gone in pairs(touched) do
-    local key = rows_key(prefix, b)
-    local left = redis.call('HGETALL', key)
-    local has, rows = {}, 0
-    for i = 1, #left, 2 do
-      if left[i] ~= '${BUCKET_OPENED_FIELD}' then
-        rows = rows + 1
-        local f = row_fields(left[i + 1])
-        has['type:' .. f.type] = true
-        has['workspace:' .. f.workspace] = true
-        has['provider:' .. f.provider] = true
-        has['status:' .. f.status] = true
-      end
-    end
-    if rows == 0 then
-      redis.call('DEL', key)
-      redis.call('ZREM', buckets_key(prefix), b)
-    end
-    for _, f in ipairs(gone) do
-      for _, dim in ipairs({'type', 'workspace', 'provider', 'status'}) do
-        local value = f[dim]
-        if value ~= '' and not has[dim .. ':' .. value] and not (dim == 'status' and open_status(value)) then
-          redis.call('ZREM', buckets_key(prefix, dim, value), b)
-        end
-      end
+  for _, dim in ipairs({'type', 'workspace', 'provider', 'status'}) do
+    local v = f[dim]
+    if v ~= '' and not (dim == 'status' and open_status(v)) and not mask_put(key, dim, v, seq, false) then
+      redis.call('ZREM', buckets_key(prefix, dim, v), b)
     end
   end
+  -- Every row is in a type's mask: with none left, only the opening time is.
+  if redis.call('HLEN', key) <= 1 then
+    redis.call('DEL', key)
+    redis.call('ZREM', buckets_key(prefix), b)
+  end
+  return f
 end`;

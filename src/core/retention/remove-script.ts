@@ -27,7 +27,7 @@ ${ROW_FUNCTIONS}
 local t0 = redis.call('TIME')
 local last, counts = KEYS[2], KEYS[3]
 local prefix, cutoff = ARGV[1], tonumber(ARGV[2])
-local removed, touched = {}, {}
+local removed = {}
 for i = 0, (#KEYS - 3) / ${KEYS_PER_OPERATION} - 1 do
   local k = 3 + i * ${KEYS_PER_OPERATION}
   local id, root, root_seq = ARGV[3 + i * 3], ARGV[4 + i * 3], ARGV[5 + i * 3]
@@ -40,17 +40,16 @@ for i = 0, (#KEYS - 3) / ${KEYS_PER_OPERATION} - 1 do
       if counted(counts, op[2]) then count_op(counts, op[3], op[4], status, -1) end
       -- UNLINK: a long log list is freed off the main thread.
       redis.call('UNLINK', KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4])
-      row_remove(prefix, op[2], touched)
+      row_remove(prefix, op[2])
       -- GET /proof then answers that nothing has completed rather than naming a record that is gone.
       if redis.call('GET', last) == id then redis.call('DEL', last) end
       removed[#removed + 1] = id
     elseif not status and id == root then
       redis.call('UNLINK', KEYS[k + 2], KEYS[k + 3], KEYS[k + 4])
-      row_remove(prefix, root_seq, touched)
+      row_remove(prefix, root_seq)
     end
   end
 end
-rows_tidy(prefix, touched)
 local t1 = redis.call('TIME')
 local spent = (tonumber(t1[1]) - tonumber(t0[1])) * 1000000 + tonumber(t1[2]) - tonumber(t0[2])
 table.insert(removed, 1, spent)
