@@ -152,6 +152,9 @@ describe('a rare filter is answered in bounded pages that together hold exactly 
       { filters: { type: 'workflow.cluster_create', provider: 'upcloud' }, keep: (o) => o.type === 'workflow.cluster_create' && o.provider === 'upcloud' },
       { filters: { typePrefix: 'workflow.', status: 'running' }, keep: (o) => o.type.startsWith('workflow.') && o.status === 'running' },
       { filters: { status: 'pending', workspaces: ['w', 'default'] }, keep: (o) => o.status === 'pending' && ['w', 'default'].includes(o.workspace) },
+      // A caller of many workspaces: checked on the rows rather than by the masks.
+      { filters: { status: 'failed', workspaces: ['staging', 'w', ...Array.from({ length: 18 }, (_, i) => `none-${i}`)] }, keep: (o) => o.status === 'failed' && ['staging', 'w'].includes(o.workspace) },
+      { filters: { workspaces: ['default', ...Array.from({ length: 20 }, (_, i) => `none-${i}`)] }, keep: (o) => o.workspace === 'default' },
       { filters: { provider: 'vultr', workspace: 'production', workspaces: ['staging'] }, keep: () => false },
       { filters: { status: 'failed', workspace: 'staging', provider: 'upcloud' }, keep: (o) => o.status === 'failed' && o.workspace === 'staging' && o.provider === 'upcloud' },
     ];

@@ -101,8 +101,24 @@ local function look(seq, value)
   end
   return #found > limit
 end
--- A row already known to match (by the masks); true once the page is full.
+-- A group of many values (the workspaces a caller may see) would cost a lookup per value and
+-- bucket: its masks are not read, it is checked on the rows the other masks let through.
+local MASKED_VALUES = 16
+local checked = nil
+for _, g in ipairs(groups) do
+  if g.count > MASKED_VALUES then
+    checked = checked or {}
+    checked[#checked + 1] = g
+  end
+end
+-- A row the masks let through; true once the page is full.
 local function take(seq, value)
+  if checked then
+    local row = row_fields(value)
+    for _, g in ipairs(checked) do
+      if not g.values[row[g.field]] then return false end
+    end
+  end
   found[#found + 1] = string.sub(value, 1, string.find(value, '|', 1, true) - 1)
   seqs[#seqs + 1] = seq
   return #found > limit
@@ -134,8 +150,9 @@ local function read_matching_rows(b)
   local key = rows_key(prefix, b)
   local hi, lo, wh, wl = -1, -1, 0, 0
   for gi, g in ipairs(groups) do
-    local gh, gl = 0, 0
-    for _, m in ipairs(redis.call('HMGET', key, unpack(g.masks))) do
+    local gh, gl = -1, -1
+    if g.count <= MASKED_VALUES then gh, gl = 0, 0 end
+    for _, m in ipairs(g.count <= MASKED_VALUES and redis.call('HMGET', key, unpack(g.masks)) or {}) do
       if m then
         local h, l = mask_words(m)
         gh, gl = bit.bor(gh, h), bit.bor(gl, l)

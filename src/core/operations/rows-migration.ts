@@ -20,7 +20,7 @@ import { BUCKET_OPENED_FIELD, ROW_FUNCTIONS } from './rows.js';
 const DONE = 'done';
 const MOVING = 'moving';
 /** Operations moved per script call: a few milliseconds of Redis. */
-const CHUNK = 250;
+const CHUNK = 100;
 /** What a row needs of a record; provider and the times may be packed (finished-footprint.ts). */
 const READ = ['status', 'type', 'workspace', 'provider', 'parent_id', 'finished_at', 'updated_at', 'created_at'] as const;
 

@@ -91,9 +91,12 @@ end
 return {'created'}`;
 
 /**
- * Lua: join_lane(prefix, id, lane), JOIN_LANE's work, also for a script that goes on to write
- * the server (the inventory's upsert of the server a create made), so that a create costs one
- * round trip for both and nothing comes between them.
+ * Lua: join_lane(prefix, id, lane). Puts an open operation into a server's lane after it was
+ * accepted: a create learns its server's id only once the provider has made it, and must then go
+ * first (its sequence is older than anything submitted for that server since). Run by the
+ * inventory's upsert of the server a create made (servers/inventory.ts), so a create costs one
+ * round trip for both and nothing comes between them. Returns 1, or 0 when the operation is gone
+ * or finished.
  */
 export const JOIN_LANE_FUNCTION = `
 ${TERMINAL}
@@ -105,16 +108,6 @@ local function join_lane(prefix, id, lane)
   redis.call('ZADD', prefix .. ':lane:' .. lane, tonumber(cur[2]), id)
   return 1
 end`;
-
-/**
- * ARGV: prefix, id, lane. Puts an open operation into a server's lane after it was accepted:
- * a create learns its server's id only once the provider has made it, and must then go first
- * (its sequence is older than anything submitted for that server since). Returns 1, or 0 when
- * the operation is gone or finished.
- */
-export const JOIN_LANE = `
-${JOIN_LANE_FUNCTION}
-return join_lane(ARGV[1], ARGV[2], ARGV[3])`;
 
 /**
  * The compare-and-set. ARGV: prefix, id, allowed current statuses (comma list), new status,

@@ -14,7 +14,7 @@ import {
   type OperationStatus,
   type OperationType,
 } from './model.js';
-import { CREATE_OPERATION, JOIN_LANE, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
+import { CREATE_OPERATION, RECORD_PROGRESS, REQUEST_CANCEL, TRANSITION_OPERATION } from './scripts.js';
 import { openRecord, PACK_FINISHED, packFinished } from './finished-footprint.js';
 import type { IdempotencyBinding } from '../idempotency.js';
 import { tell, type OperationObserver } from './observer.js';
@@ -129,7 +129,6 @@ export class OperationStore {
   private readonly transitionScript: ScriptRunner;
   private readonly progressScript: ScriptRunner;
   private readonly cancelScript: ScriptRunner;
-  private readonly joinLaneScript: ScriptRunner;
   private readonly listScript: ScriptRunner;
   private readonly packScript: ScriptRunner;
   /** Told of creations, endings and cancel requests this store writes (the process's metrics). */
@@ -147,7 +146,6 @@ export class OperationStore {
     this.transitionScript = luaScript(redis, 'peTransitionOperation', TRANSITION_OPERATION);
     this.progressScript = luaScript(redis, 'peRecordProgress', RECORD_PROGRESS);
     this.cancelScript = luaScript(redis, 'peRequestCancel', REQUEST_CANCEL);
-    this.joinLaneScript = luaScript(redis, 'peJoinLane', JOIN_LANE);
     this.listScript = luaScript(redis, 'peListOperationsPage', LIST_OPERATIONS_PAGE, 1);
     this.packScript = luaScript(redis, 'pePackFinishedOperation', PACK_FINISHED, 1);
   }
@@ -169,11 +167,6 @@ export class OperationStore {
     const lane = await this.redis.hget(this.keys.operation(id), 'lane');
     if (!lane) return null;
     return (await this.redis.zrange(this.keys.lane(lane), '0', '0'))[0] ?? null;
-  }
-
-  /** Puts an accepted create into the lane of the server it made (see JOIN_LANE). */
-  async joinLane(id: string, serverId: string): Promise<boolean> {
-    return (await this.joinLaneScript(this.keys.prefix, id, serverId)) === 1;
   }
 
 

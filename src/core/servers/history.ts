@@ -15,6 +15,7 @@ import type { CoreContext } from '../context.js';
 import { operationHistory } from '../events/hub.js';
 import { compareEventIds, toEvent, type EngineEvent } from '../events/event.js';
 import type { Keys } from '../keys.js';
+import { luaScript } from '../lua.js';
 import { laneOf, type Operation } from '../operations/model.js';
 import type { ServerRecord } from './inventory.js';
 
@@ -40,10 +41,18 @@ export async function indexServerOperation(redis: Redis, keys: Keys, op: Pick<Op
   await addEntry(redis, keys, serverId, OP + op.id, Date.parse(op.created_at) || Date.now());
 }
 
+/**
+ * KEYS: a server's history. ARGV: score, member, the most entries kept. NX: an entry keeps its
+ * first score, so entering it again (a retry, the create read later) never moves it. A script
+ * rather than MULTI: one command on the wire, and no transaction state on a shared connection.
+ */
+const ADD_ENTRY = `
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+return 1`;
+
 async function addEntry(redis: Redis, keys: Keys, serverId: string, member: string, ms: number): Promise<void> {
-  const key = keys.serverHistory(serverId);
-  // NX: an entry keeps its first score, so entering it again (a retry, the create read later) never moves it.
-  await redis.multi().zadd(key, 'NX', String(scoreAt(ms)), member).zremrangebyrank(key, 0, -(SERVER_HISTORY_MAX + 1)).exec();
+  await luaScript(redis, 'peAddServerHistoryEntry', ADD_ENTRY, 1)(keys.serverHistory(serverId), String(scoreAt(ms)), member, String(SERVER_HISTORY_MAX));
 }
 
 /**
@@ -60,13 +69,9 @@ redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[3]) + 1))
 return id
 `;
 
-type Command = (...args: string[]) => Promise<unknown>;
-
 export async function appendServerEvent(redis: Redis, keys: Keys, serverId: string, flat: string[], maxLen: string): Promise<string> {
-  const commands = redis as unknown as Record<string, Command>;
-  if (!commands.peAppendServerEvent) redis.defineCommand('peAppendServerEvent', { numberOfKeys: 2, lua: APPEND_SERVER_EVENT });
-  const args = [keys.events(), keys.serverHistory(serverId), maxLen, String(Math.floor(Math.random() * 1000)), String(SERVER_HISTORY_MAX), ...flat];
-  return String(await commands.peAppendServerEvent!.call(redis, ...args));
+  const append = luaScript(redis, 'peAppendServerEvent', APPEND_SERVER_EVENT, 2);
+  return String(await append(keys.events(), keys.serverHistory(serverId), maxLen, String(Math.floor(Math.random() * 1000)), String(SERVER_HISTORY_MAX), ...flat));
 }
 
 /** Forgets removed operations in the histories of the servers they were on (the retention job). */
@@ -110,8 +115,9 @@ const MAX_SCAN = 200;
 export async function serverHistory(ctx: CoreContext, server: ServerRecord, limit: number, cursor: string | null): Promise<HistoryPage> {
   const key = ctx.keys.serverHistory(server.id);
   if (!(await ctx.redis.exists(key))) await backfill(ctx, server);
-  // The create is named by the record; entering it here also covers servers made before the index.
-  if (server.operation_id) {
+  // The create is named by the record; entering it here also covers servers made before the
+  // index. Once it is entered, a read only checks that it is.
+  if (server.operation_id && (await ctx.redis.zscore(key, OP + server.operation_id)) === null) {
     const create = await ctx.store.get(server.operation_id);
     if (create) await addEntry(ctx.redis, ctx.keys, server.id, OP + create.id, Date.parse(create.created_at) || Date.now());
   }

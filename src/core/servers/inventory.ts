@@ -50,7 +50,7 @@ end
 return redis.call('HGETALL', key)`;
 
 // UPSERT_SERVER's ARGV, after the operation that made the server (ARGV[5]) joins its lane (the
-// server's id, ARGV[2]; see JOIN_LANE): first in the lane before the inventory shows the server.
+// server's id, ARGV[2]; see JOIN_LANE_FUNCTION): first in the lane before the inventory shows the server.
 const JOIN_LANE_AND_UPSERT_SERVER = `
 ${JOIN_LANE_FUNCTION}
 join_lane(ARGV[1], ARGV[5], ARGV[2])
