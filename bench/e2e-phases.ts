@@ -17,7 +17,7 @@ import { freePort } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
 import { Keys } from '../src/core/keys.js';
 import { operationsPerStatus } from '../src/core/operations/counts.js';
-import { parseRows } from '../src/core/operations/rows.js';
+import { readRows } from '../src/core/operations/rows.js';
 
 const log = (message: string): void => void process.stderr.write(`bench: ${message}\n`);
 
@@ -198,7 +198,7 @@ async function startEngine(redis: E2eRedis, env: EngineEnv, droplets: number, se
       failed: async () => (await operationsPerStatus(redis.client, keys)).failed,
       describeFailure: async () => {
         const [bucket] = await redis.client.zrange(keys.operationBuckets('status', 'failed'), '0', '0');
-        const rows = bucket === undefined ? [] : parseRows(Object.entries(await redis.client.hgetall(keys.operationRows(bucket))).flat());
+        const rows = bucket === undefined ? [] : await readRows(redis.client, keys, bucket);
         const id = rows.find((row) => row.status === 'failed')?.id;
         return id === undefined ? 'none found' : JSON.stringify(await redis.client.hgetall(keys.operation(id)));
       },

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import type { OperationFilters, OperationStore } from '../src/core/operations/store.js';
 import type { ProviderName } from '../src/common/provider.js';
-import { parseRows, ROWS_PER_BUCKET } from '../src/core/operations/rows.js';
+import { readRows, ROWS_PER_BUCKET } from '../src/core/operations/rows.js';
 import { CliHome } from './helpers/cli.js';
 import { TestSystem } from './helpers/system.js';
 
@@ -78,7 +78,7 @@ describe('a rare filter is answered in bounded pages that together hold exactly 
     const redis = sys.api.ctx.redis;
     let n = 0;
     for (const bucket of await redis.zrange(sys.api.ctx.keys.operationBuckets(field, value), '0', '-1')) {
-      n += parseRows(Object.entries(await redis.hgetall(sys.api.ctx.keys.operationRows(bucket))).flat()).filter((r) => r[field] === value && r.seq > low && r.seq < high).length;
+      n += (await readRows(redis, sys.api.ctx.keys, bucket)).filter((r) => r[field] === value && r.seq > low && r.seq < high).length;
     }
     return n;
   }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import type { OperationFilters, OperationStore } from '../src/core/operations/store.js';
-import { parseRows, rowBucket, type OperationRow } from '../src/core/operations/rows.js';
+import { readRows, rowBucket, type OperationRow } from '../src/core/operations/rows.js';
 import { migrateToRows } from '../src/core/operations/rows-migration.js';
 import type { ProviderName } from '../src/common/provider.js';
 import { keysMatching } from './helpers/redis-server.js';
@@ -66,7 +66,7 @@ describe('a store written before operation rows is moved to them', () => {
 
     // Turn the store into what an older version wrote: a sorted set per filter value, no rows.
     const rows: OperationRow[] = [];
-    for (const bucket of await redis.zrange(keys.operationBuckets(), '0', '-1')) rows.push(...parseRows(Object.entries(await redis.hgetall(keys.operationRows(bucket))).flat()));
+    for (const bucket of await redis.zrange(keys.operationBuckets(), '0', '-1')) rows.push(...(await readRows(redis, keys, bucket)));
     assert.equal(rows.length, STORED);
     const legacy = redis.multi();
     for (const row of rows) {
@@ -107,10 +107,10 @@ describe('a store written before operation rows is moved to them', () => {
       assert.deepEqual(await listAll(store, filters), expected, JSON.stringify(filters));
     }
     // What retention reads: the finished ones' rows say when they finished; the one cancelled during the move too.
-    const moved = parseRows(Object.entries(await redis.hgetall(keys.operationRows(rowBucket(rows.find((r) => r.id === oldest[1]!.id)!.seq)))).flat());
+    const moved = await readRows(redis, keys, rowBucket(rows.find((r) => r.id === oldest[1]!.id)!.seq));
     assert.ok(moved.find((r) => r.id === oldest[1]!.id)!.finished! > 0);
     for (const row of rows.filter((r) => r.finished !== null).slice(0, 50)) {
-      const again = parseRows(Object.entries(await redis.hgetall(keys.operationRows(rowBucket(row.seq)))).flat()).find((r) => r.id === row.id)!;
+      const again = (await readRows(redis, keys, rowBucket(row.seq))).find((r) => r.id === row.id)!;
       // From the record's finished_at, which the transition wrote a moment apart from the row's time.
       assert.ok(Math.abs(again.finished! - row.finished!) < 1000, `${row.id}: ${again.finished} against ${row.finished}`);
     }

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { runRetention } from '../src/core/retention/run.js';
 import { operationsPerStatus } from '../src/core/operations/counts.js';
-import { parseRows, rowBucket, type OperationRow } from '../src/core/operations/rows.js';
+import { readRows, rowBucket, type OperationRow } from '../src/core/operations/rows.js';
 import type { Operation } from '../src/core/operations/model.js';
 import { stepOperationId } from '../src/core/workflows/model.js';
 import { PROVIDER_REQUESTS } from './helpers/provider-requests.js';
@@ -91,8 +91,7 @@ describe('retention removes finished operations once they are past OPERATION_RET
   /** An operation's row (see src/core/operations/rows.ts), or null. */
   async function rowOf(id: string): Promise<OperationRow | null> {
     const seq = Number(await redis.hget(sys.api.ctx.keys.operation(id), 'seq'));
-    const flat = Object.entries(await redis.hgetall(sys.api.ctx.keys.operationRows(rowBucket(seq)))).flat();
-    return parseRows(flat).find((row) => row.seq === seq) ?? null;
+    return (await readRows(redis, sys.api.ctx.keys, rowBucket(seq))).find((row) => row.seq === seq) ?? null;
   }
 
   test('every finished operation (workflow steps aside) has when it finished in its row; running ones do not', async () => {

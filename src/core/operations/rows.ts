@@ -25,6 +25,9 @@
  * (row_move), the removal (row_remove) and the migration (row_enter, row_status_enter).
  */
 
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+
 /** Rows per bucket: a mask of them is two 32-bit words, and with their masks they stay under Redis's hash-max-listpack-entries (128). */
 export const ROWS_PER_BUCKET = 64;
 
@@ -49,15 +52,20 @@ export function rowBucket(seq: number): number {
 }
 
 /** The rows of one bucket's HGETALL (its other fields left out), in creation order. */
-export function parseRows(flat: string[]): OperationRow[] {
+export function parseRows(bucket: Record<string, string>): OperationRow[] {
   const rows: OperationRow[] = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    const seq = Number(flat[i]);
+  for (const [field, value] of Object.entries(bucket)) {
+    const seq = Number(field);
     if (!Number.isInteger(seq)) continue;
-    const [id, status, type, workspace, provider, finished] = flat[i + 1]!.split('|');
+    const [id, status, type, workspace, provider, finished] = value.split('|');
     rows.push({ seq, id: id!, status: status!, type: type!, workspace: workspace!, provider: provider ?? '', finished: finished ? Number(finished) : null });
   }
   return rows.sort((a, b) => a.seq - b.seq);
+}
+
+/** The rows of one bucket, in creation order. */
+export async function readRows(redis: Redis, keys: Keys, bucket: number | string): Promise<OperationRow[]> {
+  return parseRows(await redis.hgetall(keys.operationRows(bucket)));
 }
 
 /** Lua: the row functions, for the scripts that create, move, list and remove operations. */

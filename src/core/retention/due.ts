@@ -38,8 +38,7 @@ export async function dueOperations(ctx: CoreContext, cutoff: number, from: numb
       const fields = hash as Record<string, string>;
       const opened = Number(fields[BUCKET_OPENED_FIELD]) * 1000;
       if (opened >= cutoff) return { due, resumeAt: null };
-      const flat = Object.entries(fields).flat();
-      for (const row of parseRows(flat)) {
+      for (const row of parseRows(fields)) {
         if (row.finished !== null && row.finished <= cutoff) due.push({ id: row.id, seq: row.seq });
       }
       // Whole buckets: the next batch starts after this one, so a row left alone is not met again.
