@@ -126,5 +126,13 @@ describe('the droplets API creates a droplet from the seed request and reads it 
     assert.equal(reused.status, 422);
     assert.equal(typeof reused.body.detail, 'string');
     assert.match(reused.body.detail, /Idempotency-Key/);
+
+    // The API document says which droplet calls take the header.
+    const doc = (await sys.request('GET', '/openapi.json', { auth: false })).body as { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>> };
+    const takesKey = (path: string, method: string) => (doc.paths[path]?.[method]?.parameters ?? []).some((p) => p.name === 'Idempotency-Key' && p.in === 'header');
+    for (const [path, method] of [['/api/v1/droplets', 'post'], ['/api/v1/droplets/{id}', 'patch'], ['/api/v1/droplets/{id}', 'delete'], ['/api/v1/droplets/{id}/actions', 'post']] as const) {
+      assert.ok(takesKey(path, method), `${method} ${path} documents Idempotency-Key`);
+    }
+    assert.ok(!takesKey('/api/v1/droplets/{id}', 'get'));
   });
 });

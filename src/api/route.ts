@@ -43,6 +43,8 @@ export interface RouteSpec extends Omit<DocumentedRoute, 'auth' | 'idempotent'> 
   audited?: boolean;
   /** Honour `Idempotency-Key`; authenticated mutating `/v1` routes (not `/v1/auth/*`) do unless they say otherwise. */
   idempotent?: boolean;
+  /** The handler honours `Idempotency-Key` itself (the droplets API's routes): documented as taking one. */
+  keyed?: boolean;
   permission?: Permission;
   /** A body may be omitted entirely (e.g. DELETE); when sent, it is validated. */
   bodyOptional?: boolean;
@@ -98,7 +100,7 @@ export function routeMounter(router: Router, registry: OpenApiRegistry, deps: Ro
     if (idempotent && (!idempotency || !auth)) throw new Error(`${spec.method} ${spec.path}: idempotent routes need an authenticated router with an idempotency store`);
     const limited = limits !== undefined && (auth || spec.throttle !== undefined);
     const responses = limited ? { 429: { description: 'Over the limit (`RATE_LIMITED`): `Retry-After` and `RateLimit-*` say when to retry' }, ...spec.responses } : spec.responses;
-    registry.add({ ...spec, auth, idempotent, responses });
+    registry.add({ ...spec, auth, idempotent: idempotent || spec.keyed === true, responses });
     const checks: Array<[RequestPart, ReturnType<typeof compile>]> = [];
     if (spec.params) checks.push(['path', compile(spec.params, 'path')]);
     if (spec.query) checks.push(['query', compile(spec.query, 'query')]);

@@ -131,7 +131,7 @@ function fillDropletsRouter(router: express.Router, deps: DropletsRouterDeps): v
   });
 
   route({
-    method: 'POST', path: BASE, operationId: 'createDroplet', tag, permission: 'server_create', summary: 'Create a droplet',
+    method: 'POST', path: BASE, operationId: 'createDroplet', keyed: true, tag, permission: 'server_create', summary: 'Create a droplet',
     description: [
       'Answers 201 with the droplet in status `provisioning` at once; a `server.create` operation on DROPLETS_PROVIDER makes it. `Location` is the droplet; `Link: rel="operation"` (and `operation_id`) the operation, which `POST /v1/operations/{id}/cancel` cancels.',
       '`image` takes the slugs ubuntu-20-04, ubuntu-22-04, ubuntu-24-04 and debian-12 on every provider (or a provider\'s own image id); `plan_id` and `region` are the provider\'s own (DigitalOcean: `s-2vcpu-2gb`, `nyc1`), checked against the cached catalogue.',
@@ -165,7 +165,7 @@ function fillDropletsRouter(router: express.Router, deps: DropletsRouterDeps): v
   });
 
   route({
-    method: 'PATCH', path: `${BASE}/{id}`, operationId: 'resizeDroplet', tag, permission: 'server_action', summary: 'Resize a droplet',
+    method: 'PATCH', path: `${BASE}/{id}`, operationId: 'resizeDroplet', keyed: true, tag, permission: 'server_action', summary: 'Resize a droplet',
     description: 'Answers 202 with the droplet, `resizing`, at once; a `server.resize` operation (`Location`) changes the plan, powering the droplet off and on again where the provider needs it.\n\n' + KEYED_NOTE,
     params: dropletIdParams, body: resizeDropletBody,
     responses: { 202: { description: 'Accepted: the droplet, `resizing`', schema: dropletSchema }, ...badRequest, ...notFound, 409: { description: 'The droplet is still being made', schema: detail }, ...errors },
@@ -184,7 +184,7 @@ function fillDropletsRouter(router: express.Router, deps: DropletsRouterDeps): v
   });
 
   route({
-    method: 'DELETE', path: `${BASE}/{id}`, operationId: 'deleteDroplet', tag, permission: 'server_delete', summary: 'Delete a droplet',
+    method: 'DELETE', path: `${BASE}/{id}`, operationId: 'deleteDroplet', keyed: true, tag, permission: 'server_delete', summary: 'Delete a droplet',
     description: 'Answers 202 with the droplet, `deleting`, at once; a `server.delete` operation (`Location`) destroys it at its provider. A droplet still being made has its create cancelled instead, which removes what the provider had half made.\n\n' + KEYED_NOTE,
     params: dropletIdParams,
     responses: { 202: { description: 'Accepted: the droplet, `deleting`', schema: dropletSchema }, ...badRequest, ...notFound, 409: { description: 'The droplet was never made', schema: detail }, ...errors },
@@ -203,7 +203,7 @@ function fillDropletsRouter(router: express.Router, deps: DropletsRouterDeps): v
   });
 
   route({
-    method: 'POST', path: `${BASE}/{id}/actions`, operationId: 'dropletAction', tag, permission: 'server_action', summary: 'Reboot, power off or power on a droplet',
+    method: 'POST', path: `${BASE}/{id}/actions`, operationId: 'dropletAction', keyed: true, tag, permission: 'server_action', summary: 'Reboot, power off or power on a droplet',
     description: 'Answers 202 with the action at once: `id` is the `server.action` operation that carries it (`Location`). Actions on one droplet run one at a time, in order.\n\n' + KEYED_NOTE,
     params: dropletIdParams, body: dropletActionBody,
     responses: { 202: { description: 'Accepted: the action', schema: dropletActionSchema }, ...badRequest, ...notFound, 409: { description: 'The droplet is still being made', schema: detail }, ...errors },
