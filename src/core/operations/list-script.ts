@@ -4,12 +4,11 @@ import { ROW_FUNCTIONS, ROWS_PER_BUCKET } from './rows.js';
  * One page of `GET /v1/operations`, read in one script whose work is bounded whatever the data.
  *
  * It walks operation rows (see rows.ts) newest first: no record is read until it matches. A
- * page of `pending` or `running` walks that status's sorted set of ids (open operations are
- * few) and checks the other filters on each row. Any other page walks the buckets of its rarest
- * filter value (the smallest bucket list, each ZCARD O(1)), or every bucket when no filter has
- * one value, and in each bucket ANDs the masks of its filters' values, so it reads only the
- * rows that match; with no filter at all it reads every row. It stops after a scan budget of
- * rows of the walked value (every row with no filter), or sooner once it has run
+ * page walks the buckets of its rarest filter value (the smallest bucket list, each ZCARD
+ * O(1)), or every bucket when no filter has one value, and in each bucket ANDs the masks of its
+ * filters' values, so it reads only the rows that match; with no filter at all it reads every
+ * row. It stops after a scan budget of rows of the walked value (every row with no filter),
+ * or sooner once it has run
  * for LIST_TIME_BUDGET_US (a large store's lookups miss the CPU cache; a busy host deschedules
  * Redis): whichever comes first bounds the time Redis spends on a page. What it found is the
  * page; where it stopped is the cursor. A page may then be short, even empty, and still carry a
@@ -53,54 +52,17 @@ while a <= #ARGV do
   groups[#groups + 1] = group
   a = a + 2 + group.count
 end
--- When every group has one value, a row is checked by one anchored pattern on its text (no
--- string is made per row); otherwise its fields are split out and looked up.
-local FIELD_ORDER = {'status', 'type', 'workspace', 'provider'}
-local pattern = '^[^|]*'
-for _, field in ipairs(FIELD_ORDER) do
-  local part = '|[^|]*'
-  for _, g in ipairs(groups) do
-    if g.field == field then
-      if g.count ~= 1 then pattern = nil; break end
-      part = '|' .. string.gsub(next(g.values), '%W', '%%%0') .. '%f[|]'
-    end
-  end
-  if not pattern then break end
-  pattern = pattern .. part
-end
-local function matches(value)
-  if pattern then return string.find(value, pattern) ~= nil end
-  local row = row_fields(value)
-  for _, g in ipairs(groups) do
-    if not g.values[row[g.field]] then return false end
-  end
-  return true
-end
--- What to walk: an open status's ids, or the smallest bucket list of a group of one.
-local open, list, size, walked = nil, KEYS[1], nil, 1
+-- What to walk: the smallest bucket list of a group of one, else every bucket.
+local list, size, walked = KEYS[1], nil, 1
 for gi, g in ipairs(groups) do
   if g.count == 1 then
-    local value = next(g.values)
-    if g.field == 'status' and open_status(value) then
-      open = prefix .. ':ops:status:' .. value
-      break
-    end
-    local key = buckets_key(prefix, g.field, value)
+    local key = buckets_key(prefix, g.field, next(g.values))
     local n = redis.call('ZCARD', key)
     if size == nil or n < size then list, size, walked = key, n, gi end
   end
 end
 local found, seqs = {}, {}
 local scanned, exhausted = 0, false
--- Looks at one row; true once the page is full (a row beyond the limit says there is more).
-local function look(seq, value)
-  scanned = scanned + 1
-  if value and matches(value) then
-    found[#found + 1] = string.sub(value, 1, string.find(value, '|', 1, true) - 1)
-    seqs[#seqs + 1] = seq
-  end
-  return #found > limit
-end
 -- A group of many values (the workspaces a caller may see) would cost a lookup per value and
 -- bucket: its masks are not read, it is checked on the rows the other masks let through.
 local MASKED_VALUES = 16
@@ -123,7 +85,7 @@ local function take(seq, value)
   seqs[#seqs + 1] = seq
   return #found > limit
 end
--- Every row of a bucket below the cursor, newest first; true once the page is full. A bucket's
+-- Every row of a bucket below the cursor (a page with no filter), newest first; true once the page is full. A bucket's
 -- fields are in creation order, unless the migration (newest first) or a transition of an
 -- operation it had not reached yet wrote them: then they are sorted.
 local function read_every_row(b)
@@ -139,7 +101,8 @@ local function read_every_row(b)
   end
   if not newest_first then table.sort(order, function(x, y) return tonumber(flat[x]) > tonumber(flat[y]) end) end
   for _, i in ipairs(order) do
-    if look(tonumber(flat[i]), flat[i + 1]) then return true end
+    scanned = scanned + 1
+    if take(tonumber(flat[i]), flat[i + 1]) then return true end
   end
   return false
 end
@@ -177,44 +140,22 @@ local function read_matching_rows(b)
   return false
 end
 local function spent() return scanned >= budget or now_us() - started >= micros end
-if open then
-  -- Chunks of ids, the first just a page long and each next one twice the last.
-  local chunk = limit + 1
-  while true do
-    local want = math.min(chunk, math.max(budget - scanned, 1))
-    chunk = math.min(chunk * 2, 1000)
-    local bound = '+inf'
-    if upper ~= math.huge then bound = '(' .. string.format('%d', upper) end
-    local entries = redis.call('ZREVRANGEBYSCORE', open, bound, '-inf', 'WITHSCORES', 'LIMIT', 0, want)
-    local full = false
-    for i = 1, #entries, 2 do
-      local seq = tonumber(entries[i + 1])
-      full = look(seq, redis.call('HGET', rows_key(prefix, row_bucket(seq)), seq))
-      upper = seq
-      if full then break end
-    end
+-- Buckets a few at a time, newest first; the rows of each newest first.
+local top = '+inf'
+if upper ~= math.huge then top = string.format('%d', row_bucket(upper - 1)) end
+local full = false
+while not full do
+  local buckets = redis.call('ZREVRANGEBYSCORE', list, top, '-inf', 'LIMIT', 0, 8)
+  if #buckets == 0 then exhausted = true; break end
+  for _, b in ipairs(buckets) do
+    if #groups == 0 then full = read_every_row(b) else full = read_matching_rows(b) end
     if full then break end
-    if #entries / 2 < want then exhausted = true; break end
+    -- The whole bucket is read: what is left lies below it.
+    upper = tonumber(b) * ${ROWS_PER_BUCKET}
+    top = '(' .. b
     if spent() then break end
   end
-else
-  -- Buckets a few at a time, newest first; the rows of each newest first.
-  local top = '+inf'
-  if upper ~= math.huge then top = string.format('%d', row_bucket(upper - 1)) end
-  local full = false
-  while not full do
-    local buckets = redis.call('ZREVRANGEBYSCORE', list, top, '-inf', 'LIMIT', 0, 8)
-    if #buckets == 0 then exhausted = true; break end
-    for _, b in ipairs(buckets) do
-      if #groups == 0 then full = read_every_row(b) else full = read_matching_rows(b) end
-      if full then break end
-      -- The whole bucket is read: what is left lies below it.
-      upper = tonumber(b) * ${ROWS_PER_BUCKET}
-      top = '(' .. b
-      if spent() then break end
-    end
-    if not full and spent() then break end
-  end
+  if not full and spent() then break end
 end
 local cursor = ''
 if #found > limit then

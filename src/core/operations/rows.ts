@@ -1,6 +1,7 @@
 /**
  * The operation rows (issue 13: at most 1 KB of Redis per finished operation): what lists,
- * filters and retires operations, kept in compact small hashes instead of a sorted set per filter.
+ * filters and retires operations, kept in small compact hashes instead of a sorted set per
+ * filter value.
  *
  * Six sorted sets of operation ids (every operation; per status, type, workspace, provider; the
  * finished ones by finish time) cost about 135 bytes per entry each, 800 bytes per operation
@@ -10,13 +11,16 @@
  *
  *     <id>|<status>|<type>|<workspace>|<provider>|<finished, epoch ms; '' while open or for a workflow step>
  *
- * A bucket of at most 128 short fields stays one listpack (Redis's compact encoding), about
- * 100 bytes per row. Which buckets hold a row of a given type, workspace, provider or finished
- * status is kept in a small sorted set of bucket numbers per value (`Keys.operationBuckets`),
- * a few bytes per operation; a filtered page walks the buckets of its rarest filter, newest first,
- * and checks the others on the rows it reads (see list-script.ts). Open operations stay in
- * one plain sorted set per open status (`Keys.operationIndex('status', 'pending' | 'running')`),
- * small by nature, which the sweep, bulk cancel and a page of pending or running walk.
+ * Which rows of a bucket have a given status, type, workspace or provider is a mask field of
+ * the same bucket (`m|<field>|<value>`: 64 bits as 16 hex digits), and which buckets have any
+ * is a small sorted set of bucket numbers per value (`Keys.operationBuckets`). A bucket of 64
+ * rows and their few masks stays one listpack (Redis's compact encoding: at most 128 fields; a
+ * bucket of unusually many distinct values becomes a hash table, larger but as correct), about
+ * 110 bytes per row. A filtered page walks the buckets of its rarest filter value, newest
+ * first, ANDs the masks of its filters and reads only the rows that match (see list-script.ts).
+ * Open operations are also in one sorted set of ids per open status
+ * (`Keys.operationIndex('status', 'pending' | 'running')`), small by nature, which the sweep and
+ * bulk cancel read oldest first.
  *
  * Each bucket also holds field `t`: when its first row was written (epoch seconds). No row of
  * it, nor of any later bucket, was created before then, so the retention job stops there.
@@ -125,15 +129,17 @@ local function row_enter(prefix, seq, op_type, workspace, provider)
     end
   end
 end
--- Where the row's status is found: an open one's sorted set of ids, a finished one's mask and bucket list.
+-- The row's status: in the bucket's mask and the bucket in its list; an open one also in its sorted set of ids.
 local function row_status_enter(prefix, seq, id, status)
-  if open_status(status) then
-    redis.call('ZADD', prefix .. ':ops:status:' .. status, seq, id)
-  else
-    local b = row_bucket(seq)
-    mask_put(rows_key(prefix, b), 'status', status, seq, true)
-    redis.call('ZADD', buckets_key(prefix, 'status', status), b, b)
-  end
+  local b = row_bucket(seq)
+  mask_put(rows_key(prefix, b), 'status', status, seq, true)
+  redis.call('ZADD', buckets_key(prefix, 'status', status), b, b)
+  if open_status(status) then redis.call('ZADD', prefix .. ':ops:status:' .. status, seq, id) end
+end
+local function row_status_leave(prefix, seq, id, status)
+  local b = row_bucket(seq)
+  if not mask_put(rows_key(prefix, b), 'status', status, seq, false) then redis.call('ZREM', buckets_key(prefix, 'status', status), b) end
+  if open_status(status) then redis.call('ZREM', prefix .. ':ops:status:' .. status, id) end
 end
 local function row_create(prefix, seq, id, status, op_type, workspace, provider)
   redis.call('HSET', rows_key(prefix, row_bucket(seq)), seq, row_value(id, status, op_type, workspace, provider, ''))
@@ -145,7 +151,7 @@ end
 local function row_move(prefix, seq, id, from, to, op_type, workspace, provider, finished)
   local fresh = redis.call('HSET', rows_key(prefix, row_bucket(seq)), seq, row_value(id, to, op_type, workspace, provider, finished))
   if fresh == 1 then row_enter(prefix, seq, op_type, workspace, provider) end
-  if open_status(from) then redis.call('ZREM', prefix .. ':ops:status:' .. from, id) end
+  row_status_leave(prefix, seq, id, from)
   row_status_enter(prefix, seq, id, to)
 end
 -- Removes a row, its bits, and its bucket from the list of each value no row of it has any more
@@ -157,12 +163,10 @@ local function row_remove(prefix, seq)
   if not value then return nil end
   redis.call('HDEL', key, seq)
   local f = row_fields(value)
-  if open_status(f.status) then redis.call('ZREM', prefix .. ':ops:status:' .. f.status, f.id) end
-  for _, dim in ipairs({'type', 'workspace', 'provider', 'status'}) do
+  row_status_leave(prefix, seq, f.id, f.status)
+  for _, dim in ipairs({'type', 'workspace', 'provider'}) do
     local v = f[dim]
-    if v ~= '' and not (dim == 'status' and open_status(v)) and not mask_put(key, dim, v, seq, false) then
-      redis.call('ZREM', buckets_key(prefix, dim, v), b)
-    end
+    if v ~= '' and not mask_put(key, dim, v, seq, false) then redis.call('ZREM', buckets_key(prefix, dim, v), b) end
   end
   -- Every row is in a type's mask: with none left, only the opening time is.
   if redis.call('HLEN', key) <= 1 then
