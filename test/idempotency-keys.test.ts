@@ -211,7 +211,7 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
     assert.equal(refused.body.error, 'IDEMPOTENCY_KEY_REUSED');
   });
 
-  test('the OpenAPI document shows the header on every mutating /v1 route and nowhere else', async () => {
+  test('the OpenAPI document shows the header on every mutating /v1 and droplets API route and nowhere else', async () => {
     const doc = (await sys.request('GET', '/openapi.json', { auth: false })).body;
     let documented = 0;
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; responses: Record<string, unknown> }>>)) {
@@ -220,7 +220,8 @@ describe('Idempotency-Key on mutating /v1 requests', () => {
         // Not where the answer or the request is a secret that must not be kept: tokens, API keys, passwords, console access, a webhook's secret (answered on create, sent on a change).
         const webhookSecret = (method === 'post' && path.endsWith('/webhooks')) || (method === 'patch' && path.endsWith('/webhooks/{id}'));
         const secretAnswer = path.startsWith('/v1/auth/') || path.startsWith('/v1/api-keys') || path.endsWith('/password') || path.endsWith('/console') || webhookSecret;
-        const expected = method !== 'get' && path.startsWith('/v1/') && !secretAnswer;
+        // The droplets API's changes honour the header too, in that API's own error shape.
+        const expected = method !== 'get' && (path.startsWith('/v1/') || path.startsWith('/api/v1/droplets')) && !secretAnswer;
         assert.equal(has, expected, `${method} ${path}`);
         if (has) {
           assert.ok(op.responses['422'], `${method} ${path} documents 422`);
