@@ -9,7 +9,7 @@
  * - transition: the one way an operation's status changes: an atomic compare-and-set in
  *   Redis that also rewrites the operation's row and appends an event (see store.ts).
  * - row: what listing and retention read of an operation (id, status, type, workspace,
- *   provider, when it finished), one field of a small hash of 128 by creation sequence (see rows.ts).
+ *   provider, when it finished), one field of a small hash of 64 by creation sequence (see rows.ts).
  * - job: the BullMQ job that carries an operation to a worker. Its id IS the operation id,
  *   so enqueueing twice is harmless and the sweep can tell which operations lack one.
  * - attempt: how many times a worker has claimed the operation (re-runs after a crash or a
