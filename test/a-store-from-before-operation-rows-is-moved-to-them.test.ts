@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import type { OperationFilters, OperationStore } from '../src/core/operations/store.js';
 import { readRows, rowBucket, type OperationRow } from '../src/core/operations/rows.js';
 import { migrateToRows } from '../src/core/operations/rows-migration.js';
 import type { ProviderName } from '../src/common/provider.js';
+import { acceptedOperation } from '../bench/accepted-operation.js';
 import { keysMatching } from './helpers/redis-server.js';
 import { TestSystem } from './helpers/system.js';
 
@@ -14,15 +14,11 @@ const WORKSPACES = ['default', 'staging'] as const;
 const PROVIDERS: ProviderName[] = ['hetzner', 'vultr'];
 const TYPES: OperationType[] = ['server.create', 'server.delete'];
 
+/** Operation i as the API accepts it, its filter fields spread over two values each. */
 function accepted(i: number): Operation {
-  const now = new Date().toISOString();
   const workspace = WORKSPACES[i % 2]!;
   const provider = PROVIDERS[(i >> 1) % 2]!;
-  return {
-    id: randomUUID(), type: TYPES[(i >> 2) % 2]!, status: 'pending', workspace, provider, target: null, request: { workspace, provider }, progress: null,
-    attempt: 0, result: null, error: null, parent_id: null, trace_id: '', requested_by: 'admin', cancel_requested_at: null, cancel_requested_by: null,
-    retry_of: null, retried_by: null, created_at: now, updated_at: now, started_at: null, finished_at: null,
-  };
+  return acceptedOperation({ type: TYPES[(i >> 2) % 2]!, workspace, provider, target: null, request: { workspace, provider }, trace_id: '', requested_by: 'admin' });
 }
 
 /** Every operation a filter lists, newest first, page by page. */
