@@ -3,7 +3,9 @@
  * workers, provider over HTTP) against bare BullMQ moving the same number of no-op jobs
  * through the same number of worker processes. Both systems run side by side on their own
  * Redis servers and take turns (baseline, engine, baseline, …, baseline), so a change in the
- * machine's load falls on both alike; the idle one only waits on Redis meanwhile.
+ * machine's load falls on both alike; the idle one only waits on Redis meanwhile. A third
+ * system, the floor (e2e-floor.ts), takes its turn after each engine round: it shows how much
+ * of the gap is the HTTP and queue work every create needs, and how much the engine's own.
  */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
@@ -11,6 +13,7 @@ import type { E2eRedis } from './e2e-redis.js';
 import { spawnTsChild, type BenchChild } from './children.js';
 import { runWithConcurrency, timeCompletions, type CompletionRun } from './completion-throughput.js';
 import { startCpuMeter, sumCpuUse, type CpuUse } from './cpu-meter.js';
+import { startFloor } from './e2e-floor.js';
 import { createServerBody, ENGINE_QUEUE, engineBullPrefix, prepareSandbox, startApi, startEngineWorker, waitForQueueWorkers, type EngineEnv } from './engine.js';
 import { sendExactly } from './http-load.js';
 import { freePort } from './redis-server.js';
@@ -28,7 +31,7 @@ const timeoutMs = (count: number): number => 60000 + count * 100;
 const BASELINE_ROUNDS = 3;
 
 /** A system ready to take work, and what to watch while it does. */
-interface RunningSystem {
+export interface RunningSystem {
   run: CompletionRun;
   redis: E2eRedis;
   /** Processes whose CPU use is reported. */
@@ -53,6 +56,8 @@ export interface SystemFigures {
 export interface E2eComparison {
   engine: SystemFigures;
   baseline: SystemFigures;
+  /** The least a create can cost here: see e2e-floor.ts. */
+  floor: SystemFigures;
 }
 
 /** Commands Redis (every node of a cluster) has run since it started. */
@@ -221,23 +226,32 @@ export async function compareEndToEnd(
   const droplets = settings.e2eWarmupCount + engineRounds * settings.e2eCount;
   const baseline = await startBullmqBaseline(baselineRedis, settings);
   try {
-    const engine = await startEngine(engineRedis, engineEnv, droplets, settings, nodeArgs);
+    // The floor shares the baseline's Redis (under its own prefix): both are idle while the other runs.
+    const floor = await startFloor(baselineRedis, droplets, settings);
     try {
-      const engineSide = new Rounds(engine, 'engine');
-      const baselineSide = new Rounds(baseline, 'bare BullMQ');
-      const concurrency = settings.e2eSubmitConcurrency;
-      log(`e2e: warming up`);
-      await baselineSide.round(settings.e2eWarmupCount, concurrency, false);
-      await engineSide.round(settings.e2eWarmupCount, concurrency, false);
-      log(`e2e: ${engineRounds} × (bare BullMQ, engine) then bare BullMQ, ${settings.e2eCount} units each`);
-      for (let i = 0; i < engineRounds; i++) {
+      const engine = await startEngine(engineRedis, engineEnv, droplets, settings, nodeArgs);
+      try {
+        const engineSide = new Rounds(engine, 'engine');
+        const baselineSide = new Rounds(baseline, 'bare BullMQ');
+        const floorSide = new Rounds(floor, 'floor');
+        const concurrency = settings.e2eSubmitConcurrency;
+        log(`e2e: warming up`);
+        await baselineSide.round(settings.e2eWarmupCount, concurrency, false);
+        await engineSide.round(settings.e2eWarmupCount, concurrency, false);
+        await floorSide.round(settings.e2eWarmupCount, concurrency, false);
+        log(`e2e: ${engineRounds} × (bare BullMQ, engine, floor) then bare BullMQ, ${settings.e2eCount} units each`);
+        for (let i = 0; i < engineRounds; i++) {
+          await baselineSide.round(settings.e2eCount, concurrency, true);
+          await engineSide.round(settings.e2eCount, concurrency, true);
+          await floorSide.round(settings.e2eCount, concurrency, true);
+        }
         await baselineSide.round(settings.e2eCount, concurrency, true);
-        await engineSide.round(settings.e2eCount, concurrency, true);
+        return { engine: engineSide.figures(settings.e2eCount), baseline: baselineSide.figures(settings.e2eCount), floor: floorSide.figures(settings.e2eCount) };
+      } finally {
+        await engine.stop();
       }
-      await baselineSide.round(settings.e2eCount, concurrency, true);
-      return { engine: engineSide.figures(settings.e2eCount), baseline: baselineSide.figures(settings.e2eCount) };
     } finally {
-      await engine.stop();
+      await floor.stop();
     }
   } finally {
     await baseline.stop();

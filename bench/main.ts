@@ -39,7 +39,8 @@
  *                           list p99 < 10 ms (default 1000000, a few minutes; 0 skips it)
  *   BENCH_ONLY=listing      run only the listing phase
  *   BENCH_ONLY=e2e          run only the end-to-end phase (engine ÷ bare BullMQ, with CPU and
- *                           Redis commands per operation), on fresh Redis servers and sandbox
+ *                           Redis commands per operation, and the floor of e2e-floor.ts), on
+ *                           fresh Redis servers and sandbox
  *   BENCH_E2E_CLUSTER=0     skip the end-to-end phase's second run, with both systems on
  *                           three-master Redis Clusters (on by default)
  */
@@ -159,6 +160,13 @@ function e2eInfo(e2e: E2eComparison): InfoRow[] {
       value:
         `all processes per unit: engine ${cpuMsPerUnit(e2e.engine)} ms, bare BullMQ ${cpuMsPerUnit(e2e.baseline)} ms; ` +
         `engine rounds ${formatCpuUse(e2e.engine.cpu)}; baseline rounds ${formatCpuUse(e2e.baseline.cpu)}`,
+    },
+    {
+      metric: 'end-to-end floor',
+      value:
+        `bare API + BullMQ + one provider call: ${e2e.floor.perSecond.toFixed(0)} ops/s, ${(e2e.floor.perSecond / e2e.baseline.perSecond).toFixed(2)} × bare BullMQ ` +
+        `(the highest ratio this machine allows); engine ${(e2e.engine.perSecond / e2e.floor.perSecond).toFixed(2)} × floor; ` +
+        `CPU per unit ${cpuMsPerUnit(e2e.floor)} ms (${formatCpuUse(e2e.floor.cpu)})`,
     },
     { metric: 'worker RSS after e2e', value: `engine ${e2e.engine.workerRssBytes.map(mebibytes).join(', ')}; bare BullMQ ${e2e.baseline.workerRssBytes.map(mebibytes).join(', ')}` },
   ];
