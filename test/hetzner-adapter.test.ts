@@ -259,6 +259,9 @@ test('Hetzner rate-limit headers read as the wait for the next token', () => {
   const empty = { 'ratelimit-limit': '3600', 'ratelimit-remaining': '0', 'ratelimit-reset': String(now / 1000 + 3600) };
   assert.equal(hetznerRateLimitWaitMs(headers(empty), now), 1000);
   assert.equal(hetznerRateLimitWaitMs(headers({ ...empty, 'retry-after': '7' }), now), 7000);
+  // A proxy's Retry-After may be an HTTP-date; one already past means now.
+  assert.equal(hetznerRateLimitWaitMs(headers({ ...empty, 'retry-after': new Date(now + 9000).toUTCString() }), now), 9000);
+  assert.equal(hetznerRateLimitWaitMs(headers({ ...empty, 'retry-after': new Date(now - 9000).toUTCString() }), now), 0);
   assert.equal(hetznerRateLimitWaitMs(headers({ 'ratelimit-reset': String(now / 1000 + 5) }), now), 5000);
   assert.equal(hetznerRateLimitWaitMs(headers({}), now), undefined);
 });

@@ -10,6 +10,7 @@ import { AbortedError, ErrorCodes, ProviderError, type ErrorCode } from '../comm
 import { countRequestSent, currentRequestPriority, type RequestBudget, type RequestPriority } from './request-budget.js';
 import { startProviderCall, type ProviderCallSpan } from '../common/outgoing-trace.js';
 import type { ProviderCallObserver } from './call-observer.js';
+import { retryAfterMs, type ResponseHeaders } from '../common/retry-after.js';
 
 export interface ParsedProviderError {
   providerCode?: string;
@@ -17,7 +18,7 @@ export interface ParsedProviderError {
 }
 
 /** A provider answer's headers, read by name; a fetch Headers is one too. */
-export type ResponseHeaders = Pick<Headers, 'get'>;
+export type { ResponseHeaders };
 
 /** Turns a provider's error body (parsed JSON, or the raw text when it was not JSON) into its own code and message. */
 export type ProviderErrorParser = (
@@ -493,21 +494,12 @@ function classifyStatus(status: number): { code: ErrorCode; retryable: boolean }
 /** How long a 429 asks us to wait: `Retry-After` first, else until `RateLimit-Reset` (epoch seconds). */
 function rateLimitWaitMs(headers: ResponseHeaders): number | undefined {
   const retryAfter = retryAfterMs(headers);
-  if (retryAfter !== undefined) return retryAfter;
+  if (retryAfter !== undefined) return Math.max(0, retryAfter);
   const reset = Number(headers.get('ratelimit-reset'));
   if (headers.get('ratelimit-reset') !== null && Number.isFinite(reset)) {
     return Math.max(0, reset * 1000 - Date.now());
   }
   return undefined;
-}
-
-function retryAfterMs(headers: ResponseHeaders): number | undefined {
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function secondsOrUndefined(ms: number | undefined): number | undefined {

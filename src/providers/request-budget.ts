@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { ErrorCodes, ProviderError } from '../common/errors.js';
 import type { WaitCheck } from '../common/provider.js';
+import type { ResponseHeaders } from '../common/retry-after.js';
 
 /**
  * Who goes first when the budget runs low: creates, deletes and actions ('mutation') may use
@@ -30,7 +31,7 @@ export interface RequestBudget {
    * headers (e.g. DigitalOcean ratelimit-remaining/ratelimit-reset, Hetzner RateLimit-Remaining);
    * a 429 pauses the whole account on every process until its Retry-After / reset.
    */
-  settle(status: number, headers: Pick<Headers, 'get'>): Promise<void>;
+  settle(status: number, headers: ResponseHeaders): Promise<void>;
 }
 
 /**

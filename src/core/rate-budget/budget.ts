@@ -16,6 +16,7 @@ import { AbortedError } from '../../common/errors.js';
 import { luaScript, type ScriptRunner } from '../lua.js';
 import { type BudgetModel, countedSpanMs, headerCount, paceFrom, pauseAfter429, pollFloor, reserveFor } from './model.js';
 import { SETTLE_BUCKET, SETTLE_WINDOWS, TAKE_FROM_BUCKET, TAKE_FROM_WINDOWS } from './scripts.js';
+import type { ResponseHeaders } from '../../common/retry-after.js';
 
 export interface RedisRequestBudgetOptions {
   provider: string;
@@ -123,7 +124,7 @@ export class RedisRequestBudget implements RequestBudget {
     return granted === 1 ? 0 : Math.max(1, Number(waitMs));
   }
 
-  async settle(status: number, headers: Pick<Headers, 'get'>): Promise<void> {
+  async settle(status: number, headers: ResponseHeaders): Promise<void> {
     const model = this.model;
     const pauseMs = status === 429 ? pauseAfter429(model, headers) : -1;
     // A 429's own remaining (0) would only repeat what the pause already says, and as
@@ -175,7 +176,7 @@ export class RedisRequestBudget implements RequestBudget {
  * (DigitalOcean reports its hourly limit), else the longest. "At most this many more now" is
  * true of every window, so any choice is safe; the longest is the one providers report on.
  */
-function describedWindow(windows: RateLimitWindow[], headers: Pick<Headers, 'get'>): RateLimitWindow | undefined {
+function describedWindow(windows: RateLimitWindow[], headers: ResponseHeaders): RateLimitWindow | undefined {
   const reportedLimit = headerCount(headers, 'ratelimit-limit');
   const named = windows.find((w) => w.limit === reportedLimit);
   if (named) return named;

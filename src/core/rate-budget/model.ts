@@ -5,6 +5,7 @@
 import type { RequestPriority } from '../../providers/request-budget.js';
 import type { ProviderName } from '../../common/provider.js';
 import type { RateLimitWindow } from '../config.js';
+import { retryAfterMs, type ResponseHeaders } from '../../common/retry-after.js';
 
 export type BudgetModel =
   /** Every request counts in each window for exactly one window length from when it was made. */
@@ -110,7 +111,7 @@ export function longestPauseMs(model: BudgetModel): number {
  * `off`) a default, at most a minute.
  * Absolute header times become durations with this process's clock.
  */
-export function pauseAfter429(model: BudgetModel, headers: Pick<Headers, 'get'>, now = Date.now()): number {
+export function pauseAfter429(model: BudgetModel, headers: ResponseHeaders, now = Date.now()): number {
   let ms = retryAfterMs(headers, now);
   // A reset is read only against windows: for a bucket (Hetzner) it is when the bucket is
   // full, and with no model configured we cannot tell which of the two a provider means.
@@ -122,17 +123,8 @@ export function pauseAfter429(model: BudgetModel, headers: Pick<Headers, 'get'>,
   return Math.min(Math.ceil(ms), longestPauseMs(model));
 }
 
-function retryAfterMs(headers: Pick<Headers, 'get'>, now: number): number | undefined {
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : date - now;
-}
-
 /** A whole, non-negative header number, or undefined. */
-export function headerCount(headers: Pick<Headers, 'get'>, name: string): number | undefined {
+export function headerCount(headers: ResponseHeaders, name: string): number | undefined {
   const value = headers.get(name);
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Number(value);

@@ -8,6 +8,7 @@ import type { ParsedProviderError } from '../http-client.js';
 import { labelsToTags } from './labels.js';
 import type { ProviderServer, ServerStatus } from '../../common/provider.js';
 import { adapterErrors, isNotFound } from '../adapter-kit.js';
+import { retryAfterMs, type ResponseHeaders } from '../../common/retry-after.js';
 
 export const PROVIDER = 'hetzner';
 export const { notFound, actionFailed, rejected, badResponse } = adapterErrors(PROVIDER, 'server');
@@ -96,11 +97,9 @@ export function parseHetznerError(status: number, body: unknown): ParsedProvider
  * next request fits after (reset − now) / (limit − remaining), one second at the default
  * 3600 per hour. A `Retry-After` (from a proxy in between) wins when present.
  */
-export function hetznerRateLimitWaitMs(headers: Pick<Headers, 'get'>, now: number = Date.now()): number | undefined {
-  const retryAfter = headers.get('retry-after');
-  if (retryAfter !== null && retryAfter.trim() !== '' && Number.isFinite(Number(retryAfter))) {
-    return Math.max(0, Number(retryAfter) * 1000);
-  }
+export function hetznerRateLimitWaitMs(headers: ResponseHeaders, now: number = Date.now()): number | undefined {
+  const retryAfter = retryAfterMs(headers, now);
+  if (retryAfter !== undefined) return Math.max(0, retryAfter);
   const reset = Number(headers.get('ratelimit-reset'));
   const limit = Number(headers.get('ratelimit-limit'));
   const remaining = Number(headers.get('ratelimit-remaining') ?? 0);
