@@ -11,6 +11,7 @@ import {
   type StoredReply,
 } from '../core/idempotency.js';
 import type { Config } from '../core/config.js';
+import type { Operation } from '../core/operations/model.js';
 import type { OperationStore } from '../core/operations/store.js';
 import { acceptedReply } from './accepted.js';
 import { engineErrorReply } from './middleware/errors.js';
@@ -36,20 +37,76 @@ export interface IdempotencyDeps {
   config: Pick<Config, 'forceCancelGraceMs'>;
 }
 
-/** An answer given again: marked so the client can tell. */
-const markReplayed = (reply: { status: number; body: unknown; headers?: Record<string, string> }): RouteReply => ({
-  ...reply,
-  headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' },
-});
+/** An answer, as opposed to a stream; only answers are kept under a key. */
+export type KeptAnswer = Extract<RouteReply, { status: number }>;
 
-const replayed = (reply: StoredReply): RouteReply => markReplayed({ status: reply.status, headers: reply.headers, body: JSON.parse(reply.body) as unknown });
+/** An answer given again: marked so the client can tell. */
+const markReplayed = (reply: KeptAnswer): KeptAnswer => ({ ...reply, headers: { ...reply.headers, [REPLAYED_HEADER]: 'true' } });
+
+const replayed = (reply: StoredReply): KeptAnswer => markReplayed({ status: reply.status, headers: reply.headers, body: JSON.parse(reply.body) as unknown });
+
+/** Who holds a key: the caller, the request's method and path, and the key it sent. */
+export type KeyScope = Parameters<IdempotencyStore['state']>[0];
+
+/** How one family of routes answers under a key (see answerUnderKey). */
+export interface KeyedRun<R extends RouteReply> {
+  /** Validates and handles the request; gets the key's binding to pass to the operation write. */
+  run(binding?: IdempotencyBinding): Promise<R>;
+  /** The answer for a key whose operation was made but whose answer was never kept (the API stopped in between). */
+  fromOperation(op: Operation): KeptAnswer | Promise<KeptAnswer>;
+  /** A refusal to keep and replay like an answer; null: it is thrown and nothing is kept. */
+  keptRefusal(err: unknown): KeptAnswer | null;
+}
 
 /**
- * Runs a route's validation and handler under the request's Idempotency-Key, if it sent one:
- * the first request with a key runs and its answer is kept; a later one with the same key
- * and body gets that answer again with `Idempotent-Replayed: true`. The handler gets the key's
- * binding to pass to the operation write, which binds the key in the same step (see
- * core/idempotency.ts for why nothing is held while it runs).
+ * Answers a request under its key: the first request with a key runs and its answer is kept;
+ * a later one with the same key and body gets that answer again with `Idempotent-Replayed:
+ * true`. The run gets the key's binding to pass to the operation write, which binds the key
+ * in the same step (see core/idempotency.ts for why nothing is held while it runs). The `/v1`
+ * routes and the droplets API differ only in `how`.
+ */
+export async function answerUnderKey<R extends RouteReply>(
+  store: IdempotencyStore,
+  operations: Pick<OperationStore, 'get'>,
+  scope: KeyScope,
+  fingerprint: string,
+  how: KeyedRun<R>,
+): Promise<R | KeptAnswer> {
+  const state = await store.state(scope, fingerprint);
+  if (state.kind === 'replay') return replayed(state.reply);
+  if (state.kind === 'bound') {
+    const op = await operations.get(state.operationId);
+    if (op) return markReplayed(await how.fromOperation(op));
+  }
+  // A key naming an operation that is gone (kept longer than the operation's history) no
+  // longer protects anything: the request runs afresh, unbound.
+  const binding = state.kind === 'free' ? state.binding : undefined;
+
+  let reply: R | KeptAnswer;
+  try {
+    reply = await how.run(binding);
+  } catch (err) {
+    // A concurrent request with this key answered first without making an operation: say the same.
+    if (err instanceof IdempotencyKeyAnsweredError && binding) {
+      const again = await store.state(scope, binding.fingerprint);
+      if (again.kind === 'replay') return replayed(again.reply);
+      throw err;
+    }
+    const refusal = how.keptRefusal(err);
+    if (refusal === null) throw err;
+    reply = refusal;
+  }
+  // A streamed answer cannot be kept; a 5xx is not.
+  if ('stream' in reply || reply.status >= 500 || !binding) return reply;
+  const kept = await store.keep(scope, binding, { status: reply.status, headers: reply.headers ?? {}, body: JSON.stringify(reply.body ?? null) });
+  if (kept.kind === 'replay') return replayed(kept.reply);
+  return kept.repeated ? markReplayed(reply) : reply;
+}
+
+/**
+ * Runs a `/v1` route's validation and handler under the request's Idempotency-Key, if it sent
+ * one (see answerUnderKey). A key bound to an operation whose answer was never kept answers
+ * with the operation as accepted.
  *
  * `parts` must be the query and body as the client sent them, before validation fills in
  * defaults, so the fingerprint is of the request itself.
@@ -65,37 +122,13 @@ export async function runIdempotently(
   const key = parseIdempotencyKey(req.headers[IDEMPOTENCY_HEADER.toLowerCase()]);
   if (key === null) return run();
   const path = req.baseUrl + req.path;
-  const scope = { username, method: req.method, path, key };
-  const state = await deps.store.state(scope, requestFingerprint(req.method, path, parts.query, parts.body));
-  if (state.kind === 'replay') return replayed(state.reply);
-  if (state.kind === 'bound') {
-    const op = await deps.operations.get(state.operationId);
-    if (op) return markReplayed(acceptedReply(op, deps.config));
-  }
-  // A key naming an operation that is gone (kept longer than the operation's history) no
-  // longer protects anything: the request runs afresh, unbound.
-  const binding = state.kind === 'free' ? state.binding : undefined;
-
-  let reply: RouteReply;
-  try {
-    reply = await run(binding);
-  } catch (err) {
-    // A concurrent request with this key answered first without making an operation: say the same.
-    if (err instanceof IdempotencyKeyAnsweredError) {
-      const again = await deps.store.state(scope, binding!.fingerprint);
-      if (again.kind === 'replay') return replayed(again.reply);
-      throw err;
-    }
+  return answerUnderKey(deps.store, deps.operations, { username, method: req.method, path, key }, requestFingerprint(req.method, path, parts.query, parts.body), {
+    run,
+    fromOperation: (op) => acceptedReply(op, deps.config),
     // A 4xx says the request itself is wrong (invalid, unknown server, already finished):
     // sending it again would get the same answer, so it is kept and replayed like a success.
     // A 5xx (provider not configured, Redis trouble, a bug) may well pass on a retry, so it is
     // not kept and the retry runs afresh.
-    if (err instanceof EngineError && err.httpStatus < 500) reply = engineErrorReply(err, traceId);
-    else throw err;
-  }
-  // A streamed answer cannot be kept; a 5xx is not.
-  if ('stream' in reply || reply.status >= 500 || !binding) return reply;
-  const kept = await deps.store.keep(scope, binding, { status: reply.status, headers: reply.headers ?? {}, body: JSON.stringify(reply.body ?? null) });
-  if (kept.kind === 'replay') return replayed(kept.reply);
-  return kept.repeated ? markReplayed(reply) : reply;
+    keptRefusal: (err) => (err instanceof EngineError && err.httpStatus < 500 ? engineErrorReply(err, traceId) : null),
+  });
 }

@@ -47,10 +47,7 @@ const DROPLETS_PATH = /^\/api\/v1\/droplets(\/[^/]+(\/(actions|console|metrics|e
 
 const BASE = '/api/v1/droplets';
 
-/**
- * Said in the description of every change. The header is not declared as a parameter: the
- * OpenAPI document declares it on the `/v1` routes only (test/idempotency-keys.test.ts).
- */
+/** Said in the description of every change, beside the header its route declares (`keyed`). */
 const KEYED_NOTE = 'Takes an `Idempotency-Key` header: the same key with the same body answers with the original response (and `Idempotent-Replayed: true`) instead of making another operation, even when both arrive at once; with a different body, 422.';
 
 const errors = {
