@@ -5,10 +5,10 @@ import { Redis } from 'ioredis';
 import { Keys } from '../src/core/keys.js';
 import { expandFinished, FINISHED_LOG_FIELD, FOLDED_LOG_LINES } from '../src/core/operations/finished-footprint.js';
 import { OperationLog } from '../src/core/operations/log.js';
-import type { Operation } from '../src/core/operations/model.js';
 import { OperationStore } from '../src/core/operations/store.js';
 import { SecretBox } from '../src/core/secrets/secret-box.js';
 import { startTestRedis, type TestRedis } from './helpers/redis-server.js';
+import { acceptedOperation } from '../bench/accepted-operation.js';
 
 describe("a finished operation's log reads the same whether its record holds it or its list does", () => {
   let server: TestRedis;
@@ -29,13 +29,7 @@ describe("a finished operation's log reads the same whether its record holds it 
 
   /** A running task service operation with `lines` lines of output from one server. */
   async function runningWithLog(lines: number): Promise<{ id: string; log: OperationLog; written: string[] }> {
-    const now = new Date().toISOString();
-    const op: Operation = {
-      id: randomUUID(), type: 'taskserv.create', status: 'pending', workspace: 'production', provider: 'digitalocean',
-      target: null, request: { name: 'nginx' }, progress: null, attempt: 0, result: null, error: null, parent_id: null,
-      trace_id: randomUUID(), requested_by: 'admin', cancel_requested_at: null, cancel_requested_by: null, retry_of: null,
-      retried_by: null, created_at: now, updated_at: now, started_at: null, finished_at: null,
-    };
+    const op = acceptedOperation({ type: 'taskserv.create', workspace: 'production', provider: 'digitalocean', target: null, request: { name: 'nginx' }, trace_id: randomUUID(), requested_by: 'admin' });
     assert.equal((await store.create(op)).outcome, 'created');
     assert.equal((await store.transition(op.id, ['pending'], 'running', {}, { countAttempt: true, markStarted: true })).outcome, 'ok');
     const log = new OperationLog(redis, keys, op.id);

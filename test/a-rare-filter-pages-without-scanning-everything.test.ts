@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import type { OperationFilters, OperationStore } from '../src/core/operations/store.js';
@@ -7,6 +6,7 @@ import type { ProviderName } from '../src/common/provider.js';
 import { readRows, ROWS_PER_BUCKET } from '../src/core/operations/rows.js';
 import { CliHome } from './helpers/cli.js';
 import { TestSystem } from './helpers/system.js';
+import { acceptedOperation } from '../bench/accepted-operation.js';
 
 /** Rows one page may read here: far fewer than the operations stored. */
 const BUDGET = 250;
@@ -16,12 +16,7 @@ const PROVIDERS: ProviderName[] = ['digitalocean', 'hetzner', 'vultr', 'upcloud'
 const TYPES: OperationType[] = ['server.create', 'server.delete', 'server.action', 'workflow.cluster_create'];
 
 function accepted(workspace: string, provider: ProviderName, type: OperationType): Operation {
-  const now = new Date().toISOString();
-  return {
-    id: randomUUID(), type, status: 'pending', workspace, provider, target: null, request: { workspace, provider }, progress: null, attempt: 0,
-    result: null, error: null, parent_id: null, trace_id: '', requested_by: 'admin', cancel_requested_at: null, cancel_requested_by: null,
-    retry_of: null, retried_by: null, created_at: now, updated_at: now, started_at: null, finished_at: null,
-  };
+  return acceptedOperation({ type, workspace, provider, target: null, request: { workspace, provider }, trace_id: '', requested_by: 'admin' });
 }
 
 /** Writes an operation through the store and moves it to `status` as a worker (or a cancel) would. */

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Operation, OperationStatus, OperationType } from '../src/core/operations/model.js';
 import { OPERATION_STATUSES, OPERATION_TYPES } from '../src/core/operations/model.js';
@@ -9,6 +8,7 @@ import type { ProviderName } from '../src/common/provider.js';
 import { http } from './helpers/http.js';
 import { storedOperationIds } from './helpers/stored-operations.js';
 import { TestSystem } from './helpers/system.js';
+import { acceptedOperation } from '../bench/accepted-operation.js';
 
 const WORKSPACES = ['default', 'production', 'staging', 'w'];
 const TYPES: OperationType[] = ['server.create', 'server.delete', 'server.action', 'taskserv.create'];
@@ -16,13 +16,8 @@ const PROVIDERS: ProviderName[] = ['digitalocean', 'hetzner'];
 const DAY = 86_400_000;
 
 function accepted(i: number): Operation {
-  const now = new Date().toISOString();
   const workspace = WORKSPACES[i % 4]!;
-  return {
-    id: randomUUID(), type: TYPES[(i >> 2) % 4]!, status: 'pending', workspace, provider: PROVIDERS[i % 2]!, target: null, request: { workspace }, progress: null,
-    attempt: 0, result: null, error: null, parent_id: null, trace_id: '', requested_by: 'admin', cancel_requested_at: null, cancel_requested_by: null,
-    retry_of: null, retried_by: null, created_at: now, updated_at: now, started_at: null, finished_at: null,
-  };
+  return acceptedOperation({ type: TYPES[(i >> 2) % 4]!, workspace, provider: PROVIDERS[i % 2]!, target: null, request: { workspace }, trace_id: '', requested_by: 'admin' });
 }
 
 describe('operation counts per type and per workspace are kept by the writes themselves', () => {
