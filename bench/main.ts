@@ -41,6 +41,8 @@
  *   BENCH_ONLY=e2e          run only the end-to-end phase (engine ÷ bare BullMQ, with CPU and
  *                           Redis commands per operation, and the floor of e2e-floor.ts), on
  *                           fresh Redis servers and sandbox
+ *   BENCH_ONLY=http         run only the submit and poll phases (API ÷ bare Express, with CPU
+ *                           per request), on a fresh Redis and sandbox
  *   BENCH_E2E_CLUSTER=0     skip the end-to-end phase's second run, with both systems on
  *                           three-master Redis Clusters (on by default)
  */
@@ -80,6 +82,11 @@ async function runBench(): Promise<boolean> {
     const e2e = await runEndToEndOnly(settings, nodeArgs);
     process.stdout.write(`\n${formatTable(e2e.rows, e2e.info)}\n`);
     return e2e.rows.every(passes);
+  }
+  if (settings.only === 'http') {
+    const http = await runHttpOnly(settings, nodeArgs);
+    process.stdout.write(`\n${formatTable(http.rows, http.info)}\n`);
+    return http.rows.every(passes);
   }
   if (settings.only === 'durability') {
     const durability = await measureDurability(settings, nodeArgs);
@@ -172,13 +179,8 @@ function e2eInfo(e2e: E2eComparison): InfoRow[] {
   ];
 }
 
-/** The engine ÷ baseline phases: submit, poll and end-to-end throughput. */
-async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]): Promise<{ rows: RatioRow[]; info: InfoRow[]; engineRedis: BenchRedis }> {
-  log(`starting redis, sandbox, baseline server and API`);
-  // Two Redis servers, so the baseline's queue shares nothing with the engine's.
-  const engineRedis = await startRedis('redis-engine');
-  const baselineRedis = await startRedis('redis-baseline');
-  const sandbox = await startSandbox();
+/** Submit and poll requests/s: the API alone (no workers) against the bare Express baseline. */
+async function measureHttp(engineRedis: BenchRedis, sandbox: Sandbox, settings: BenchSettings, nodeArgs: string[]): Promise<{ rows: RatioRow[]; info: InfoRow[] }> {
   const baselineHttp = spawnTsChild('baseline-http', 'bench/baseline-http-server.ts', {});
   const ready = await baselineHttp.waitForLine('BASELINE_HTTP_READY ', 30000);
   const baselineUrl = (JSON.parse(ready.slice('BASELINE_HTTP_READY '.length)) as { url: string }).url;
@@ -192,17 +194,6 @@ async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]):
   await api.child.stop();
   await baselineHttp.stop();
 
-  // The HTTP phases left thousands of pending operations; the end-to-end run starts clean.
-  await engineRedis.client.flushall();
-  const e2e = await compareEndToEnd(oneRedis(engineRedis), newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), oneRedis(baselineRedis), settings, nodeArgs);
-  const onCluster = settings.e2eOnCluster ? await endToEndOnClusters(sandbox, settings, nodeArgs) : null;
-
-  const rows: RatioRow[] = [
-    { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baseline.okPerSecond, target: 0.5 },
-    { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baseline.okPerSecond, target: 0.7 },
-    e2eRow(e2e),
-    ...(onCluster ? [onCluster.row] : []),
-  ];
   const rates = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
   const httpDetail = (c: HttpComparison): string =>
     `slices req/s engine ${rates(c.engine.sliceRates)}; baseline ${rates(c.baseline.sliceRates)}; ` +
@@ -211,18 +202,58 @@ async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]):
   const httpCpu = (c: HttpComparison): string =>
     `server CPU per request: API ${c.engine.serverCpuMicrosPerRequest.toFixed(0)} µs, baseline ${c.baseline.serverCpuMicrosPerRequest.toFixed(0)} µs; ` +
     `engine slices ${formatCpuUse(c.engine.cpu)}; baseline slices ${formatCpuUse(c.baseline.cpu)}`;
+  return {
+    rows: [
+      { metric: 'submit (req/s)', engine: submit.engine.okPerSecond, baseline: submit.baseline.okPerSecond, target: 0.5 },
+      { metric: 'poll (req/s)', engine: poll.engine.okPerSecond, baseline: poll.baseline.okPerSecond, target: 0.7 },
+    ],
+    info: [
+      { metric: 'submit detail', value: httpDetail(submit) },
+      { metric: 'poll detail', value: httpDetail(poll) },
+      { metric: 'submit CPU', value: httpCpu(submit) },
+      { metric: 'poll CPU', value: httpCpu(poll) },
+      { metric: 'API RSS after submit', value: mebibytes(apiRss) },
+      {
+        metric: 'HTTP settings',
+        value: `${settings.connections} connections, ${settings.durationS} s per side in ${settings.sliceS} s slices (+${settings.warmupS} s warm-up); ${settings.pollIds} operations polled in turn`,
+      },
+    ],
+  };
+}
+
+/** Only submit and poll, on a fresh Redis and sandbox: a quick way to iterate on the API's cost. */
+async function runHttpOnly(settings: BenchSettings, nodeArgs: string[]): Promise<{ rows: RatioRow[]; info: InfoRow[] }> {
+  log(`starting redis, sandbox and baseline server for the submit and poll phases only`);
+  const engineRedis = await startRedis('redis-engine');
+  const sandbox = await startSandbox();
+  const http = await measureHttp(engineRedis, sandbox, settings, nodeArgs);
+  await sandbox.child.stop();
+  await engineRedis.stop();
+  return http;
+}
+
+/** The engine ÷ baseline phases: submit, poll and end-to-end throughput. */
+async function runThroughputPhases(settings: BenchSettings, nodeArgs: string[]): Promise<{ rows: RatioRow[]; info: InfoRow[]; engineRedis: BenchRedis }> {
+  log(`starting redis, sandbox, baseline server and API`);
+  // Two Redis servers, so the baseline's queue shares nothing with the engine's.
+  const engineRedis = await startRedis('redis-engine');
+  const baselineRedis = await startRedis('redis-baseline');
+  const sandbox = await startSandbox();
+  const http = await measureHttp(engineRedis, sandbox, settings, nodeArgs);
+
+  // The HTTP phases left thousands of pending operations; the end-to-end run starts clean.
+  await engineRedis.client.flushall();
+  const e2e = await compareEndToEnd(oneRedis(engineRedis), newEngineEnv(engineRedis.url, sandbox, settings.workerConcurrency), oneRedis(baselineRedis), settings, nodeArgs);
+  const onCluster = settings.e2eOnCluster ? await endToEndOnClusters(sandbox, settings, nodeArgs) : null;
+
+  const rows: RatioRow[] = [...http.rows, e2eRow(e2e), ...(onCluster ? [onCluster.row] : [])];
   const info: InfoRow[] = [
-    { metric: 'submit detail', value: httpDetail(submit) },
-    { metric: 'poll detail', value: httpDetail(poll) },
-    { metric: 'submit CPU', value: httpCpu(submit) },
-    { metric: 'poll CPU', value: httpCpu(poll) },
+    ...http.info,
     ...e2eInfo(e2e),
     ...(onCluster?.info ?? []),
-    { metric: 'API RSS after submit', value: mebibytes(apiRss) },
     {
-      metric: 'settings',
+      metric: 'e2e settings',
       value:
-        `${settings.connections} connections, ${settings.durationS} s per side in ${settings.sliceS} s slices (+${settings.warmupS} s warm-up); ` +
         `e2e ${settings.e2eCount} per round (+${settings.e2eWarmupCount} warm-up), ${settings.e2eSubmitConcurrency} in flight, ` +
         `${settings.workers} workers × concurrency ${settings.workerConcurrency}, PROVIDER_POLL_MS 20, ` +
         `no provider rate limit (sandbox) nor engine budget (RATE_LIMIT_DIGITALOCEAN=off)`,

@@ -27,7 +27,7 @@ export interface BenchSettings {
   /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), if anywhere. */
   cpuProfileDir: string | null;
   /** Only these phases; null runs all of them. */
-  only: 'capacity' | 'durability' | 'footprint' | 'listing' | 'e2e' | null;
+  only: 'capacity' | 'durability' | 'footprint' | 'listing' | 'e2e' | 'http' | null;
   /** Finished operations the footprint phase fills a fresh Redis with (0 skips it). */
   footprintCount: number;
   /** Operations the listing phase fills a fresh Redis with before it reads filtered pages (0 skips it). */
@@ -83,8 +83,8 @@ function clusterNodes(): number {
 function onlyPhases(): BenchSettings['only'] {
   const raw = process.env.BENCH_ONLY?.trim();
   if (!raw) return null;
-  if (raw !== 'capacity' && raw !== 'durability' && raw !== 'footprint' && raw !== 'listing' && raw !== 'e2e')
-    throw new Error(`BENCH_ONLY must be 'capacity', 'durability', 'footprint', 'listing' or 'e2e' (or unset for every phase), got '${raw}'`);
+  if (raw !== 'capacity' && raw !== 'durability' && raw !== 'footprint' && raw !== 'listing' && raw !== 'e2e' && raw !== 'http')
+    throw new Error(`BENCH_ONLY must be 'capacity', 'durability', 'footprint', 'listing', 'e2e' or 'http' (or unset for every phase), got '${raw}'`);
   return raw;
 }
 
