@@ -147,11 +147,6 @@ export class TokenService {
     return claims;
   }
 
-  /** Whether the session is still open (not logged out, not revoked, not past its lifetime). */
-  async sessionOpen(session: string): Promise<boolean> {
-    return (await this.redis.hget(this.keys.refreshFamily(session), 'revoked')) === '0';
-  }
-
   /** Spends a refresh token. The caller checks the user before handing out new tokens with `continueSession`. */
   async spend(refreshToken: string): Promise<RefreshOutcome> {
     if (!refreshToken.startsWith(REFRESH_PREFIX) || refreshToken.length > 200) return { outcome: 'unknown' };

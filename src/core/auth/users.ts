@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config, Role } from '../config.js';
 import { EngineError, ErrorCodes, NotFoundError } from '../../common/errors.js';
 import type { Keys } from '../keys.js';
+import { luaScript } from '../lua.js';
 import type { Identity } from './identity.js';
 
 const BCRYPT_ROUNDS = 10;
@@ -33,6 +34,9 @@ export interface UserChange {
 
 /** The fields a request needs to know who asks: read on every request, in one round trip. */
 const IDENTITY_FIELDS = ['role', 'workspaces', 'disabled', 'valid_after'] as const;
+
+// KEYS: the user, a session's refresh family. ARGV: IDENTITY_FIELDS. {their values, the family's `revoked`}.
+const IDENTITY_IN_SESSION = `return {redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('HGET', KEYS[2], 'revoked')}`;
 
 /**
  * Who may log in, kept in Redis so every API replica sees a change at once. The users of
@@ -157,16 +161,31 @@ export class UserDirectory {
    * disabled, or its sessions were ended after the token was issued (a new password).
    */
   async identity(username: string, issuedAtMs: number): Promise<Identity | null> {
-    const [role, workspaces, disabled, validAfter] = await this.redis.hmget(this.keys.user(username), ...IDENTITY_FIELDS);
-    if (role === null || disabled === '1') return null;
-    if (issuedAtMs < Number(validAfter ?? 0)) return null;
-    return identityOf('user', username, role as Role, parseWorkspaces(workspaces));
+    return identityFromFields(username, issuedAtMs, await this.redis.hmget(this.keys.user(username), ...IDENTITY_FIELDS));
+  }
+
+  /**
+   * What a bearer token of this engine stands for: the identity (as `identity` answers it) and
+   * whether its session is still open (not logged out, not revoked, not past its lifetime).
+   * Every request with such a token asks both, so they are one round trip.
+   */
+  async identityInSession(username: string, issuedAtMs: number, session: string): Promise<{ identity: Identity | null; sessionOpen: boolean }> {
+    const run = luaScript(this.redis, 'peIdentityInSession', IDENTITY_IN_SESSION, 2);
+    const [fields, revoked] = (await run(this.keys.user(username), this.keys.refreshFamily(session), ...IDENTITY_FIELDS)) as [Array<string | null>, string | null];
+    return { identity: identityFromFields(username, issuedAtMs, fields), sessionOpen: revoked === '0' };
   }
 
   /** The user's identity as its own record has it, for an API key acting for it. */
   async ownerIdentity(username: string): Promise<Identity | null> {
     return this.identity(username, Number.MAX_SAFE_INTEGER);
   }
+}
+
+/** A user's identity from its IDENTITY_FIELDS, for a credential issued at `issuedAtMs`; null when it may not act. */
+function identityFromFields(username: string, issuedAtMs: number, [role, workspaces, disabled, validAfter]: Array<string | null>): Identity | null {
+  if (role === null || role === undefined || disabled === '1') return null;
+  if (issuedAtMs < Number(validAfter ?? 0)) return null;
+  return identityOf('user', username, role as Role, parseWorkspaces(workspaces));
 }
 
 function parseWorkspaces(raw: string | null | undefined): Record<string, Role> {
