@@ -1,4 +1,5 @@
 import type { Role } from '../config.js';
+import type { StepType } from '../workflows/model.js';
 
 /**
  * Permission names: the API reference's own (`server_read` … `system_metrics`) and the
@@ -37,6 +38,19 @@ export type Permission =
   | 'webhook_manage'
   /** Stopping this engine instance and reloading its configuration (`/shutdown`, `/emergency-stop`, `/reload-config`). */
   | 'system_control';
+
+/**
+ * What making each kind of operation asks of the caller: a workflow's step (a workflow does
+ * nothing its submitter could not do step by step), and the dashboard's retry of one.
+ */
+export const SUBMIT_PERMISSION: Readonly<Record<StepType, Permission>> = {
+  'server.create': 'server_create',
+  'server.delete': 'server_delete',
+  'server.action': 'server_action',
+  'server.resize': 'server_action',
+  'taskserv.create': 'taskserv_create',
+  'taskserv.delete': 'taskserv_delete',
+};
 
 const VIEWER: Permission[] = ['server_read', 'operation_read', 'catalog_read', 'taskserv_read', 'workflow_read', 'workspace_read', 'api_key_manage'];
 /** Builds and changes, but destroys nothing and opens no console. */

@@ -10,8 +10,8 @@ import type { OperationPage } from '../operations/store.js';
 import { fromActor, submitOperation } from '../operations/submit.js';
 import type { Actor } from '../servers/requests.js';
 import { readWorkflow } from './advance.js';
-import { sealedUserDataName, type StepType, type SubmitWorkflowBody, type WorkflowRequest } from './model.js';
-import type { Permission } from '../auth/permissions.js';
+import { sealedUserDataName, type SubmitWorkflowBody, type WorkflowRequest } from './model.js';
+import { SUBMIT_PERMISSION } from '../auth/permissions.js';
 import { enqueueAdvance } from './notify.js';
 import { compileWorkflow } from './validate.js';
 import { withActions } from '../operations/actions.js';
@@ -40,22 +40,12 @@ function sealStepUserData(request: WorkflowRequest): Record<string, string> | un
   return sealed;
 }
 
-/** What running each kind of step asks of the submitter. */
-const STEP_PERMISSION: Record<StepType, Permission> = {
-  'server.create': 'server_create',
-  'server.delete': 'server_delete',
-  'server.action': 'server_action',
-  'server.resize': 'server_action',
-  'taskserv.create': 'taskserv_create',
-  'taskserv.delete': 'taskserv_delete',
-};
-
 /** Checks and accepts a workflow: one pending `workflow.<type>` operation on the workflows queue. */
 export async function submitWorkflow(ctx: CoreContext, body: SubmitWorkflowBody, actor: Actor, catalog?: Catalog): Promise<Operation> {
   await admitInto(ctx, actor, 'workflow_submit', body.workspace);
   const { request, provider } = await compileWorkflow(ctx, body);
   // A workflow does nothing its submitter could not do step by step; a rollback deletes what it made.
-  const needed = new Set(request.steps.map((s) => STEP_PERMISSION[s.type]));
+  const needed = new Set(request.steps.map((s) => SUBMIT_PERMISSION[s.type]));
   if (body.on_failure === 'rollback' && needed.has('server_create')) needed.add('server_delete');
   for (const permission of needed) actor.access.requireIn(permission, body.workspace);
   const sealed = sealStepUserData(request);

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { SUBMIT_PERMISSION } from '../../core/auth/permissions.js';
 import { api } from '../api.js';
 import { ConfirmButton, ErrorNote, Json, StatusBadge, TERMINAL, duration, when } from '../components.js';
 import { useSession } from '../session.js';
@@ -16,16 +17,7 @@ interface LogEntry {
 /** The permission a retry needs: the one the original request needed. */
 export function submitPermission(type: string): string {
   if (type.startsWith('workflow.')) return 'workflow_submit';
-  return (
-    {
-      'server.create': 'server_create',
-      'server.delete': 'server_delete',
-      'server.action': 'server_action',
-      'server.resize': 'server_action',
-      'taskserv.create': 'taskserv_create',
-      'taskserv.delete': 'taskserv_delete',
-    } as Record<string, string>
-  )[type] ?? 'server_create';
+  return (SUBMIT_PERMISSION as Record<string, string>)[type] ?? 'server_create';
 }
 
 /** What may be done to the operation now: the record's own `actions` when it has them, else read from its status. */
