@@ -65,10 +65,16 @@ describe('operations on one server run one at a time, in the order they were acc
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     assert.equal(cancelled.body.status, 'cancelled', 'cancelled at once, not after the operations ahead');
 
-    const whileRebooting = await get(sys, del.body.id);
+    // Once a worker has looked at the delete while the reboot runs, it names the reboot as the
+    // one ahead. Until then it is pending with no progress, so a single read could catch neither.
+    const whileRebooting = await sys.eventually(async () => {
+      const queued = await get(sys, del.body.id);
+      if (queued.progress?.waiting_for_operation) return queued;
+      return FINISHED.includes((await get(sys, reboot.id)).status) ? queued : undefined;
+    }, 'the delete to queue behind the reboot, or the reboot to end');
     const rebooted = await sys.waitForStatus(reboot.id, FINISHED, 30000);
     assert.equal(rebooted.status, 'completed', JSON.stringify(rebooted.error));
-    if (whileRebooting.status === 'pending') assert.equal(whileRebooting.progress?.waiting_for_operation, reboot.id);
+    if (whileRebooting.progress?.waiting_for_operation) assert.equal(whileRebooting.progress.waiting_for_operation, reboot.id);
     const deleted = await sys.waitForStatus(del.body.id, FINISHED, 30000);
     assert.equal(deleted.status, 'completed', JSON.stringify(deleted.error));
     assert.ok(Date.parse(deleted.started_at!) >= Date.parse(rebooted.finished_at!), 'the delete started after the reboot finished');
