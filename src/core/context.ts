@@ -1,4 +1,4 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Provider, ProviderName } from '../common/provider.js';
 import { Catalog } from './catalog.js';
 import type { Config } from './config.js';
@@ -44,15 +44,10 @@ export function catalogFor(ctx: CoreContext, providers: Iterable<Provider> | Map
   return ctx.catalog;
 }
 
-/**
- * `redisOptions` adds to the connection's (see connectRedis): the API turns on ioredis's
- * auto-pipelining, so that the commands its many requests send in the same tick (their
- * replies came in one read) leave in one write, not one each.
- */
-export function createCoreContext(config: Config, redisUrl: RedisAddress, logger: Logger, name: string, redisOptions: RedisOptions = {}): CoreContext {
+export function createCoreContext(config: Config, redisUrl: RedisAddress, logger: Logger, name: string): CoreContext {
   // The engine's secret key, loaded (or made) at the start of every process: a bad one stops it here, naming its setting.
   const secrets = secretBox(config);
-  const redis = connectRedis(redisUrl, name, redisOptions);
+  const redis = connectRedis(redisUrl, name);
   const keys = new Keys(config.keyPrefix);
   return {
     config,
