@@ -31,6 +31,9 @@ export function redisOptions(address: RedisAddress, name: string): RedisOptions 
     maxRetriesPerRequest: null,
     // Also where ioredis checks, in sentinel mode, that the node it reached is the primary.
     enableReadyCheck: true,
+    // Auto-pipelining stays off (ioredis's default), though it saves writes under load: a
+    // pipeline cut by a lost connection throws outside any caller (ioredis#1931), which ends
+    // the process where a plain command only fails.
   };
   if (typeof address === 'string') return common;
   if (isCluster(address)) return { ...common, ...(address.password !== null ? { password: address.password } : {}) };
