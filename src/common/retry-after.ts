@@ -4,7 +4,7 @@
  * must read it alike.
  */
 
-/** What every reader needs of an answer's headers: fetch's Headers, or the client's own. */
+/** A provider answer's headers, read by name: fetch's Headers, or the provider client's own. */
 export type ResponseHeaders = Pick<Headers, 'get'>;
 
 /**

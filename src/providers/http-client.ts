@@ -17,9 +17,6 @@ export interface ParsedProviderError {
   message: string;
 }
 
-/** A provider answer's headers, read by name; a fetch Headers is one too. */
-export type { ResponseHeaders };
-
 /** Turns a provider's error body (parsed JSON, or the raw text when it was not JSON) into its own code and message. */
 export type ProviderErrorParser = (
   status: number,
