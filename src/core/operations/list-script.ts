@@ -40,16 +40,23 @@ local started = now_us()
 -- Rows below upper (exclusive) are still to read.
 local upper = math.huge
 if max ~= '+inf' then upper = tonumber(string.sub(max, 2)) end
-local groups = {}
+-- A group of many values (the workspaces a caller may see) would cost a lookup per value and
+-- bucket: its masks are not read, it is checked on the rows the other masks let through.
+local MASKED_VALUES = 16
+local groups, checked = {}, nil
 local a = 6
 while a <= #ARGV do
   local group = {field = ARGV[a], values = {}, count = tonumber(ARGV[a + 1])}
-  group.masks = {}
+  group.masks = group.count <= MASKED_VALUES and {} or nil
   for i = 1, group.count do
     group.values[ARGV[a + 1 + i]] = true
-    group.masks[i] = mask_field(group.field, ARGV[a + 1 + i])
+    if group.masks then group.masks[i] = mask_field(group.field, ARGV[a + 1 + i]) end
   end
   groups[#groups + 1] = group
+  if not group.masks then
+    checked = checked or {}
+    checked[#checked + 1] = group
+  end
   a = a + 2 + group.count
 end
 -- What to walk: the smallest bucket list of a group of one, else every bucket.
@@ -63,16 +70,6 @@ for gi, g in ipairs(groups) do
 end
 local found, seqs = {}, {}
 local scanned, exhausted = 0, false
--- A group of many values (the workspaces a caller may see) would cost a lookup per value and
--- bucket: its masks are not read, it is checked on the rows the other masks let through.
-local MASKED_VALUES = 16
-local checked = nil
-for _, g in ipairs(groups) do
-  if g.count > MASKED_VALUES then
-    checked = checked or {}
-    checked[#checked + 1] = g
-  end
-end
 -- A row the masks let through; true once the page is full.
 local function take(seq, value)
   if checked then
@@ -113,12 +110,15 @@ local function read_matching_rows(b)
   local key = rows_key(prefix, b)
   local hi, lo, wh, wl = -1, -1, 0, 0
   for gi, g in ipairs(groups) do
+    -- A group checked on the rows lets every row through here.
     local gh, gl = -1, -1
-    if g.count <= MASKED_VALUES then gh, gl = 0, 0 end
-    for _, m in ipairs(g.count <= MASKED_VALUES and redis.call('HMGET', key, unpack(g.masks)) or {}) do
-      if m then
-        local h, l = mask_words(m)
-        gh, gl = bit.bor(gh, h), bit.bor(gl, l)
+    if g.masks then
+      gh, gl = 0, 0
+      for _, m in ipairs(redis.call('HMGET', key, unpack(g.masks))) do
+        if m then
+          local h, l = mask_words(m)
+          gh, gl = bit.bor(gh, h), bit.bor(gl, l)
+        end
       end
     end
     hi, lo = bit.band(hi, gh), bit.band(lo, gl)
